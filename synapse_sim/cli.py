@@ -1,0 +1,194 @@
+"""Command line: ``synapse-sim run SCENARIO.toml [--engine ...] [--seed N] [--set k=v ...]``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .data import DataError
+from .policy import PolicyFileError
+from .scenario import Scenario, ScenarioError
+
+SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
+
+
+def _run(args) -> int:
+    from .runner import RunError, default_out_dir, run
+
+    sets = list(args.set or [])
+    if args.engine:
+        sets.append(f"run.engine={args.engine}")
+    if args.seed is not None:
+        sets.append(f"run.seed={args.seed}")
+    if args.iterations is not None:
+        sets.append(f"run.iterations={args.iterations}")
+    if args.data:
+        sets.append(f"task.data={json.dumps(str(args.data))}")
+    if args.resume:
+        scenario = Scenario.load(args.scenario) if args.scenario else None
+        out_dir = Path(args.resume)
+    else:
+        if not args.scenario:
+            raise ScenarioError("give a scenario file (e.g. scenarios/decision_boundary_adaptive.toml) or --resume DIR")
+        scenario = Scenario.load(args.scenario).with_sets(sets)
+        sets = []
+        out_dir = Path(args.out) if args.out else default_out_dir(scenario)
+    try:
+        summary = run(scenario, out_dir, resume=bool(args.resume), sets=sets, progress=not args.quiet)
+    except RunError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    keys = (
+        "status",
+        "steps",
+        "final_loss",
+        "final_accuracy",
+        "first_step_accuracy_95",
+        "final_validation_accuracy",
+        "wall_time_s",
+    )
+    print(json.dumps({k: summary[k] for k in keys if k in summary}, indent=1))
+    print(f"results: {out_dir}")
+    return 130 if summary["status"].startswith("interrupted") else 0
+
+
+def _fig1(args) -> int:
+    from .experiments import decision_boundary_jobs, decision_boundary_table, run_jobs
+
+    adaptive = Scenario.load(args.adaptive).with_sets(list(args.set or []))
+    static = Scenario.load(args.static).with_sets(list(args.set or []))
+    if args.iterations:
+        adaptive = adaptive.with_overrides({"run.iterations": args.iterations})
+        static = static.with_overrides({"run.iterations": args.iterations})
+    jobs = decision_boundary_jobs(adaptive, static, args.seeds, args.static_seeds, args.out)
+    summaries = run_jobs(jobs, args.processes)
+    table = decision_boundary_table(jobs, summaries)
+    from .io import atomic_write_text
+
+    atomic_write_text(Path(args.out) / "results.md", table)
+    print(table)
+    print(f"results: {args.out}/results.md, figures: {args.out}/*/seed*/figure.png")
+    return 0
+
+
+def _table1(args) -> int:
+    from .experiments import figure3, run_jobs, table1_csv, table1_jobs, table1_markdown, table1_rows
+    from .io import atomic_write_bytes, atomic_write_text
+    from .plots import png_bytes
+
+    out = Path(args.out)
+    jobs = table1_jobs(
+        args.scenarios, range(args.seeds), out, data=args.data, max_iterations=args.max_iterations, sets=args.set or []
+    )
+    summaries = run_jobs(jobs, args.processes)
+    rows = table1_rows(jobs, summaries)
+    table = table1_markdown(rows)
+    atomic_write_text(out / "table1.md", table)
+    atomic_write_text(out / "table1.csv", table1_csv(rows))
+    atomic_write_bytes(
+        out / "figure3.png", png_bytes(figure3(out / "notmnist_32hu" / "seed0", out / "notmnist_32hu_gd" / "seed0"))
+    )
+    print(table)
+    print(f"results: {out}/table1.md, {out}/table1.csv, {out}/figure3.png")
+    return 0
+
+
+def _learn_policy(args) -> int:
+    import shutil
+
+    from .experiments import select_policy
+    from .io import atomic_write_text
+    from .policy import SHIPPED_POLICY
+
+    adaptive = Scenario.load(args.adaptive)
+    static = Scenario.load(args.static)
+    best, report = select_policy(adaptive, static, args.seeds, args.screen_seeds, args.out, args.processes)
+    atomic_write_text(Path(args.out) / "selection.md", report)
+    print(report)
+    print(f"chosen: {best}.npz / .json")
+    if args.install:
+        SHIPPED_POLICY.parent.mkdir(parents=True, exist_ok=True)
+        for suffix in (".npz", ".json"):
+            shutil.copyfile(best.with_suffix(suffix), SHIPPED_POLICY.with_suffix(suffix))
+        print(f"installed as {SHIPPED_POLICY}.npz / .json (policy.file = 'shipped')")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="synapse-sim", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("run", help="run a scenario to a results folder")
+    p.add_argument("scenario", nargs="?", help="scenario TOML file")
+    p.add_argument("--engine", choices=("vector", "agent"), help="vectorised backend (default) or Mesa agent view")
+    p.add_argument("--seed", type=int, help="run.seed")
+    p.add_argument("--iterations", type=int, help="run.iterations")
+    p.add_argument(
+        "--set", action="append", metavar="KEY=VALUE", help="override a scenario key, e.g. policy.epsilon=0.1"
+    )
+    p.add_argument("--out", help="results folder (default: runs/<scenario>/seed<N>)")
+    p.add_argument("--resume", metavar="DIR", help="continue the interrupted run in DIR exactly")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--data", help="notMNIST data (task.data): idx files, PNG folder, .tar.gz or .npz")
+    p.set_defaults(func=_run)
+
+    f = sub.add_parser("fig1", help="decision-boundary reproduction over seeds: adaptive (Fig. 1) and static (Fig. 2)")
+    f.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4], help="adaptive runs' seeds")
+    f.add_argument(
+        "--static-seeds",
+        type=int,
+        nargs="*",
+        default=[100, 101, 102, 103, 104],
+        help="seeds of the unseen boundaries for the static policy",
+    )
+    f.add_argument("--adaptive", default=str(SCENARIOS / "decision_boundary_adaptive.toml"))
+    f.add_argument("--static", default=str(SCENARIOS / "decision_boundary_static.toml"))
+    f.add_argument("--iterations", type=int, help="run.iterations of every run")
+    f.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a key in both scenarios")
+    f.add_argument("--processes", type=int, help="parallel runs (default: one per core)")
+    f.add_argument("--out", default="runs/fig1")
+    f.set_defaults(func=_fig1)
+
+    lp = sub.add_parser("learn-policy", help="learn policies with the adaptive scenario, pick one by a held-out screen")
+    lp.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4], help="adaptive runs' seeds")
+    lp.add_argument("--screen-seeds", type=int, nargs="+", default=[10, 11, 12], help="boundaries for the screen")
+    lp.add_argument("--adaptive", default=str(SCENARIOS / "decision_boundary_adaptive.toml"))
+    lp.add_argument("--static", default=str(SCENARIOS / "decision_boundary_static.toml"))
+    lp.add_argument("--processes", type=int, help="parallel runs (default: one per core)")
+    lp.add_argument("--out", default="runs/learn-policy")
+    lp.add_argument("--install", action="store_true", help="copy the chosen policy into the package (policy 'shipped')")
+    lp.set_defaults(func=_learn_policy)
+
+    from .dashboard.server import add_arguments
+    from .dashboard.server import command as dashboard_command
+
+    d = sub.add_parser("dashboard", help="browser dashboard of the agent view (Solara on Mesa's SolaraViz)")
+    add_arguments(d)
+    d.set_defaults(func=dashboard_command)
+
+    t = sub.add_parser("table1", help="Table 1: synaptic RL vs gradient descent on notMNIST, 0 and 32 hidden units")
+    t.add_argument(
+        "--data", help="notMNIST data: idx files, PNG folder, .tar.gz or .npz (default: $SYNAPSE_SIM_NOTMNIST)"
+    )
+    t.add_argument("--seeds", type=int, default=5, help="runs per experiment (seeds 0..N-1)")
+    t.add_argument("--max-iterations", type=int, help="cap synaptic-RL iterations (a shorter, cheaper table)")
+    t.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a key in all four scenarios")
+    t.add_argument("--processes", type=int, help="parallel runs (default: one per core)")
+    t.add_argument("--scenarios", default=str(SCENARIOS), help="folder holding notmnist_*.toml")
+    t.add_argument("--out", default="runs/table1")
+    t.set_defaults(func=_table1)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (ScenarioError, PolicyFileError, DataError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,295 @@
+"""Scenarios: validated TOML files that say everything a run needs.
+
+Every key is declared in ``SCHEMA`` with its type, default and allowed values;
+an unknown key or a bad value is a :class:`ScenarioError` that names the key
+and says what is allowed. ``--set section.key=value`` overrides use the same checks.
+"""
+
+from __future__ import annotations
+
+import copy
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+class ScenarioError(ValueError):
+    """A scenario file or override is malformed; the message names the key."""
+
+
+@dataclass(frozen=True)
+class Field:
+    kind: str  # "int", "float", "str", "bool", "int_list", "schedule", "features"
+    default: Any
+    help: str
+    choices: tuple | None = None
+    low: float | None = None
+    high: float | None = None
+    optional: bool = False
+
+    def allowed(self) -> str:
+        if self.choices:
+            return "one of " + ", ".join(repr(c) for c in self.choices)
+        bounds = []
+        if self.low is not None:
+            bounds.append(f">= {self.low}")
+        if self.high is not None:
+            bounds.append(f"<= {self.high}")
+        return f"{self.kind}" + (f" {' and '.join(bounds)}" if bounds else "")
+
+
+PAPER_FEATURES = [{"name": "last_actions", "n": 2}, {"name": "last_rewards", "n": 2}]
+
+SCHEMA: dict[str, dict[str, Field]] = {
+    "task": {
+        "name": Field("str", "decision_boundary", "which task", choices=("decision_boundary", "notmnist")),
+        "n_points": Field("int", 2000, "decision boundary: number of data points", low=1),
+        "extent": Field("float", 10.0, "decision boundary: points uniform in [-extent, extent]^2", low=1e-9),
+        "target_range": Field("float", 1.0, "decision boundary: target weights uniform in [-r, r]", low=1e-9),
+        "data_seed": Field("int", None, "seed of the task's data / split (default: run.seed)", low=0, optional=True),
+        "data": Field(
+            "str",
+            None,
+            "notMNIST: path to idx files, PNG folder, .tar.gz or .npz (default: $SYNAPSE_SIM_NOTMNIST)",
+            optional=True,
+        ),
+        "validation_fraction": Field("float", 0.25, "notMNIST: held-out share of the data", low=0.01, high=0.99),
+        "batch_size": Field("int", 5000, "notMNIST: minibatch size", low=1),
+        "batch_interval": Field("int", 5000, "notMNIST: iterations between minibatch redraws", low=1),
+    },
+    "network": {
+        "layers": Field("int_list", [2, 100, 1], "neurons per layer, inputs first"),
+        "hidden_activation": Field("str", "tanh", "hidden-unit nonlinearity", choices=("tanh", "relu", "identity")),
+        "init_range": Field("float", 0.1, "initial weights uniform in [-r, r], biases 0", low=0.0),
+        "bias_step_scale": Field("float", 2.0, "bias synapses step by this times alpha_s (authors' code: 2)", low=0.0),
+        "dtype": Field("str", "float64", "floating-point type of weights and data", choices=("float64", "float32")),
+    },
+    "state": {
+        "features": Field("features", PAPER_FEATURES, "local state features, most significant first"),
+    },
+    "policy": {
+        "mode": Field(
+            "str", "adaptive", "learn the Q table while training, or keep it frozen", choices=("adaptive", "static")
+        ),
+        "file": Field("str", None, "policy to start from: 'shipped' or a path (static mode needs one)", optional=True),
+        "epsilon": Field("float", 0.25, "exploration probability epsilon", low=0.0, high=1.0),
+        "alpha_q": Field("float", 0.01, "Q-learning rate alpha_q", low=0.0, high=1.0),
+        "gamma": Field("float", 0.9, "discount of future reward gamma", low=0.0, high=1.0),
+        "average_from": Field(
+            "float",
+            0.5,
+            "adaptive runs also save the Q table averaged over the steps after "
+            "this fraction of run.iterations (policy.npz; policy_final.npz is the last table)",
+            low=0.0,
+            high=1.0,
+        ),
+    },
+    "synapse": {
+        "alpha_s": Field("float", 0.001, "synaptic step alpha_s", low=0.0),
+        "alpha_s_schedule": Field("schedule", [], "[[iteration, alpha_s], ...]: alpha_s from that iteration on"),
+    },
+    "gradient": {
+        "learning_rate": Field("float", 0.1, "gradient-descent baseline: learning rate", low=0.0),
+        "max_epochs": Field("int", 20000, "gradient-descent baseline: epochs at most", low=1),
+        "evaluate_every": Field("int", 50, "gradient-descent baseline: epochs between validation checks", low=1),
+        "patience": Field("int", 10, "gradient-descent baseline: checks without improvement before stopping", low=1),
+        "min_delta": Field("float", 1e-3, "gradient-descent baseline: relative improvement that counts", low=0.0),
+    },
+    "run": {
+        "method": Field("str", "synaptic_rl", "training method", choices=("synaptic_rl", "gradient_descent")),
+        "iterations": Field("int", 10000, "training iterations", low=1),
+        "seed": Field("int", 0, "seed of everything random in the run", low=0),
+        "checkpoint_every": Field(
+            "int", 1000, "iterations between checkpoints (0: only at the end / on interrupt)", low=0
+        ),
+        "engine": Field("str", "vector", "vectorised backend or Mesa agent view", choices=("vector", "agent")),
+        "validate_every": Field("int", 0, "iterations between held-out evaluations (0: never)", low=0),
+        "name": Field("str", None, "name of the results folder (default: scenario file name)", optional=True),
+    },
+}
+
+
+def _check(section: str, key: str, value: Any) -> Any:
+    where = f"{section}.{key}"
+    if section not in SCHEMA:
+        raise ScenarioError(f"unknown scenario section [{section}]; allowed sections: {', '.join(SCHEMA)}")
+    if key not in SCHEMA[section]:
+        raise ScenarioError(
+            f"unknown scenario key '{where}'; allowed keys in [{section}]: {', '.join(SCHEMA[section])}"
+        )
+    field = SCHEMA[section][key]
+    bad = f"scenario key '{where}' = {value!r} is invalid: expected {field.allowed()} ({field.help})"
+    if value is None and field.optional:
+        return None
+    if field.kind == "int":
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ScenarioError(bad)
+    elif field.kind == "float":
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ScenarioError(bad)
+        value = float(value)
+        if np.isnan(value):
+            raise ScenarioError(bad)
+    elif field.kind == "str":
+        if not isinstance(value, str):
+            raise ScenarioError(bad)
+    elif field.kind == "bool":
+        if not isinstance(value, bool):
+            raise ScenarioError(bad)
+    elif field.kind == "int_list":
+        if (
+            not isinstance(value, list)
+            or len(value) < 2
+            or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in value)
+        ):
+            raise ScenarioError(
+                f"scenario key '{where}' = {value!r} is invalid: expected a list of at least two positive integers"
+            )
+        return list(value)
+    elif field.kind == "schedule":
+        ok = isinstance(value, list) and all(
+            isinstance(p, list)
+            and len(p) == 2
+            and isinstance(p[0], int)
+            and p[0] >= 1
+            and isinstance(p[1], (int, float))
+            and not isinstance(p[1], bool)
+            and p[1] >= 0
+            for p in value
+        )
+        if not ok:
+            raise ScenarioError(
+                f"scenario key '{where}' = {value!r} is invalid: "
+                "expected [[iteration, alpha_s], ...] with iteration >= 1 and alpha_s >= 0"
+            )
+        return sorted([int(i), float(a)] for i, a in value)
+    elif field.kind == "features":
+        from .features import feature_from_spec
+
+        if not isinstance(value, list) or not value or not all(isinstance(v, dict) for v in value):
+            raise ScenarioError(f"scenario key '{where}' is invalid: expected a list of tables like {PAPER_FEATURES}")
+        for spec in value:
+            try:
+                feature_from_spec(spec)
+            except ValueError as exc:
+                raise ScenarioError(f"scenario key '{where}': {exc}") from None
+        return [dict(v) for v in value]
+    if field.choices and value not in field.choices:
+        raise ScenarioError(bad)
+    if (field.low is not None and value < field.low) or (field.high is not None and value > field.high):
+        raise ScenarioError(bad)
+    return value
+
+
+class Scenario:
+    """A validated scenario: ``scenario["policy"]["epsilon"]`` or ``scenario.get("policy.epsilon")``."""
+
+    def __init__(self, data: dict | None = None, source: str | None = None):
+        self.source = source
+        self.data = {s: {k: copy.deepcopy(f.default) for k, f in fields.items()} for s, fields in SCHEMA.items()}
+        for section, values in (data or {}).items():
+            if section not in SCHEMA:
+                raise ScenarioError(f"unknown scenario section [{section}]; allowed sections: {', '.join(SCHEMA)}")
+            if not isinstance(values, dict):
+                raise ScenarioError(f"scenario section [{section}] must be a table of keys, got {values!r}")
+            for key, value in values.items():
+                self.data[section][key] = _check(section, key, value)
+        self._check_consistency()
+
+    @classmethod
+    def load(cls, path) -> Scenario:
+        path = Path(path)
+        if not path.is_file():
+            raise ScenarioError(f"scenario file {path} not found; the scenarios/ folder holds examples")
+        try:
+            data = tomllib.loads(path.read_text())
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ScenarioError(f"scenario file {path} is not valid TOML: {exc}") from None
+        return cls(data, source=str(path))
+
+    def __getitem__(self, section: str) -> dict:
+        return self.data[section]
+
+    def get(self, dotted: str):
+        section, key = self._split(dotted)
+        return self.data[section][key]
+
+    @staticmethod
+    def _split(dotted: str) -> tuple[str, str]:
+        if "." in dotted:
+            section, key = dotted.split(".", 1)
+            _check_known(section, key)
+            return section, key
+        owners = [s for s, fields in SCHEMA.items() if dotted in fields]
+        if len(owners) != 1:
+            known = ", ".join(f"{s}.{k}" for s, f in SCHEMA.items() for k in f)
+            raise ScenarioError(
+                f"scenario key '{dotted}' is {'ambiguous' if owners else 'unknown'}; write section.key, one of: {known}"
+            )
+        return owners[0], dotted
+
+    def with_overrides(self, overrides: dict) -> Scenario:
+        """A copy with ``{"section.key" or unique "key": value}`` applied and checked."""
+        data = copy.deepcopy(self.data)
+        for dotted, value in overrides.items():
+            section, key = self._split(dotted)
+            data[section][key] = value
+        return Scenario(data, source=self.source)
+
+    def with_sets(self, assignments: list[str]) -> Scenario:
+        """Apply ``--set key=value`` strings; values are read as TOML (strings may be bare)."""
+        overrides = {}
+        for item in assignments:
+            if "=" not in item:
+                raise ScenarioError(f"--set {item!r}: expected key=value, e.g. policy.epsilon=0.1")
+            key, raw = item.split("=", 1)
+            try:
+                value = tomllib.loads(f"v = {raw}")["v"]
+            except tomllib.TOMLDecodeError:
+                value = raw
+            overrides[key.strip()] = value
+        return self.with_overrides(overrides)
+
+    def _check_consistency(self) -> None:
+        if self.data["policy"]["mode"] == "static" and not self.data["policy"]["file"]:
+            raise ScenarioError(
+                "scenario key 'policy.file' is required when policy.mode = 'static': "
+                "give 'shipped' for the policy included with synapse_sim, or a path"
+            )
+
+    def to_dict(self) -> dict:
+        return copy.deepcopy(self.data)
+
+    def to_toml(self) -> str:
+        lines = []
+        for section, values in self.data.items():
+            lines.append(f"[{section}]")
+            for key, value in values.items():
+                if value is not None:
+                    lines.append(f"{key} = {_toml_value(value)}")
+            lines.append("")
+        return "\n".join(lines)
+
+
+def _check_known(section: str, key: str) -> None:
+    if section not in SCHEMA:
+        raise ScenarioError(f"unknown scenario section [{section}]; allowed sections: {', '.join(SCHEMA)}")
+    if key not in SCHEMA[section]:
+        raise ScenarioError(
+            f"unknown scenario key '{section}.{key}'; allowed keys in [{section}]: {', '.join(SCHEMA[section])}"
+        )
+
+
+def _toml_value(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + " }"
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return repr(value)

@@ -1,0 +1,61 @@
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from synapse_sim import Scenario
+from synapse_sim.data import ENV_VAR
+from synapse_sim.simulation import STREAM_BATCH, generator
+from synapse_sim.tasks import ClassificationTask
+
+
+def small_scenario(**overrides) -> Scenario:
+    """The decision-boundary scenario on a smaller network, for fast tests."""
+    base = {"layers": [2, 8, 1], "n_points": 200, "iterations": 100}
+    base.update(overrides)
+    return Scenario().with_overrides(base)
+
+
+def random_classification_task(
+    n_in=784, n_classes=10, n=600, seed=0, batch_size=200, batch_interval=3, dtype=np.float64
+) -> ClassificationTask:
+    rng = np.random.default_rng(seed)
+    x = rng.random((n, n_in))
+    y = rng.integers(0, n_classes, n)
+    split = n * 3 // 4
+    return ClassificationTask(
+        x[:split],
+        y[:split],
+        x[split:],
+        y[split:],
+        lambda b: generator(seed, STREAM_BATCH, b),
+        batch_size=batch_size,
+        batch_interval=batch_interval,
+        hidden_activation="relu",
+        dtype=dtype,
+    )
+
+
+@pytest.fixture
+def scenario_small():
+    return small_scenario()
+
+
+@pytest.fixture(scope="session")
+def notmnist_path() -> Path:
+    """The shared notMNIST sample: ``$SYNAPSE_SIM_NOTMNIST`` or ``../shared/data/notmnist`` beside the repository.
+
+    Missing, the tests that need it are skipped, except under CI (``CI=true``), where that is a failure.
+    """
+    env = os.environ.get(ENV_VAR)
+    path = Path(env) if env else Path(__file__).resolve().parents[2] / "shared" / "data" / "notmnist"
+    if not path.exists():
+        reason = (
+            f"notMNIST sample not found at {path} (set {ENV_VAR} to the data, or keep the sample in "
+            "../shared/data/notmnist beside the repository)"
+        )
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{reason}; CI must run the data tests, so the sample has to be provided there")
+        pytest.skip(reason)
+    return path

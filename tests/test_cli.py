@@ -1,0 +1,113 @@
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import mesa
+import numpy as np
+
+from synapse_sim.cli import main
+from synapse_sim.model import SynapseModel
+
+ROOT = Path(__file__).resolve().parents[1]
+ADAPTIVE = str(ROOT / "scenarios" / "decision_boundary_adaptive.toml")
+
+
+def test_run_writes_a_complete_results_folder(tmp_path, capsys):
+    code = main(
+        [
+            "run",
+            ADAPTIVE,
+            "--iterations",
+            "40",
+            "--seed",
+            "3",
+            "--set",
+            "network.layers=[2, 6, 1]",
+            "--out",
+            str(tmp_path / "r"),
+            "--quiet",
+        ]
+    )
+    assert code == 0
+    files = {p.name for p in (tmp_path / "r").iterdir()}
+    assert files >= {
+        "scenario.toml",
+        "summary.json",
+        "history.npz",
+        "policy.npz",
+        "policy.json",
+        "checkpoint.npz",
+        "figure.png",
+        "curves.png",
+    }
+    summary = json.loads((tmp_path / "r" / "summary.json").read_text())
+    assert summary["status"] == "completed" and summary["steps"] == 40
+    assert summary["parameters"]["run"]["seed"] == 3 and summary["parameters"]["network"]["layers"] == [2, 6, 1]
+    assert summary["wall_time_s"] > 0 and 0 <= summary["final_accuracy"] <= 1
+    with np.load(tmp_path / "r" / "history.npz", allow_pickle=False) as history:
+        assert history["loss"].shape == (40,) and set(np.unique(history["reward"])) <= {-1.0, 1.0}
+    assert (tmp_path / "r" / "figure.png").read_bytes()[:4] == b"\x89PNG"
+    assert '"final_accuracy"' in capsys.readouterr().out
+
+
+def test_bad_scenario_key_exits_with_message(capsys):
+    code = main(["run", ADAPTIVE, "--set", "policy.epsilon=1.5"])
+    assert code == 2
+    assert "'policy.epsilon' = 1.5 is invalid" in capsys.readouterr().err
+
+
+def test_missing_scenario_file(capsys):
+    assert main(["run", "nowhere.toml"]) == 2
+    assert "scenario file nowhere.toml not found" in capsys.readouterr().err
+
+
+def test_sigterm_writes_checkpoint_and_resume_finishes_exactly(tmp_path):
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    common = ["--set", "network.layers=[2, 30, 1]", "--set", "run.checkpoint_every=0", "--quiet"]
+    out = tmp_path / "r"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "synapse_sim", "run", ADAPTIVE, "--iterations", "200000", "--out", str(out), *common],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.time() + 60
+    while not (out / "scenario.toml").exists() and time.time() < deadline:
+        time.sleep(0.1)
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGTERM)
+    stdout, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stdout
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["status"] == "interrupted (SIGTERM)"
+    done = summary["steps"]
+    assert 0 < done < 200000
+    assert main(["run", "--resume", str(out), "--set", f"run.iterations={done + 50}", "--quiet"]) == 0
+    reference = tmp_path / "ref"
+    assert main(["run", ADAPTIVE, "--iterations", str(done + 50), "--out", str(reference), *common]) == 0
+    with np.load(out / "history.npz") as a, np.load(reference / "history.npz") as b:
+        for key in ("loss", "accuracy", "reward", "decrement"):
+            assert np.array_equal(a[key], b[key]), key
+    with np.load(out / "policy_final.npz") as a, np.load(reference / "policy_final.npz") as b:
+        assert np.array_equal(a["q"], b["q"])
+
+
+def test_mesa_batch_run():
+    results = mesa.batch_run(
+        SynapseModel,
+        parameters={"layers": [[2, 5, 1]], "n_points": 100, "epsilon": [0.1, 0.25]},
+        rng=[1, 2],
+        max_steps=15,
+        number_processes=1,
+        data_collection_period=-1,
+        display_progress=False,
+    )
+    assert len(results) == 4
+    assert {r["epsilon"] for r in results} == {0.1, 0.25}
+    assert all(r["Step"] == 15 and np.isfinite(r["loss"]) for r in results)
+    by_seed = {(r["epsilon"], r["seed"] if "seed" in r else r.get("rng")): r["loss"] for r in results}
+    assert len(set(by_seed.values())) > 1
