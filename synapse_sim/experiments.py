@@ -1,0 +1,269 @@
+"""Many runs at once: seeds in parallel processes, each checkpointed and resumable.
+
+A job whose folder already holds a completed run is read back, an interrupted one
+is resumed, so an interrupted study continues where it stopped.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .scenario import Scenario
+
+
+@dataclass
+class Job:
+    scenario: Scenario
+    out_dir: Path
+    label: str = ""
+
+
+def run_job(job: Job) -> dict:
+    from .runner import run
+
+    summary_path = job.out_dir / "summary.json"
+    if summary_path.is_file():
+        summary = json.loads(summary_path.read_text())
+        if summary["status"] == "completed" and summary["steps"] >= job.scenario["run"]["iterations"]:
+            return summary
+    resume = (job.out_dir / "checkpoint.npz").is_file()
+    return run(None if resume else job.scenario, job.out_dir, resume=resume, progress=False)
+
+
+def default_processes() -> int:
+    return max(1, os.cpu_count() or 1)
+
+
+def run_jobs(jobs: list[Job], processes: int | None = None) -> list[dict]:
+    """Run jobs in parallel worker processes (one BLAS thread each); results in job order."""
+    processes = min(processes or default_processes(), len(jobs))
+    if processes <= 1:
+        return [run_job(job) for job in jobs]
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(processes, initializer=_single_thread) as pool:
+        return pool.map(run_job, jobs, chunksize=1)
+
+
+def _single_thread() -> None:
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = "1"
+    try:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(1)
+    except ImportError:
+        pass
+
+
+def stats(values) -> dict:
+    values = np.asarray(values, dtype=float)
+    return {
+        "min": float(values.min()),
+        "max": float(values.max()),
+        "mean": float(values.mean()),
+        "stdev": float(values.std(ddof=1)) if values.size > 1 else 0.0,
+    }
+
+
+def decision_boundary_jobs(adaptive: Scenario, static: Scenario, seeds, static_seeds, out_root) -> list[Job]:
+    """Fig. 1 (adaptive, one seed per boundary) and Fig. 2 (static policy, unseen boundaries)."""
+    out_root = Path(out_root)
+    jobs = [
+        Job(adaptive.with_overrides({"run.seed": s}), out_root / "adaptive" / f"seed{s}", f"adaptive {s}")
+        for s in seeds
+    ]
+    jobs += [
+        Job(
+            static.with_overrides({"run.seed": s, "task.data_seed": s}), out_root / "static" / f"seed{s}", f"static {s}"
+        )
+        for s in static_seeds
+    ]
+    return jobs
+
+
+def decision_boundary_table(jobs: list[Job], summaries: list[dict]) -> str:
+    """Markdown: per-run final accuracy, loss and first iteration at >= 95 %, beside the paper."""
+    rows = [
+        "| policy | run seed | boundary (data_seed) | final accuracy | best accuracy | iteration reaching 95 % "
+        "| final loss |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for job, s in zip(jobs, summaries, strict=True):
+        first = s["first_step_accuracy_95"]
+        task = job.scenario["task"]
+        boundary = task["data_seed"] if task["data_seed"] is not None else job.scenario["run"]["seed"]
+        rows.append(
+            f"| {job.label.split()[0]} | {job.scenario['run']['seed']} | {boundary} | {s['final_accuracy']:.2%} | "
+            f"{s['best_accuracy']:.2%} | {first if first else 'not reached'} | {s['final_loss']:.6f} |"
+        )
+    for mode, paper in (("adaptive", "95.9 %, loss 0.004023"), ("static", "97.7 %, loss 0.003411")):
+        accs = [s["final_accuracy"] for j, s in zip(jobs, summaries, strict=True) if j.label.startswith(mode)]
+        if accs:
+            hits = sum(a >= 0.95 for a in accs)
+            rows.append(
+                f"| **{mode}** | {len(accs)} runs | | mean {np.mean(accs):.2%} | | "
+                f"final >= 95 %: {hits}/{len(accs)} | paper: {paper} |"
+            )
+    return "\n".join(rows) + "\n"
+
+
+PAPER_TABLE1 = {
+    "Syn. RL 32 HU": {"min": 87.88, "max": 89.12, "mean": 88.45, "stdev": 0.60, "runtime": "5.5 h", "params": 25450},
+    "Grad. desc. 32 HU": {
+        "min": 88.57,
+        "max": 90.00,
+        "mean": 89.56,
+        "stdev": 0.52,
+        "runtime": "20 min",
+        "params": 25450,
+    },
+    "Syn. RL 0 HU": {"min": 87.65, "max": 88.84, "mean": 88.28, "stdev": 0.41, "runtime": "1.5 h", "params": 7850},
+    "Grad. desc. 0 HU": {"min": 86.11, "max": 86.73, "mean": 86.42, "stdev": 0.22, "runtime": "5 min", "params": 7850},
+}
+TABLE1_SCENARIOS = {
+    "Syn. RL 32 HU": "notmnist_32hu.toml",
+    "Grad. desc. 32 HU": "notmnist_32hu_gd.toml",
+    "Syn. RL 0 HU": "notmnist_0hu.toml",
+    "Grad. desc. 0 HU": "notmnist_0hu_gd.toml",
+}
+
+
+def table1_jobs(scenario_dir, seeds, out_root, data=None, max_iterations=None, sets=()) -> list[Job]:
+    """The four Table 1 experiments x seeds; RL and GD of one seed share split and initial weights."""
+    jobs = []
+    for label, filename in TABLE1_SCENARIOS.items():
+        base = Scenario.load(Path(scenario_dir) / filename).with_sets(list(sets))
+        if data is not None:
+            base = base.with_overrides({"task.data": str(data)})
+        if max_iterations and base["run"]["method"] == "synaptic_rl":
+            base = base.with_overrides({"run.iterations": min(max_iterations, base["run"]["iterations"])})
+        slug = Path(filename).stem
+        jobs += [Job(base.with_overrides({"run.seed": s}), Path(out_root) / slug / f"seed{s}", label) for s in seeds]
+    return jobs
+
+
+def table1_rows(jobs: list[Job], summaries: list[dict]) -> list[dict]:
+    rows = []
+    for label in TABLE1_SCENARIOS:
+        runs = [(j, s) for j, s in zip(jobs, summaries, strict=True) if j.label == label]
+        if not runs:
+            continue
+        accuracy = stats([100 * s["final_validation_accuracy"] for _, s in runs])
+        job = runs[0][0]
+        rows.append(
+            {
+                "experiment": label,
+                **{k: round(v, 2) for k, v in accuracy.items()},
+                "runs": len(runs),
+                "iterations": job.scenario["run"]["iterations"]
+                if job.scenario["run"]["method"] == "synaptic_rl"
+                else f"{int(np.mean([s['epochs'] for _, s in runs]))} epochs (mean)",
+                "wall_time_s": round(float(np.mean([s["wall_time_s"] for _, s in runs])), 1),
+                "params": runs[0][1]["n_synapses"],
+            }
+        )
+    return rows
+
+
+def table1_markdown(rows: list[dict]) -> str:
+    lines = [
+        "| experiment | | min | max | mean | stdev | runs | training | wall time / run | params |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        paper = PAPER_TABLE1[row["experiment"]]
+        lines.append(
+            f"| {row['experiment']} | **ours** | {row['min']:.2f} % | {row['max']:.2f} % | "
+            f"{row['mean']:.2f} % | {row['stdev']:.2f} % | {row['runs']} | {row['iterations']} | "
+            f"{row['wall_time_s']:.0f} s | {row['params']:,} |"
+        )
+        lines.append(
+            f"| | paper | {paper['min']:.2f} % | {paper['max']:.2f} % | {paper['mean']:.2f} % | "
+            f"{paper['stdev']:.2f} % | 5 | | {paper['runtime']} | {paper['params']:,} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def table1_csv(rows: list[dict]) -> str:
+    keys = ["experiment", "min", "max", "mean", "stdev", "runs", "iterations", "wall_time_s", "params"]
+    lines = [",".join([*keys, "paper_mean"])]
+    for row in rows:
+        lines.append(",".join(str(row[k]) for k in keys) + f",{PAPER_TABLE1[row['experiment']]['mean']}")
+    return "\n".join(lines) + "\n"
+
+
+def figure3(rl_dir, gd_dir, title: str = "784-32-10 on notMNIST: synaptic RL vs gradient descent"):
+    """Fig. 3 style: training and validation loss and accuracy, synaptic RL (per iteration) vs GD (per epoch)."""
+    import matplotlib.pyplot as plt
+
+    with np.load(Path(rl_dir) / "history.npz") as rl_file, np.load(Path(gd_dir) / "history.npz") as gd_file:
+        rl = {k: rl_file[k] for k in rl_file.files}
+        gd = {k: gd_file[k] for k in gd_file.files}
+    fig, axes = plt.subplots(2, 2, figsize=(11, 7.5))
+    smooth = max(1, rl["step"].size // 500)
+    kernel = np.ones(smooth) / smooth
+    steps = rl["step"][smooth - 1 :]
+    panels = (
+        ("loss", "train_loss", "val_loss", "validation_loss"),
+        ("accuracy", "train_accuracy", "val_accuracy", "validation_accuracy"),
+    )
+    for row, (name, gd_train, gd_val, rl_val) in enumerate(panels):
+        ax = axes[row, 0]
+        ax.plot(steps, np.convolve(rl[name], kernel, mode="valid"), label="synaptic RL, training minibatch")
+        ax.plot(rl["validation_step"], rl[rl_val], label="synaptic RL, validation")
+        ax.set_xlabel("iteration")
+        ax.set_ylabel(name)
+        ax.set_title(f"synaptic RL: {name}")
+        ax = axes[row, 1]
+        ax.plot(gd["epoch"], gd[gd_train], label="gradient descent, training")
+        ax.plot(gd["epoch"], gd[gd_val], label="gradient descent, validation")
+        ax.set_xlabel("epoch (full batch)")
+        ax.set_title(f"gradient descent: {name}")
+        for a in axes[row]:
+            a.legend(fontsize=8)
+            a.grid(alpha=0.3)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def select_policy(adaptive: Scenario, static: Scenario, seeds, screen_seeds, out_root, processes=None):
+    """Learn a policy per adaptive seed, screen each one frozen on held-out boundaries, return the best.
+
+    The screen boundaries (``screen_seeds``) must differ from those the chosen
+    policy is finally judged on; the report lists every candidate's screen score
+    so the hit rate of "a frozen snapshot that works" stays visible.
+    """
+    out_root = Path(out_root)
+    learn = [
+        Job(adaptive.with_overrides({"run.seed": s}), out_root / "learn" / f"seed{s}", f"learn {s}") for s in seeds
+    ]
+    run_jobs(learn, processes)
+    screen = [
+        Job(
+            static.with_overrides({"policy.file": str(job.out_dir / "policy"), "run.seed": b, "task.data_seed": b}),
+            out_root / "screen" / f"policy{job.scenario['run']['seed']}" / f"boundary{b}",
+            f"screen {job.scenario['run']['seed']} {b}",
+        )
+        for job in learn
+        for b in screen_seeds
+    ]
+    results = run_jobs(screen, processes)
+    scores = {}
+    for job, summary in zip(screen, results, strict=True):
+        scores.setdefault(int(job.label.split()[1]), []).append(summary["final_accuracy"])
+    best = max(scores, key=lambda s: (np.mean(scores[s]), -s))
+    lines = [
+        "| learned on run seed | frozen, final accuracy on screen boundaries " + str(list(screen_seeds)) + " | mean |",
+        "|---|---|---|",
+    ]
+    for s, accs in scores.items():
+        mark = " **(chosen)**" if s == best else ""
+        lines.append(f"| {s}{mark} | {', '.join(f'{a:.1%}' for a in accs)} | {np.mean(accs):.2%} |")
+    return out_root / "learn" / f"seed{best}" / "policy", "\n".join(lines) + "\n"

@@ -1,0 +1,114 @@
+"""notMNIST as a task: the scenarios, the mirror at 784-10, exact resume, a short run that learns."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from test_mirror import assert_same_state, run_both
+from test_resume import assert_same_arrays, read_npz
+
+from synapse_sim import Scenario, VectorEngine
+from synapse_sim.ocr import build_ocr_task
+from synapse_sim.runner import run
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def ocr_scenario(path, name="notmnist_0hu.toml", **overrides):
+    return Scenario.load(ROOT / "scenarios" / name).with_overrides({"task.data": str(path), **overrides})
+
+
+def test_table1_scenarios_hold_the_paper_settings():
+    rl0 = Scenario.load(ROOT / "scenarios" / "notmnist_0hu.toml")
+    rl32 = Scenario.load(ROOT / "scenarios" / "notmnist_32hu.toml")
+    assert rl0["network"]["layers"] == [784, 10] and rl32["network"]["layers"] == [784, 32, 10]
+    for s in (rl0, rl32):
+        assert s["policy"]["mode"] == "static" and s["policy"]["file"] == "shipped"
+        assert s["policy"]["epsilon"] == 0.1 and s["synapse"]["alpha_s"] == 1e-4
+        assert s["task"]["batch_size"] == 5000 and s["task"]["batch_interval"] == 5000
+    assert rl0["run"]["iterations"] == 200_000 and rl32["run"]["iterations"] == 500_000
+    assert rl32["synapse"]["alpha_s_schedule"] == [[60000, 5e-05]]
+    for name in ("notmnist_0hu_gd.toml", "notmnist_32hu_gd.toml"):
+        gd = Scenario.load(ROOT / "scenarios" / name)
+        assert gd["run"]["method"] == "gradient_descent" and gd["gradient"]["learning_rate"] == 0.1
+
+
+def test_task_uses_the_seeded_split(notmnist_path):
+    scenario = ocr_scenario(notmnist_path)
+    task = build_ocr_task(scenario, np.float32)
+    assert task.x_train.shape == (7500, 784) and task.x_val.shape == (2500, 784)
+    again = build_ocr_task(scenario.with_overrides({"run.seed": 0}), np.float32)
+    other = build_ocr_task(scenario.with_overrides({"run.seed": 1}), np.float32)
+    assert np.array_equal(task.y_val, again.y_val) and not np.array_equal(task.y_val, other.y_val)
+    x_t, labels = task.batch(1)
+    assert x_t.shape == (785, 5000) and np.all(x_t[-1] == 1) and labels.shape == (5000,)
+    assert task.batch_id(5000) == 0 and task.batch_id(5001) == 1
+
+
+def test_wrong_network_shape_is_a_clear_error(notmnist_path):
+    with pytest.raises(ValueError, match=r"must be \[784, \.\.\., 10\]"):
+        build_ocr_task(ocr_scenario(notmnist_path, layers=[784, 5]), np.float32)
+
+
+def test_missing_data_is_a_clear_error(tmp_path, monkeypatch):
+    from synapse_sim.data import DataError
+
+    monkeypatch.delenv("SYNAPSE_SIM_NOTMNIST", raising=False)
+    scenario = Scenario.load(ROOT / "scenarios" / "notmnist_0hu.toml").with_overrides(
+        {"task.data": str(tmp_path / "x")}
+    )
+    with pytest.raises(DataError, match="SYNAPSE_SIM_NOTMNIST"):
+        VectorEngine(scenario)
+
+
+def test_mirror_784_10_on_the_sample(notmnist_path):
+    scenario = ocr_scenario(notmnist_path, batch_size=500, batch_interval=2)
+    vector, model = run_both(scenario, 5)
+    assert model.topology.n_synapses == 7850
+    assert_same_state(vector, model)
+
+
+def test_ocr_run_resumes_bit_for_bit(tmp_path, notmnist_path):
+    scenario = ocr_scenario(
+        notmnist_path,
+        "notmnist_32hu.toml",
+        iterations=40,
+        batch_size=300,
+        batch_interval=7,
+        validate_every=10,
+        checkpoint_every=15,
+        alpha_s_schedule=[[20, 5e-5]],
+    )
+    run(scenario, tmp_path / "full", progress=False)
+    run(scenario, tmp_path / "part", progress=False, interrupt_at=23)
+    summary = run(None, tmp_path / "part", resume=True, progress=False)
+    assert summary["steps"] == 40 and len(summary["parameters"]["synapse"]["alpha_s_schedule"]) == 1
+    history = read_npz(tmp_path / "full" / "history.npz")
+    assert_same_arrays(history, read_npz(tmp_path / "part" / "history.npz"))
+    assert history["validation_step"].tolist() == [10, 20, 30, 40]
+    assert history["alpha_s"][18] == 1e-4 and history["alpha_s"][19] == 5e-5
+
+
+def test_short_run_learns_far_above_chance(notmnist_path):
+    scenario = ocr_scenario(notmnist_path, alpha_s=1e-3, iterations=3000, batch_size=1000, batch_interval=1000)
+    engine = VectorEngine(scenario)
+    engine.run(3000)
+    accuracy = engine.simulation.task.validate(engine.weight_matrices())["accuracy"]
+    assert accuracy >= 0.40, accuracy
+
+
+def test_gradient_descent_twin_runs_on_the_same_split_and_initialisation(tmp_path, notmnist_path):
+    from synapse_sim.gradient import evaluate
+    from synapse_sim.ocr import ocr_split
+    from synapse_sim.simulation import Simulation
+
+    scenario = ocr_scenario(notmnist_path, "notmnist_0hu_gd.toml", max_epochs=30, evaluate_every=10)
+    summary = run(scenario, tmp_path / "gd", progress=False)
+    assert summary["method"] == "gradient_descent" and summary["epochs"] == 30
+    history = read_npz(tmp_path / "gd" / "history.npz")
+    assert history["epoch"].tolist() == [0, 10, 20, 30]
+    *_, x_val, y_val = ocr_split(scenario)
+    rl_start = Simulation(ocr_scenario(notmnist_path))
+    w0 = rl_start.topology.matrices(rl_start.initial_weights())
+    assert np.isclose(history["val_loss"][0], evaluate(w0, x_val, y_val)[0], rtol=1e-5)
+    assert history["val_loss"][-1] < history["val_loss"][0]
