@@ -1,0 +1,328 @@
+"""The agent view as SolaraViz drives it: one keyword argument per dashboard control.
+
+SolaraViz's Reset rebuilds the model as ``type(model)(**params)`` from its controls, so
+:class:`DashboardModel` takes the controls themselves (task, hidden layers, epsilon,
+alpha_s, alpha_q, gamma, policy, seed) on top of a base scenario and turns them into
+scenario overrides. A control value that cannot be used (a typed seed that is not a
+number, a policy file that is missing, notMNIST without data) does not crash the
+page: the model falls back to a working value and lists the problem in ``problems``,
+which the dashboard shows.
+"""
+
+from __future__ import annotations
+
+from ..features import StateSpace
+from ..model import SynapseModel
+from ..policy import PolicyFileError
+from ..scenario import Scenario, ScenarioError
+from ..simulation import build_policy, build_task
+from ..tasks import ClassificationTask, DecisionBoundaryTask
+
+TASKS = ("decision_boundary", "notmnist")
+POLICY_CHOICES = ("adaptive", "static: shipped", "static: file", "adaptive: start from file")
+ALPHA_S_VALUES = (0.00005, 0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01)
+# scenario keys that belong to a task but are not dashboard controls
+TASK_PRESETS = {
+    "decision_boundary": {"network.hidden_activation": "tanh", "network.dtype": "float64"},
+    "notmnist": {"network.hidden_activation": "relu", "network.dtype": "float32"},
+}
+DEFAULT_HIDDEN = {"decision_boundary": [100], "notmnist": []}
+
+
+def parse_hidden(text) -> list[int]:
+    """``"100"`` -> [100], ``"32, 16"`` -> [32, 16], ``""`` -> [] (no hidden layer)."""
+    if isinstance(text, (list, tuple)):
+        values = list(text)
+    else:
+        parts = str(text).replace(";", ",").replace("-", ",").replace(" ", ",").split(",")
+        values = [p for p in parts if p.strip()]
+    try:
+        sizes = [int(v) for v in values]
+    except (TypeError, ValueError):
+        raise ValueError(f"hidden layers {text!r}: expected sizes like '100' or '32, 16'") from None
+    if any(s < 1 for s in sizes):
+        raise ValueError(f"hidden layers {text!r}: sizes must be positive")
+    return sizes
+
+
+def policy_choice(scenario: Scenario) -> str:
+    p = scenario["policy"]
+    if p["mode"] == "static":
+        return "static: shipped" if p["file"] == "shipped" else "static: file"
+    return "adaptive: start from file" if p["file"] else "adaptive"
+
+
+def task_kind(task) -> str | None:
+    if isinstance(task, ClassificationTask):
+        return "notmnist"
+    if isinstance(task, DecisionBoundaryTask):
+        return "decision_boundary"
+    return None
+
+
+def base_for_task(task) -> Scenario:
+    """A base scenario matching a task object passed in (e.g. a classification task with 784 inputs)."""
+    if isinstance(task, ClassificationTask):
+        return Scenario().with_overrides(
+            {
+                "task.name": "notmnist",
+                "network.layers": [task.x_val.shape[1], task.n_classes],
+                **TASK_PRESETS["notmnist"],
+                "policy.epsilon": 0.1,
+                "synapse.alpha_s": 0.0001,
+            }
+        )
+    return Scenario()
+
+
+def io_sizes(name: str, task) -> tuple[int, int]:
+    if name == "notmnist":
+        if isinstance(task, ClassificationTask):
+            return task.x_val.shape[1], task.n_classes
+        return 784, 10
+    return 2, 1
+
+
+def resolve(
+    base: Scenario | None = None,
+    task=None,
+    *,
+    task_name=None,
+    hidden=None,
+    epsilon=None,
+    alpha_s=None,
+    alpha_q=None,
+    gamma=None,
+    policy=None,
+    policy_file=None,
+    seed=None,
+) -> tuple[Scenario, object, list[str]]:
+    """Controls -> (scenario, task object or None to let the model build it, problems)."""
+    base = base if base is not None else base_for_task(task)
+    problems: list[str] = []
+    scenario = base
+
+    def apply(overrides: dict, what: str) -> bool:
+        nonlocal scenario
+        try:
+            scenario = scenario.with_overrides(overrides)
+            return True
+        except ScenarioError as exc:
+            problems.append(f"{what}: {exc}")
+            return False
+
+    name = task_name or base["task"]["name"]
+    if name not in TASKS:
+        problems.append(f"task {name!r} is not one of {', '.join(TASKS)}; using {base['task']['name']}")
+        name = base["task"]["name"]
+    if name != base["task"]["name"]:
+        apply({"task.name": name, **TASK_PRESETS[name]}, "task")
+    n_in, n_out = io_sizes(name, task)
+    current = scenario["network"]["layers"]
+    fallback_hidden = current[1:-1] if name == base["task"]["name"] else DEFAULT_HIDDEN[name]
+    try:
+        hidden_sizes = parse_hidden(hidden) if hidden is not None else fallback_hidden
+    except ValueError as exc:
+        problems.append(f"{exc}; using {fallback_hidden}")
+        hidden_sizes = fallback_hidden
+    apply({"network.layers": [n_in, *hidden_sizes, n_out]}, "network")
+
+    for key, value in (
+        ("policy.epsilon", epsilon),
+        ("synapse.alpha_s", alpha_s),
+        ("policy.alpha_q", alpha_q),
+        ("policy.gamma", gamma),
+    ):
+        if value is None or value == "":
+            continue
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            problems.append(f"{key} = {value!r} is not a number; keeping {scenario.get(key)}")
+            continue
+        apply({key: number}, key)
+
+    if seed is not None and str(seed).strip() != "":
+        try:
+            number = int(str(seed).strip())
+        except ValueError:
+            problems.append(f"seed {seed!r} is not a whole number; keeping {scenario['run']['seed']}")
+        else:
+            apply({"run.seed": number}, "seed")
+
+    if policy is not None:
+        file = str(policy_file or "").strip() or None
+        if policy not in POLICY_CHOICES:
+            problems.append(f"policy {policy!r} is not one of {', '.join(POLICY_CHOICES)}; using adaptive")
+            policy = "adaptive"
+        if policy in ("static: file", "adaptive: start from file") and file is None:
+            problems.append(f"policy '{policy}' needs a policy file (NAME.npz + NAME.json); using adaptive")
+            policy = "adaptive"
+        mode, file = {
+            "adaptive": ("adaptive", None),
+            "static: shipped": ("static", "shipped"),
+            "static: file": ("static", file),
+            "adaptive: start from file": ("adaptive", file),
+        }[policy]
+        apply({"policy.mode": mode, "policy.file": file}, "policy")
+    try:
+        build_policy(scenario, StateSpace.from_spec(scenario["state"]["features"]))
+    except (PolicyFileError, OSError) as exc:
+        problems.append(f"{exc}; using an adaptive policy that starts from zeros")
+        apply({"policy.mode": "adaptive", "policy.file": None}, "policy")
+
+    task_object = None
+    layers = scenario["network"]["layers"]
+    if task is not None and task_kind(task) == name and io_sizes(name, task) == (layers[0], layers[-1]):
+        task_object = task
+    elif name == "notmnist":
+        try:
+            task_object = build_task(scenario, scenario["network"]["dtype"])
+        except (ImportError, OSError, ValueError) as exc:
+            problems.append(
+                f"notMNIST data could not be loaded ({exc}); start the dashboard with a notMNIST scenario whose "
+                "task.data points to the data (or set $SYNAPSE_SIM_NOTMNIST). Showing the decision-boundary task"
+            )
+            fallback = Scenario().with_overrides({"run.seed": scenario["run"]["seed"]})
+            scenario, task_object, _ = resolve(
+                fallback,
+                None,
+                epsilon=scenario["policy"]["epsilon"],
+                alpha_q=scenario["policy"]["alpha_q"],
+                gamma=scenario["policy"]["gamma"],
+                policy=policy_choice(scenario),
+                policy_file=scenario["policy"]["file"],
+            )
+    return scenario, task_object, problems
+
+
+class DashboardModel(SynapseModel):
+    """:class:`SynapseModel` built from dashboard controls (all keyword arguments, as SolaraViz needs).
+
+    Args:
+        task_name: ``"decision_boundary"`` or ``"notmnist"``.
+        hidden: hidden layer sizes, ``"100"`` or ``"32, 16"``; the input / output sizes follow the task.
+        epsilon, alpha_s, alpha_q, gamma: the paper's parameters (numbers or numeric strings).
+        policy: one of :data:`POLICY_CHOICES`; ``policy_file`` names NAME(.npz/.json) for the file choices.
+        seed: ``run.seed`` (int or a typed string).
+        base_scenario: everything the controls do not set (default: the decision-boundary defaults).
+        task: a task object to use when it fits the chosen task (e.g. a ClassificationTask for notMNIST).
+
+    ``problems`` lists the control values that could not be used and what was used instead.
+
+    Mesa's SolaraViz treats ``model.scenario`` as a ``mesa.experimental.scenarios.Scenario``
+    (Reset and its parameter check call ``_get_scenario_defaults`` on it, which raises for any
+    other type), while :class:`SynapseModel` stores its own :class:`Scenario` there. This class
+    keeps that scenario as ``config`` and shows Mesa no scenario, so Reset rebuilds the model from
+    the controls alone.
+    """
+
+    def __init__(
+        self,
+        task_name: str | None = None,
+        hidden: str | None = None,
+        epsilon: float | None = None,
+        alpha_s: float | None = None,
+        alpha_q: float | None = None,
+        gamma: float | None = None,
+        policy: str | None = None,
+        policy_file: str | None = None,
+        seed: int | str | None = None,
+        base_scenario: Scenario | None = None,
+        task=None,
+        raster_length: int = 200,
+        rng=None,
+        activation: str = "shuffle",
+    ):
+        scenario, task_object, problems = resolve(
+            base_scenario,
+            task,
+            task_name=task_name,
+            hidden=hidden,
+            epsilon=epsilon,
+            alpha_s=alpha_s,
+            alpha_q=alpha_q,
+            gamma=gamma,
+            policy=policy,
+            policy_file=policy_file,
+            seed=seed,
+        )
+        super().__init__(
+            scenario,
+            rng=scenario["run"]["seed"] if rng is None else rng,
+            activation=activation,
+            raster_length=raster_length,
+            task=task_object,
+        )
+        self.problems = problems
+        self.config: Scenario = self.__dict__.pop("_dashboard_scenario")
+
+    # Mesa's Model.__init__ and SynapseModel.__init__ assign `self.scenario`; keep the value only
+    # while the model is being built (SynapseModel reads it back there), then show Mesa none.
+    @property
+    def scenario(self):
+        return self.__dict__.get("_dashboard_scenario")
+
+    @scenario.setter
+    def scenario(self, value):
+        self.__dict__["_dashboard_scenario"] = value
+
+
+def model_params(base: Scenario | None = None, task=None, raster_length: int = 200) -> dict:
+    """SolaraViz ``model_params``: the controls, with the base scenario's values as defaults."""
+    base = base if base is not None else base_for_task(task)
+    name = base["task"]["name"]
+    alpha_s = base["synapse"]["alpha_s"]
+    return {
+        "task_name": {"type": "Select", "value": name, "values": list(TASKS), "label": "task"},
+        "hidden": {
+            "type": "InputText",
+            "value": ", ".join(str(s) for s in base["network"]["layers"][1:-1]),
+            "label": "hidden layers (e.g. 100 or 32, 16; empty: none)",
+        },
+        "epsilon": {
+            "type": "SliderFloat",
+            "value": base["policy"]["epsilon"],
+            "min": 0.0,
+            "max": 1.0,
+            "step": 0.01,
+            "label": "epsilon (exploration)",
+        },
+        "alpha_s": {
+            "type": "Select",
+            "value": alpha_s,
+            "values": sorted({*ALPHA_S_VALUES, alpha_s}),
+            "label": "alpha_s (synaptic step)",
+        },
+        "alpha_q": {
+            "type": "SliderFloat",
+            "value": base["policy"]["alpha_q"],
+            "min": 0.0,
+            "max": 0.2,
+            "step": 0.005,
+            "label": "alpha_q (Q learning rate)",
+        },
+        "gamma": {
+            "type": "SliderFloat",
+            "value": base["policy"]["gamma"],
+            "min": 0.0,
+            "max": 1.0,
+            "step": 0.01,
+            "label": "gamma (discount)",
+        },
+        "policy": {"type": "Select", "value": policy_choice(base), "values": list(POLICY_CHOICES), "label": "policy"},
+        "policy_file": {
+            "type": "InputText",
+            "value": base["policy"]["file"] if base["policy"]["file"] not in (None, "shipped") else "",
+            "label": "policy file (NAME.npz + NAME.json)",
+        },
+        "seed": {"type": "InputText", "value": str(base["run"]["seed"]), "label": "seed"},
+        "base_scenario": base,
+        "task": task,
+        "raster_length": raster_length,
+    }
+
+
+def initial_kwargs(params: dict) -> dict:
+    """The keyword arguments a model built from ``model_params`` defaults gets (what Reset passes first)."""
+    return {k: (v["value"] if isinstance(v, dict) and "type" in v else v) for k, v in params.items()}

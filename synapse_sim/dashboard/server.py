@@ -1,0 +1,149 @@
+"""Start the dashboard: ``python -m synapse_sim.dashboard.server [SCENARIO] [--host H] [--port P]``.
+
+The server binds to 127.0.0.1 by default, runs solara in production mode with its
+version check, browser opening and telemetry off, and serves its front end from the
+local cache that ``scripts/setup_dashboard.sh`` fills (see :mod:`.assets`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8765
+APP = "synapse_sim.app"
+SCENARIO_ENV = "SYNAPSE_SIM_DASHBOARD_SCENARIO"
+# environment solara reads when its settings are imported: no telemetry (the version check and
+# browser opening are command-line flags, see solara_arguments), no "runs on Solara" banner over the views
+SERVER_ENV = {
+    "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False",
+    "SOLARA_THEME_SHOW_BANNER": "False",
+    "SOLARA_THEME_TITLE": "synapse_sim dashboard",
+}
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def solara_arguments(host: str, port: int, open_browser: bool = False) -> list[str]:
+    return [
+        "run",
+        APP,
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--production",
+        "--no-check-version",
+        "--open" if open_browser else "--no-open",
+    ]
+
+
+def server_environment(scenario_path=None, base=None) -> dict:
+    """The server's environment: ``base`` (default ``os.environ``) plus what the app and solara read."""
+    env = dict(os.environ if base is None else base)
+    env.update(SERVER_ENV)
+    # The agent view multiplies small matrices; on a busy machine OpenBLAS's threads only add
+    # contention (2-3x slower steps and redraws measured on 2 shared cores). Respect a user's choice.
+    env.setdefault("OPENBLAS_NUM_THREADS", "1")
+    if scenario_path:
+        env[SCENARIO_ENV] = str(Path(scenario_path).resolve())
+    else:
+        env.pop(SCENARIO_ENV, None)
+    return env
+
+
+def check_assets() -> list[str]:
+    """Front-end packages missing from solara's cache (the page stays blank offline without them)."""
+    from .assets import AssetError, cache_dir, missing, pinned_assets
+
+    try:
+        return [a.spec for a in missing(pinned_assets(), cache_dir())]
+    except AssetError as exc:
+        return [str(exc)]
+
+
+def serve(scenario_path=None, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, open_browser: bool = False) -> int:
+    """Run the dashboard server until interrupted; returns its exit status (130 after Ctrl-C).
+
+    The server runs as a child process (``python -m solara run synapse_sim.app ...``) so that
+    its environment (telemetry off, one BLAS thread) holds from the first import; SIGINT and
+    SIGTERM are passed on to it.
+    """
+    if scenario_path:
+        from ..scenario import Scenario
+
+        Scenario.load(scenario_path)  # a bad file fails here, with the key named, not in the browser
+    absent = check_assets()
+    if absent:
+        print(
+            "warning: solara's front end is not in the local cache ("
+            + ", ".join(absent)
+            + "); without internet the page stays blank. Run scripts/setup_dashboard.sh once to install it.",
+            file=sys.stderr,
+        )
+    if host not in LOOPBACK:
+        print(
+            f"warning: serving on {host}: anyone who can reach this address can drive the dashboard (no login)",
+            file=sys.stderr,
+        )
+    command = [sys.executable, "-m", "solara", *solara_arguments(host, port, open_browser)]
+    print(f"synapse_sim dashboard: http://{host}:{port}/ (Ctrl-C stops it)", flush=True)
+    child = subprocess.Popen(command, env=server_environment(scenario_path))
+
+    interrupted = []
+
+    def forward(signum, frame):
+        interrupted.append(signum)
+        if child.poll() is None:
+            child.send_signal(signum)
+
+    main_thread = threading.current_thread() is threading.main_thread()  # signal handlers live there only
+    previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM)} if main_thread else {}
+    try:
+        while True:
+            try:
+                status = child.wait()
+                break
+            except KeyboardInterrupt:
+                forward(signal.SIGINT, None)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return 130 if signal.SIGINT in interrupted else status
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    parser.add_argument("scenario", nargs="?", help="scenario TOML file whose values become the controls' defaults")
+    parser.add_argument(
+        "--host", default=DEFAULT_HOST, help=f"address to bind (default {DEFAULT_HOST}: this machine only)"
+    )
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})")
+    parser.add_argument("--open", action="store_true", help="open a browser on the page")
+    return parser
+
+
+def command(args: argparse.Namespace) -> int:
+    """What ``synapse-sim dashboard`` runs (the CLI's ``func``)."""
+    return serve(args.scenario, host=args.host, port=args.port, open_browser=args.open)
+
+
+def main(argv=None) -> int:
+    parser = add_arguments(argparse.ArgumentParser(prog="synapse-sim dashboard", description=__doc__.split("\n\n")[0]))
+    args = parser.parse_args(argv)
+    from ..policy import PolicyFileError
+    from ..scenario import ScenarioError
+
+    try:
+        return command(args)
+    except (ScenarioError, PolicyFileError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

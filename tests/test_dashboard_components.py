@@ -1,0 +1,430 @@
+"""The dashboard's views without a browser: their data reflect the model, their components render.
+
+Each view is checked on the decision-boundary network and on a classification network with
+784 inputs (drawn as 28 x 28 weight images instead of edge by edge).
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import json
+import os
+import stat
+import tarfile
+
+import ipyvuetify as v
+import ipywidgets
+import numpy as np
+import pytest
+import solara
+from conftest import random_classification_task, small_scenario
+from mesa.visualization.utils import force_update
+from PIL import Image
+
+from synapse_sim.dashboard import assets, server, views
+from synapse_sim.dashboard.components import (
+    CurvesView,
+    NetworkView,
+    NetworkWidget,
+    PolicyView,
+    RasterView,
+    SynapseInspector,
+    TaskView,
+    dashboard_components,
+)
+from synapse_sim.dashboard.model import DashboardModel, initial_kwargs, model_params, parse_hidden, resolve
+from synapse_sim.features import StateSpace
+from synapse_sim.model import SynapseModel
+from synapse_sim.policy import Policy
+from synapse_sim.tasks import ClassificationTask
+
+STEPS = 6
+
+
+def stepped(model, n=STEPS):
+    for _ in range(n):
+        model.step()
+    return model
+
+
+@pytest.fixture(scope="module")
+def boundary_model():
+    return stepped(SynapseModel(small_scenario(), raster_length=50))
+
+
+@pytest.fixture(scope="module")
+def letters_model():
+    """784 inputs, 4 hidden, 10 outputs: 3,190 synapses, too many to draw edge by edge."""
+    task = random_classification_task(n=120, batch_size=60)
+    return stepped(DashboardModel(task=task, hidden="4", raster_length=20), 3)
+
+
+@pytest.fixture(params=["boundary", "letters"])
+def any_model(request):
+    return request.getfixturevalue(f"{request.param}_model")
+
+
+def html_of(rc) -> str:
+    return "".join(w.unsafe_innerHTML or "" for w in rc.find(solara.widgets.HTML).widgets)
+
+
+def image_of(rc, css_class: str) -> ipywidgets.Image:
+    (image,) = [w for w in rc.find(ipywidgets.Image).widgets if css_class in w._dom_classes]
+    return image
+
+
+def decode(png_bytes: bytes) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(png_bytes)).convert("RGB"))
+
+
+# --- 1. network ---------------------------------------------------------------------------------------------------
+def test_network_geometry_and_state_follow_the_graph(boundary_model):
+    model = boundary_model
+    geometry = views.network_geometry(model.graph)
+    positions = views.network_layout(model.graph)
+    assert geometry.edges.shape == (model.topology.n_synapses, 4)
+    for pre, post, attrs in model.graph.edges(data=True):
+        assert tuple(geometry.edges[attrs["sid"]]) == (*positions[pre], *positions[post])
+    assert len(geometry.nodes) == model.graph.number_of_nodes()
+    xs_by_layer = {layer: {positions[n][0] for n in model.graph if n[0] == layer} for layer in range(3)}
+    assert all(len(xs) == 1 for xs in xs_by_layer.values())  # one column per layer
+    assert min(xs_by_layer[0]) < min(xs_by_layer[1]) < min(xs_by_layer[2])
+
+    state = views.network_state(model)
+    np.testing.assert_array_equal(state.actions, model.action_log[-1])
+    np.testing.assert_array_equal(state.weights, [a.weight for a in model.synapses])
+    order = np.argsort(np.abs(state.weights), kind="stable")
+    assert np.all(np.diff(state.widths[order]) >= 0)  # wider for larger |weight|
+    assert views.digits(state.actions) == "".join(str(int(a)) for a in model.action_log[-1])
+
+
+def test_network_view_draws_edges_and_a_click_selects_a_synapse(boundary_model):
+    selected = solara.Reactive(2)
+    _, rc = solara.render(NetworkView(boundary_model, selected), handle_error=False)
+    widget = rc.find(NetworkWidget).widget
+    assert widget.actions == views.digits(boundary_model.action_log[-1])
+    assert len(widget.widths.split(",")) == boundary_model.topology.n_synapses
+    assert len(json.loads(widget.geometry)["edges"]) == boundary_model.topology.n_synapses
+    assert widget.selected == 2
+    widget.selected = 5  # what a click on edge 5 does in the browser
+    assert selected.value == 5
+    assert f'data-step="{boundary_model.steps}"' in html_of(rc)
+
+
+def test_large_network_is_drawn_as_28x28_weight_images(letters_model):
+    model = letters_model
+    assert views.is_large(model.topology)
+    data = views.weight_images(model)
+    first = model.weight_matrices()[0]
+    actions = model.topology.matrices(np.asarray(model.action_log[-1]))
+    assert data.shape == (28, 28) and data.weights.shape == (4, 28, 28)
+    for j in range(4):
+        np.testing.assert_array_equal(data.weights[j], first[:-1, j].reshape(28, 28))
+        np.testing.assert_array_equal(data.actions[j], actions[0][:-1, j].reshape(28, 28))
+    assert len(data.later) == 1 and data.later[0][0].shape == (5, 10)
+    np.testing.assert_array_equal(data.later[0][1], actions[1])
+    picture = decode(views.weight_images_png(data))
+    assert picture.shape[0] > 28 and picture.shape[1] > 2 * 28
+
+    _, rc = solara.render(NetworkView(model, solara.Reactive(0)), handle_error=False)
+    assert image_of(rc, "synsim-aggregate").value == views.weight_images_png(data)
+    rc.find(NetworkWidget).assert_empty()
+    assert "28x28" in html_of(rc)
+
+
+# --- 2. raster ----------------------------------------------------------------------------------------------------
+def test_raster_equals_the_action_log(any_model):
+    model = any_model
+    data = views.raster_data(model)
+    log = np.stack(list(model.action_log), axis=1)
+    np.testing.assert_array_equal(data.actions, log[data.sids])
+    np.testing.assert_array_equal(data.rewards, list(model.reward_log))
+    np.testing.assert_array_equal(data.steps, np.arange(model.steps - len(model.action_log) + 1, model.steps + 1))
+    n = model.topology.n_synapses
+    if n <= 512:
+        np.testing.assert_array_equal(data.sids, np.arange(n))
+    else:
+        assert data.sids.size == 512 and data.sids[0] == 0 and data.sids[-1] == n - 1
+        np.testing.assert_array_equal(data.sids, views.raster_sample(n))  # a fixed sample
+    rgb = decode(views.raster_png(data))
+    strip = max(3, data.sids.size // 40)
+    top = strip + max(1, strip // 2)
+    columns = slice(data.length - data.steps.size, data.length)
+    np.testing.assert_array_equal(rgb[top:, columns], views.ACTION_RGB[data.actions])
+    expected_reward = np.array([views.hex_rgb(views.REWARD_HEX[int(r)]) for r in data.rewards])
+    np.testing.assert_array_equal(rgb[0, columns], expected_reward)
+
+
+def test_raster_view_shows_the_raster_and_follows_steps():
+    model = SynapseModel(small_scenario(), raster_length=30)
+    _, rc = solara.render(RasterView(model), handle_error=False)
+    before = image_of(rc, "synsim-raster").value
+    assert before == views.raster_png(views.raster_data(model))
+    stepped(model, 2)
+    force_update()
+    after = image_of(rc, "synsim-raster").value
+    assert after != before and after == views.raster_png(views.raster_data(model))
+
+
+# --- 3. curves ----------------------------------------------------------------------------------------------------
+def test_curves_come_from_the_datacollector(any_model):
+    model = any_model
+    data = views.curves_data(model)
+    frame = model.datacollector.get_model_vars_dataframe()
+    for name in views.CURVES:
+        np.testing.assert_allclose(data[name], frame[name].to_numpy(dtype=float))
+    assert data["step"][-1] == model.steps and data["step"].size == model.steps + 1
+    np.testing.assert_allclose(data["reward_mean"][-1], frame["reward"].to_numpy()[-25:].mean())
+    svg = views.curves_svg(data)
+    assert svg.count("<polyline") == 6
+    assert f"loss {views.fmt(data['loss'][-1])}" in svg
+
+
+def test_curves_view_changes_after_a_step():
+    model = SynapseModel(small_scenario())
+    _, rc = solara.render(CurvesView(model), handle_error=False)
+    before = html_of(rc)
+    stepped(model, 3)
+    force_update()
+    assert html_of(rc) != before and views.curves_svg(views.curves_data(model)) in html_of(rc)
+
+
+# --- 4. policy ----------------------------------------------------------------------------------------------------
+def test_policy_heatmap_marks_the_greedy_actions(any_model):
+    model = any_model
+    data = views.policy_data(model)
+    np.testing.assert_array_equal(data.q, model.policy.q)
+    np.testing.assert_array_equal(data.greedy, model.policy.greedy)
+    assert data.occupancy.sum() == model.topology.n_synapses
+    assert data.labels == model.state_space.labels() and "dec, keep | -, +" in data.labels
+    h, w = views.Q_CELL
+    scale = views.policy_scale(data.q)
+    blocks = views.policy_blocks(len(data.labels))
+    assert blocks == [(0, 27), (27, 54), (54, 81)]
+    for start, stop in blocks:
+        rgb = decode(views.policy_png(data, start, stop))
+        assert rgb.shape[0] == (stop - start) * h
+        for row, state in enumerate(range(start, stop)):
+            for action in range(3):
+                dot = (rgb[row * h + h // 2 - 1, action * w + w // 2 - 1] == 0).all()
+                assert dot == (action == model.policy.greedy[state]), (state, action)
+                colour = views.diverging_rgb(np.array([data.q[state, action]]), scale)[0]
+                np.testing.assert_array_equal(rgb[row * h + 2, action * w + 3], colour)
+        labels = views.policy_labels_html(data.labels, start, stop)
+        assert all(html.escape(label) in labels for label in data.labels[start:stop])
+    assert "adaptive" in views.policy_legend_html(data)
+    _, rc = solara.render(PolicyView(model), handle_error=False)
+    images = [w for w in rc.find(ipywidgets.Image).widgets if "synsim-qimg" in w._dom_classes]
+    assert [i.value for i in images] == [views.policy_png(data, a, b) for a, b in blocks]
+    assert "dec, keep | -, +" in html_of(rc)
+
+
+def test_policy_view_follows_an_adaptive_table_and_shows_a_static_file(tmp_path):
+    model = SynapseModel(small_scenario())
+    _, rc = solara.render(PolicyView(model), handle_error=False)
+
+    def pictures():
+        return [w.value for w in rc.find(ipywidgets.Image).widgets if "synsim-qimg" in w._dom_classes]
+
+    before = pictures()
+    stepped(model, 3)
+    force_update()
+    assert pictures() != before  # the adaptive table learned
+    data = views.policy_data(model)
+    assert pictures() == [views.policy_png(data, a, b) for a, b in views.policy_blocks(len(data.labels))]
+
+    space = StateSpace.paper(2)
+    q = np.random.default_rng(1).normal(size=(space.n_states, 3))
+    Policy(space, q=q).save(tmp_path / "mine")
+    static = DashboardModel(hidden="6", policy="static: file", policy_file=str(tmp_path / "mine"))
+    assert static.problems == []
+    data = views.policy_data(static)
+    np.testing.assert_array_equal(data.q, q)
+    np.testing.assert_array_equal(data.greedy, np.argmax(q, axis=1))
+    assert "static (frozen)" in views.policy_legend_html(data)
+
+
+# --- 5. task ------------------------------------------------------------------------------------------------------
+def test_boundary_view_shows_target_and_learned_labels(boundary_model):
+    model = boundary_model
+    data = views.boundary_data(model, resolution=60)
+    axis, learned, target = model.task.predict_grid(model.weight_matrices(), 60)
+    np.testing.assert_array_equal(data.target, target)
+    np.testing.assert_array_equal(data.axis, axis)
+    assert np.mean(data.learned == learned) > 0.99  # the picture is drawn in float32
+    picture = decode(views.boundary_png(data))
+    assert picture.shape[0] == 60 and picture.shape[1] > 120
+    _, rc = solara.render(TaskView(model), handle_error=False)
+    assert image_of(rc, "synsim-boundary").value
+    assert "target boundary" in html_of(rc)
+
+
+def test_letters_view_shows_validation_images_with_predicted_letters(letters_model):
+    model = letters_model
+    task: ClassificationTask = model.task
+    data = views.letters_data(model, n=8)
+    index = views.sample_indices(task.y_val.size, 8)
+    np.testing.assert_array_equal(data.true, task.y_val[index])
+    np.testing.assert_array_equal(data.predicted, task.predict(model.weight_matrices(), task.x_val[index]))
+    assert data.images.shape == (8, 28, 28)
+    assert data.validation_accuracy == pytest.approx(task.validate(model.weight_matrices())["accuracy"])
+    text = views.letters_html(data)
+    assert text.count("<figure") == 8
+    for predicted in data.predicted:
+        assert f">{views.LETTERS[predicted]}<span" in text
+    _, rc = solara.render(TaskView(model), handle_error=False)
+    assert "validation accuracy" in html_of(rc)
+
+
+# --- 6. one synapse -----------------------------------------------------------------------------------------------
+def test_synapse_info_is_that_agents_memory(any_model):
+    model = any_model
+    for sid in (0, model.topology.n_synapses - 1):  # the last synapse is a bias synapse
+        agent = model.synapses[sid]
+        info = views.synapse_info(model, sid)
+        assert info.weight == float(agent.weight) and info.memory == agent.memory
+        assert info.is_bias == agent.is_bias and info.pre == agent.pre and info.post == agent.post
+        np.testing.assert_array_equal(info.history, [log[sid] for log in model.action_log])
+        assert info.weights[-1] == float(agent.weight)
+        alpha = model.simulation.weight_steps.alpha_s * (
+            model.simulation.weight_steps.bias_step_scale if agent.is_bias else 1
+        )
+        np.testing.assert_allclose(np.diff(info.weights), (info.history[1:].astype(float) - 1) * alpha, atol=1e-12)
+        assert info.greedy == model.policy.greedy[agent.state]
+        text = views.synapse_html(info)
+        assert f'data-sid="{sid}"' in text and f'data-weight="{info.weight!r}"' in text
+        assert agent.memory["state_words"] in text
+
+
+def test_inspector_shows_the_selected_synapse_and_follows_the_selection(boundary_model):
+    model = boundary_model
+    selected = solara.Reactive(3)
+    _, rc = solara.render(SynapseInspector(model, selected), handle_error=False)
+    assert f'data-weight="{float(model.synapses[3].weight)!r}"' in html_of(rc)
+    selected.set(7)
+    assert 'data-sid="7"' in html_of(rc)
+    assert f'data-weight="{float(model.synapses[7].weight)!r}"' in html_of(rc)
+    rc.find(v.Slider).widget.v_model = 9  # the slider selects too
+    assert selected.value == 9 and 'data-sid="9"' in html_of(rc)
+
+
+# --- all views, both tasks ----------------------------------------------------------------------------------------
+def test_every_view_renders_for_both_tasks(any_model):
+    selected = solara.Reactive(1)
+
+    @solara.component
+    def All():
+        with solara.Column():
+            for component, page in dashboard_components(selected):
+                assert page == 0
+                component(any_model)
+
+    _, rc = solara.render(All(), handle_error=False)
+    text = html_of(rc)
+    for marker in ("synsim-status", "action raster", "synsim-curves", "synsim-qlabels", "task:", 'data-sid="1"'):
+        assert marker in text
+
+
+# --- the page on SolaraViz: step, reset, controls -----------------------------------------------------------------
+def test_page_steps_and_resets_with_the_controls():
+    from synapse_sim.app import make_page
+
+    page = make_page(small_scenario())
+
+    @solara.component
+    def App():  # solara-server puts every page in an AppLayout, which shows SolaraViz's sidebar
+        with solara.AppLayout():
+            page()
+
+    _, rc = solara.render(App(), handle_error=False)
+    assert 'data-step="0"' in html_of(rc)
+    rc.find(v.Btn, children=["Step"]).widget.click()
+    rc.find(v.Btn, children=["Step"]).widget.click()
+    assert 'data-step="2"' in html_of(rc)
+    seed = rc.find(v.TextField, label="seed").widget
+    seed.v_model = "not a number"  # typed seeds arrive as strings, on leaving the field
+    seed.fire_event("focusout", None)
+    rc.find(v.Btn, children=["Reset"]).widget.click()
+    text = html_of(rc)
+    assert 'data-step="0"' in text and "seed &#x27;not a number&#x27; is not a whole number" in text
+    seed.v_model = "7"
+    seed.fire_event("focusout", None)
+    rc.find(v.Btn, children=["Reset"]).widget.click()
+    assert "not a whole number" not in html_of(rc)
+
+
+def test_controls_become_scenario_overrides(tmp_path, monkeypatch):
+    scenario, task, problems = resolve(
+        small_scenario(),
+        task_name="decision_boundary",
+        hidden="5, 3",
+        epsilon="0.3",
+        alpha_s=0.002,
+        alpha_q=0.05,
+        gamma=0.8,
+        policy="adaptive",
+        seed="11",
+    )
+    assert problems == [] and task is None
+    assert scenario["network"]["layers"] == [2, 5, 3, 1]
+    assert scenario["policy"]["epsilon"] == 0.3 and scenario["synapse"]["alpha_s"] == 0.002
+    assert scenario["policy"]["alpha_q"] == 0.05 and scenario["policy"]["gamma"] == 0.8
+    assert scenario["run"]["seed"] == 11 and scenario["run"]["iterations"] == 100  # the rest from the base
+    assert parse_hidden("") == [] and parse_hidden("32") == [32]
+
+    # a missing policy file or missing notMNIST data falls back and says so
+    model = DashboardModel(hidden="4", policy="static: file", policy_file=str(tmp_path / "none"))
+    assert model.policy.adaptive and "not found" in model.problems[0]
+    monkeypatch.delenv("SYNAPSE_SIM_NOTMNIST", raising=False)
+    model = DashboardModel(task_name="notmnist", hidden="", base_scenario=small_scenario())
+    assert (
+        model.config["task"]["name"] == "decision_boundary"
+        and "notMNIST data could not be loaded" in model.problems[-1]
+    )
+
+    # a classification task object is used for notMNIST, and Mesa sees no scenario of another type
+    task_object = random_classification_task(n=40, batch_size=20)
+    model = DashboardModel(task=task_object)
+    assert model.task is task_object and model.topology.layer_sizes == (784, 10) and model.problems == []
+    assert model.scenario is None and model.config["task"]["name"] == "notmnist"
+    params = model_params(task=task_object)
+    assert initial_kwargs(params)["task_name"] == "notmnist"
+
+
+# --- server and assets (no network) -------------------------------------------------------------------------------
+def test_server_defaults_are_loopback_and_quiet(tmp_path):
+    args = server.solara_arguments(server.DEFAULT_HOST, 8765)
+    assert args[:2] == ["run", "synapse_sim.app"]
+    assert "127.0.0.1" in args and "--no-check-version" in args and "--no-open" in args and "--production" in args
+    env = server.server_environment(tmp_path / "s.toml", base={"PATH": "/bin"})
+    assert env["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] == "False" and env["OPENBLAS_NUM_THREADS"] == "1"
+    assert env[server.SCENARIO_ENV] == str((tmp_path / "s.toml").resolve())
+    assert server.server_environment(None, base={"OPENBLAS_NUM_THREADS": "4"})["OPENBLAS_NUM_THREADS"] == "4"
+    assert server.main([str(tmp_path / "missing.toml")]) == 2  # a bad scenario stops before the server starts
+
+
+def test_assets_pins_come_from_solaras_templates_and_unpack_into_the_cache(tmp_path, monkeypatch):
+    pins = {a.name: a.version for a in assets.pinned_assets()}
+    assert {"@widgetti/solara-vuetify-app", "requirejs", "font-awesome", "@widgetti/vue-grid-layout"} <= set(pins)
+    assert "@widgetti/solara-vuetify3-app" not in pins  # ipyvue < 3: the Vue 2 app only
+    # a stand-in for npm: `npm pack SPEC --pack-destination DIR` writes a tarball with a package/ folder
+    payload = tmp_path / "payload"
+    (payload / "package" / "dist").mkdir(parents=True)
+    (payload / "package" / "dist" / "app.js").write_text("ok")
+    with tarfile.open(tmp_path / "pkg.tgz", "w:gz") as archive:
+        archive.add(payload / "package", arcname="package")
+    fake = tmp_path / "npm"
+    fake.write_text(
+        f'#!/bin/sh\nwhile [ "$1" != "--pack-destination" ]; do shift; done\ncp {tmp_path / "pkg.tgz"} "$2"/\n'
+    )
+    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
+    cache = tmp_path / "cdn"
+    asset = assets.Asset("@scope/thing", "1.2.3")
+    target = assets.install_one(asset, cache, npm=str(fake), log=lambda *_: None)
+    assert (target / "dist" / "app.js").read_text() == "ok" and assets.is_installed(asset, cache)
+    assert assets.missing([asset], cache) == []
+    monkeypatch.setenv("PATH", str(tmp_path / "nowhere"))
+    with pytest.raises(assets.AssetError, match="npm is not installed"):
+        assets.install(["other@1.0.0"], cache=cache, log=lambda *_: None)
+    assert os.path.isdir(cache / "@scope" / "thing@1.2.3")
