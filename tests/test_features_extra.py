@@ -1,0 +1,289 @@
+"""The extra state features (activity, weight sign, streak), the conformance check, and the mirror with them."""
+
+import json
+
+import numpy as np
+import pytest
+
+from synapse_sim import Scenario, VectorEngine
+from synapse_sim.features import (
+    FEATURES,
+    Feature,
+    LastActions,
+    LastRewards,
+    PopulationContext,
+    PostActivity,
+    PreActivity,
+    StateSpace,
+    Streak,
+    SynapseContext,
+    WeightSign,
+    feature_from_spec,
+)
+from synapse_sim.model import SynapseModel
+from synapse_sim.policy import Policy
+from synapse_sim.testing import check_feature
+
+PAPER = [{"name": "last_actions", "n": 2}, {"name": "last_rewards", "n": 2}]
+
+
+def ctx(**fields) -> SynapseContext:
+    base = dict(sid=0, action_history=(1, 1), reward_history=(0, 0), weight=0.0, is_bias=False)
+    return SynapseContext(**{**base, **fields})
+
+
+# --- the features themselves -------------------------------------------------------------
+
+
+def test_activity_bins_default_on_magnitude():
+    f = PreActivity()
+    assert f.cardinality == 3 and f.edges == (1 / 3, 2 / 3) and f.needs == {"activity"}
+    digits = [f.local(ctx(pre_activity=a)) for a in (0.0, -0.2, 1 / 3, -0.5, 0.9, -1.0, 1.0, 7.5)]
+    assert digits == [0, 0, 1, 1, 2, 2, 2, 2]  # an edge goes up; the bias unit (1.0) is "high"
+
+
+def test_activity_bins_signed_and_custom_edges():
+    signed = PostActivity(absolute=False)
+    assert signed.edges == (-1 / 3, 1 / 3)
+    assert [signed.local(ctx(post_activity=a)) for a in (-0.9, 0.0, 0.5)] == [0, 1, 2]
+    two = PostActivity(edges=[0.05])
+    assert two.cardinality == 2 and [two.local(ctx(post_activity=a)) for a in (0.01, -0.06)] == [0, 1]
+    assert PreActivity(bins=4).edges == (0.25, 0.5, 0.75)
+    assert PreActivity().digit_labels()[0].startswith("|pre| in [0,")
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda: PreActivity(bins=3, edges=[0.5]), "3 bins need 2 edges"),
+        (lambda: PreActivity(edges=[0.5, 0.2]), "strictly increasing"),
+        (lambda: PreActivity(bins=1), "bins >= 2"),
+        (lambda: WeightSign(tol=-1), "tol >= 0"),
+        (lambda: Streak(cap=0), "cap >= 1"),
+    ],
+)
+def test_bad_parameters_say_what_is_allowed(make, message):
+    with pytest.raises(ValueError, match=message):
+        make()
+
+
+def test_activity_feature_without_activity_names_the_fix():
+    with pytest.raises(ValueError, match="needs"):
+        PreActivity().local(ctx())
+
+
+def test_weight_sign_with_tolerance():
+    assert [WeightSign().local(ctx(weight=w)) for w in (-1e-9, 0.0, -0.0, 1e-9)] == [0, 1, 1, 2]
+    assert [WeightSign(tol=1e-3).local(ctx(weight=w)) for w in (-2e-3, -1e-3, 5e-4, 1e-3, 2e-3)] == [0, 1, 1, 1, 2]
+    assert WeightSign().digit_labels() == ["w<0", "w=0", "w>0"]
+
+
+def test_streak_caps():
+    f = Streak(cap=3)
+    assert f.cardinality == 4 and f.needs == {"streak"}
+    assert [f.local(ctx(streak=s)) for s in (0, 1, 2, 3, 4, 50)] == [0, 1, 2, 3, 3, 3]
+    assert f.digit_labels() == ["x0", "x1", "x2", "x3+"]
+
+
+def test_state_space_sized_from_features_and_spec_round_trips_through_json():
+    space = StateSpace([LastActions(2), LastRewards(2), Streak(3), WeightSign(1e-4), PreActivity(), PostActivity(4)])
+    assert space.n_states == 81 * 4 * 3 * 3 * 4
+    assert space.needs == {"streak", "activity"}
+    again = StateSpace.from_spec(json.loads(json.dumps(space.spec())))
+    assert again == space and again.n_states == space.n_states
+    assert all(feature_from_spec(f.spec()) == f for f in space.features)
+    assert {"pre_activity", "post_activity", "weight_sign", "streak"} <= set(FEATURES)
+
+
+def test_policy_file_with_new_features_round_trips(tmp_path):
+    space = StateSpace([*StateSpace.paper().features, Streak(2), WeightSign()])
+    q = np.random.default_rng(0).normal(size=(space.n_states, 3))
+    Policy(space, q=q).save(tmp_path / "p")
+    loaded = Policy.load(tmp_path / "p", space)
+    assert loaded.state_space == space and np.array_equal(loaded.q, q)
+
+
+def test_engine_streak_counts_repeats():
+    """streak is 0 before the first action, 1 after a change, +1 per repeat (initial memory: keep)."""
+    scenario = Scenario().with_overrides(
+        {"layers": [2, 4, 1], "n_points": 50, "epsilon": 0.5, "state.features": [*PAPER, {"name": "streak", "cap": 3}]}
+    )
+    engine = VectorEngine(scenario)
+    assert not engine.population.streak.any()
+    expected = np.zeros(engine.simulation.topology.n_synapses, dtype=np.int64)
+    previous = np.ones_like(expected)
+    longest = 0
+    for _ in range(15):
+        engine.step()
+        actions = engine.population.actions
+        expected = np.where(actions == previous, expected + 1, 1)
+        previous = actions
+        assert np.array_equal(engine.population.streak, expected)
+        longest = max(longest, int(expected.max()))
+    assert longest > 3  # the cap is exercised
+
+
+# --- the conformance check ---------------------------------------------------------------
+
+BUILT_IN = [
+    LastActions(1),
+    LastActions(2),
+    LastRewards(2),
+    PreActivity(),
+    PreActivity(bins=4, absolute=False),
+    PostActivity(),
+    PostActivity(edges=[-0.1, 0.0, 0.1], absolute=False),
+    WeightSign(),
+    WeightSign(tol=1e-3),
+    Streak(),
+    Streak(cap=1),
+]
+
+
+@pytest.mark.parametrize("feature", BUILT_IN, ids=repr)
+def test_every_built_in_feature_passes_the_conformance_check(feature):
+    report = check_feature(feature, n_random=300, engine_steps=10)
+    assert report.ok, str(report)
+    assert report.n_checked == 2 * 300 + 2 * 11 * 25
+
+
+class SloppyZero(Feature):
+    """Broken on purpose: local says w >= 0 is positive, batch says w > 0."""
+
+    name = "sloppy_zero"
+    cardinality = 2
+
+    def local(self, ctx):
+        return int(ctx.weight >= 0)
+
+    def batch(self, ctx):
+        return (np.asarray(ctx.weight) > 0).astype(np.int64)
+
+
+class Float32Threshold(Feature):
+    """Broken on purpose: batch compares float32 weights with a Python float, which NumPy 2 does in float32."""
+
+    name = "float32_threshold"
+    cardinality = 2
+
+    def __init__(self, threshold: float = 0.1):
+        self.threshold = float(threshold)
+
+    def params(self):
+        return {"threshold": self.threshold}
+
+    def local(self, ctx):
+        return int(ctx.weight > self.threshold)
+
+    def batch(self, ctx):
+        return (ctx.weight > self.threshold).astype(np.int64)
+
+
+class OutOfRange(Feature):
+    name = "out_of_range"
+    cardinality = 2
+
+    def local(self, ctx):
+        return 2
+
+    def batch(self, ctx):
+        return np.full(ctx.n_synapses, 2)
+
+
+def test_broken_feature_is_reported_with_its_context(monkeypatch):
+    monkeypatch.setitem(FEATURES, "sloppy_zero", SloppyZero)
+    report = check_feature(SloppyZero(), n_random=200, engine_steps=3)
+    assert not report.ok and report.n_mismatches > 0
+    m = report.mismatches[0]
+    assert m.context.weight == 0.0 and (m.local, m.batch) == (1, 0)
+    assert any(m.source.startswith("engine") for m in report.mismatches)  # bias synapses start at exactly 0
+    assert "local=1 batch=0" in str(report)
+
+
+def test_float32_comparison_slip_is_caught():
+    report = check_feature(Float32Threshold(), n_random=300, engine_steps=0)
+    assert not report.ok
+    assert all(m.source == "random float32" for m in report.mismatches)
+
+
+def test_out_of_range_and_unregistered_features_are_problems():
+    report = check_feature(OutOfRange(), n_random=20, engine_steps=2)
+    assert not report.ok
+    assert "outside [0, 2)" in str(report)
+    assert any("not registered" in p for p in report.problems)
+
+
+def test_docstring_example_user_feature(monkeypatch):
+    class IsBias(Feature):
+        name = "is_bias"
+        cardinality = 2
+
+        def local(self, ctx):
+            return int(ctx.is_bias)
+
+        def batch(self, ctx):
+            return np.asarray(ctx.is_bias, dtype=np.int64)
+
+    monkeypatch.setitem(FEATURES, "is_bias", IsBias)
+    report = check_feature(IsBias(), n_random=50, engine_steps=2)
+    assert report.ok, str(report)
+
+
+def test_population_context_from_engine_matches_agents():
+    """check_feature's per-synapse contexts equal what the agents themselves build."""
+    from synapse_sim.testing import synapse_contexts
+
+    features = [*PAPER, {"name": "pre_activity"}, {"name": "post_activity"}, {"name": "streak"}]
+    scenario = Scenario().with_overrides({"layers": [2, 3, 1], "n_points": 50, "state.features": features})
+    vector, model = VectorEngine(scenario), SynapseModel(scenario)
+    for _ in range(3):
+        vector.step()
+        model.step()
+    built = synapse_contexts(vector.population.context(vector.simulation.last.activity))
+    assert built == [agent.context(model.activity) for agent in model.synapses]
+    assert isinstance(vector.population.context(None), PopulationContext)
+
+
+# --- the two views stay identical with every shipped combination ------------------------
+
+COMBINATIONS = {
+    "paper": PAPER,
+    "paper+streak": [*PAPER, {"name": "streak", "cap": 3}],
+    "paper+pre+post": [*PAPER, {"name": "pre_activity"}, {"name": "post_activity"}],
+    "paper+weight_sign": [*PAPER, {"name": "weight_sign"}],
+    "all": [
+        {"name": "last_actions", "n": 1},
+        {"name": "last_rewards", "n": 2},
+        {"name": "streak", "cap": 2},
+        {"name": "weight_sign", "tol": 1e-3},
+        {"name": "pre_activity", "bins": 2, "edges": [0.5]},
+        {"name": "post_activity", "absolute": False},
+    ],
+}
+
+
+@pytest.mark.parametrize("name", list(COMBINATIONS))
+@pytest.mark.parametrize("activation, dtype", [("tanh", "float64"), ("relu", "float32")])
+def test_mirror_with_feature_combinations(name, activation, dtype):
+    scenario = Scenario().with_overrides(
+        {
+            "layers": [2, 6, 1],
+            "n_points": 100,
+            "state.features": COMBINATIONS[name],
+            "hidden_activation": activation,
+            "dtype": dtype,
+            "alpha_s": 0.01,
+            "run.seed": 5,
+        }
+    )
+    vector, model = VectorEngine(scenario), SynapseModel(scenario, rng=3)
+    for _ in range(30):
+        assert np.array_equal(vector.simulation.states, model.simulation.states)
+        vector.step()
+        model.step()
+    va, ma = vector.checkpoint(), model.checkpoint()
+    assert va.keys() == ma.keys()
+    for key in va:
+        assert va[key].dtype == ma[key].dtype, key
+        assert np.array_equal(va[key], ma[key]), key
+    assert vector.simulation.policy.q.any()
