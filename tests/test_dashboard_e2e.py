@@ -170,7 +170,10 @@ def press(page, label: str, becomes: str, attempts: int = 3):
             return
         except PlaywrightTimeout:
             continue
-    raise AssertionError(f"the {label!r} button did not turn into {becomes!r} after {attempts} clicks")
+    page_text = page.evaluate("() => document.body.innerText.slice(0, 2000)")
+    raise AssertionError(
+        f"the {label!r} button did not turn into {becomes!r} after {attempts} clicks; page:\n{page_text}"
+    )
 
 
 def raster_digest(page) -> str:
