@@ -214,19 +214,16 @@ def test_out_of_range_and_unregistered_features_are_problems():
 
 
 def test_docstring_example_user_feature(monkeypatch):
-    class IsBias(Feature):
-        name = "is_bias"
-        cardinality = 2
+    """The example in ``synapse_sim.testing``'s docstring runs as written."""
+    import textwrap
 
-        def local(self, ctx):
-            return int(ctx.is_bias)
+    import synapse_sim.testing
 
-        def batch(self, ctx):
-            return np.asarray(ctx.is_bias, dtype=np.int64)
-
-    monkeypatch.setitem(FEATURES, "is_bias", IsBias)
-    report = check_feature(IsBias(), n_random=50, engine_steps=2)
-    assert report.ok, str(report)
+    doc = synapse_sim.testing.__doc__
+    example = textwrap.dedent(doc[doc.index("::\n") + 3 :])
+    monkeypatch.setitem(FEATURES, "is_bias", None)  # undone after the test: the registration does not leak
+    exec(compile(example, "synapse_sim.testing example", "exec"), {})
+    assert FEATURES["is_bias"].__name__ == "IsBias"
 
 
 def test_population_context_from_engine_matches_agents():
