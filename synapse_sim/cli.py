@@ -8,10 +8,11 @@ import sys
 from pathlib import Path
 
 from .data import DataError
-from .policy import PolicyFileError
+from .policy import SHIPPED_POLICY, PolicyFileError
 from .scenario import Scenario, ScenarioError
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
+SHIPPED_POLICY_NAME = SHIPPED_POLICY.name
 
 
 def _run(args) -> int:
@@ -100,19 +101,20 @@ def _learn_policy(args) -> int:
 
     from .experiments import select_policy
     from .io import atomic_write_text
-    from .policy import SHIPPED_POLICY
 
-    adaptive = Scenario.load(args.adaptive)
-    static = Scenario.load(args.static)
+    adaptive = Scenario.load(args.adaptive).with_sets(args.set)
+    static = Scenario.load(args.static).with_sets(args.set)
     best, report = select_policy(adaptive, static, args.seeds, args.screen_seeds, args.out, args.processes)
     atomic_write_text(Path(args.out) / "selection.md", report)
     print(report)
     print(f"chosen: {best}.npz / .json")
     if args.install:
-        SHIPPED_POLICY.parent.mkdir(parents=True, exist_ok=True)
+        target = SHIPPED_POLICY.parent / args.install
+        target.parent.mkdir(parents=True, exist_ok=True)
         for suffix in (".npz", ".json"):
-            shutil.copyfile(best.with_suffix(suffix), SHIPPED_POLICY.with_suffix(suffix))
-        print(f"installed as {SHIPPED_POLICY}.npz / .json (policy.file = 'shipped')")
+            shutil.copyfile(best.with_suffix(suffix), target.with_suffix(suffix))
+        name = "shipped" if target == SHIPPED_POLICY else f"shipped:{args.install}"
+        print(f"installed as {target}.npz / .json (policy.file = {name!r})")
     return 0
 
 
@@ -157,7 +159,15 @@ def build_parser() -> argparse.ArgumentParser:
     lp.add_argument("--static", default=str(SCENARIOS / "decision_boundary_static.toml"))
     lp.add_argument("--processes", type=int, help="parallel runs (default: one per core)")
     lp.add_argument("--out", default="runs/learn-policy")
-    lp.add_argument("--install", action="store_true", help="copy the chosen policy into the package (policy 'shipped')")
+    lp.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a key in both scenarios")
+    lp.add_argument(
+        "--install",
+        nargs="?",
+        const=SHIPPED_POLICY_NAME,
+        metavar="NAME",
+        help=f"copy the chosen policy into the package as NAME (default {SHIPPED_POLICY_NAME}: policy 'shipped'; "
+        "another NAME: policy 'shipped:NAME')",
+    )
     lp.set_defaults(func=_learn_policy)
 
     from .dashboard.server import add_arguments

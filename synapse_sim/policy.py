@@ -135,9 +135,24 @@ def _policy_base(path) -> Path:
     return path.with_suffix("") if path.suffix in (".npz", ".json") else path
 
 
+def shipped_policy_names() -> list[str]:
+    return sorted(p.stem for p in SHIPPED_POLICY.parent.glob("*.json"))
+
+
 def resolve_policy_path(value) -> Path:
-    """``"shipped"`` names the policy included with the package."""
-    return SHIPPED_POLICY if str(value) == "shipped" else _policy_base(os.path.expanduser(str(value)))
+    """``"shipped"`` names the paper-state policy included with the package, ``"shipped:NAME"`` another one."""
+    value = str(value)
+    if value == "shipped":
+        return SHIPPED_POLICY
+    if value.startswith("shipped:"):
+        name = value.removeprefix("shipped:")
+        if name not in shipped_policy_names():
+            raise PolicyFileError(
+                f"no shipped policy {name!r}; synapse_sim ships {shipped_policy_names()} "
+                "(use 'shipped' for paper_static, 'shipped:NAME' for another, or a path)"
+            )
+        return SHIPPED_POLICY.parent / name
+    return _policy_base(os.path.expanduser(value))
 
 
 def read_policy_file(path) -> tuple[np.ndarray, dict]:

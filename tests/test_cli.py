@@ -111,3 +111,37 @@ def test_mesa_batch_run():
     assert all(r["Step"] == 15 and np.isfinite(r["loss"]) for r in results)
     by_seed = {(r["epsilon"], r["seed"] if "seed" in r else r.get("rng")): r["loss"] for r in results}
     assert len(set(by_seed.values())) > 1
+
+
+def test_learn_policy_with_set_installs_under_a_name(tmp_path, monkeypatch, capsys):
+    """learn-policy learns with --set applied to both scenarios and installs the pick as 'shipped:NAME'."""
+    import synapse_sim.cli
+    import synapse_sim.policy
+    from synapse_sim.policy import read_policy_file, resolve_policy_path
+
+    package = tmp_path / "package" / "paper_static"
+    monkeypatch.setattr(synapse_sim.policy, "SHIPPED_POLICY", package)
+    monkeypatch.setattr(synapse_sim.cli, "SHIPPED_POLICY", package)
+    streak = '[{name="last_actions",n=2},{name="last_rewards",n=2},{name="streak",cap=3}]'
+    args = ["learn-policy", "--seeds", "0", "1", "--screen-seeds", "10", "--processes", "1"]
+    args += ["--out", str(tmp_path / "learn"), "--install", "mine"]
+    args += ["--set", f"state.features={streak}", "--set", "run.iterations=30", "--set", "network.layers=[2, 4, 1]"]
+    assert main(args) == 0
+    assert "policy.file = 'shipped:mine'" in capsys.readouterr().out
+    q, meta = read_policy_file(resolve_policy_path("shipped:mine"))
+    assert q.shape == (324, 3) and meta["state_space"][-1] == {"name": "streak", "cap": 3}
+    assert not package.with_suffix(".npz").exists()
+
+
+def test_shipped_streak_policy_matches_its_scenario(capsys):
+    from synapse_sim import Scenario, VectorEngine
+
+    scenario = Scenario.load(ROOT / "scenarios" / "notmnist_32hu_streak.toml")
+    assert scenario["policy"]["file"] == "shipped:streak_static"
+    engine = VectorEngine(
+        scenario.with_overrides({"task.name": "decision_boundary", "network.layers": [2, 8, 1], "run.iterations": 5})
+    )
+    assert engine.simulation.policy.q.shape == (324, 3) and engine.simulation.policy.q.any()
+    assert main(["run", ADAPTIVE, "--set", "policy.file='shipped:nope'", "--set", "policy.mode='static'"]) != 0
+    err = capsys.readouterr().err
+    assert "no shipped policy 'nope'" in err and "streak_static" in err
