@@ -314,7 +314,7 @@ def model_params(base: Scenario | None = None, task=None, raster_length: int = 2
         "policy_file": {
             "type": "InputText",
             "value": base["policy"]["file"] if base["policy"]["file"] not in (None, "shipped") else "",
-            "label": "policy file (NAME.npz + NAME.json)",
+            "label": "policy file (NAME.npz + NAME.json, or shipped:NAME)",
         },
         "seed": {"type": "InputText", "value": str(base["run"]["seed"]), "label": "seed"},
         "base_scenario": base,
