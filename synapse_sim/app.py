@@ -19,10 +19,9 @@ from synapse_sim.dashboard.model import DashboardModel, initial_kwargs, model_pa
 from synapse_sim.scenario import Scenario
 
 SCENARIO_ENV = "SYNAPSE_SIM_DASHBOARD_SCENARIO"
-PLAY_INTERVAL_MS = 40
-"""Pause between played steps. It must exceed a render pass: a click re-renders the page in its
-own thread, and if Mesa's play thread changes state faster than that pass ends (10 ms did, on a
-busy machine), reacton stops with "Too many renders triggered" and the page goes blank."""
+PLAY_INTERVAL_MS = 10
+"""Pause between played steps. The play thread steps only between renders of the page
+(:func:`synapse_sim.dashboard.model.wait_for_page`), so a short interval cannot starve a click's render."""
 TITLE = "synapse_sim: every synapse an agent"
 
 

@@ -428,3 +428,37 @@ def test_assets_pins_come_from_solaras_templates_and_unpack_into_the_cache(tmp_p
     with pytest.raises(assets.AssetError, match="npm is not installed"):
         assets.install(["other@1.0.0"], cache=cache, log=lambda *_: None)
     assert os.path.isdir(cache / "@scope" / "thing@1.2.3")
+
+
+def test_play_steps_wait_for_a_render_in_another_thread():
+    """DashboardModel.step waits while another thread renders the page, not for its own render."""
+    import threading
+    import time
+
+    from synapse_sim.dashboard.model import wait_for_page
+
+    class RenderContext:
+        _is_rendering = True
+        _lock_thread = None
+
+    page = RenderContext()
+    model = DashboardModel(hidden="4")
+    model.render_context = page
+    threading.Timer(0.3, lambda: setattr(page, "_is_rendering", False)).start()
+    start = time.monotonic()
+    model.step()
+    assert time.monotonic() - start >= 0.25 and model.steps == 1
+
+    page._is_rendering, page._lock_thread = True, threading.current_thread()
+    start = time.monotonic()
+    wait_for_page(page, timeout=5.0)  # our own render: no wait
+    assert time.monotonic() - start < 1.0
+    page._lock_thread = None
+    start = time.monotonic()
+    wait_for_page(page, timeout=0.2)  # a render that never ends: bounded
+    assert 0.15 <= time.monotonic() - start < 2.0
+    wait_for_page(None)
+
+    fresh = DashboardModel(hidden="4")
+    _, rc = solara.render(NetworkView(fresh, solara.Reactive(0)), handle_error=False)
+    assert fresh.render_context is rc  # the page that shows the model paces its steps

@@ -12,6 +12,7 @@ import json
 
 import ipyvuetify as v
 import numpy as np
+import reacton.core
 import solara
 import traitlets
 from mesa.visualization.utils import update_counter
@@ -156,6 +157,12 @@ def follow_steps(frame: solara.Reactive[int] | None) -> int:
     return frame.value if frame is not None else update_counter.get()
 
 
+def pace_with_page(model) -> None:
+    """Let a :class:`DashboardModel` step only between renders of the page that shows it."""
+    if hasattr(type(model), "render_context"):
+        model.render_context = reacton.core.get_render_context(required=False)
+
+
 @solara.component
 def FrameRelay(frame: solara.Reactive[int]):
     """Pass Mesa's step counter on to ``frame``, so that all views redraw in one render pass.
@@ -184,6 +191,7 @@ def StatusLine(model, step: int = 0):
 def NetworkView(model, selected: solara.Reactive[int] | None = None, frame: solara.Reactive[int] | None = None):
     """1. Neurons by layer, synapses coloured by their action and drawn by |weight|; large networks as images."""
     follow_steps(frame)
+    pace_with_page(model)
     large = views.is_large(model.topology)
     geometry = solara.use_memo(
         lambda: None if large else json.dumps(views.network_geometry(model.graph).to_json()), [model]

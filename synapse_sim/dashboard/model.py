@@ -11,6 +11,9 @@ which the dashboard shows.
 
 from __future__ import annotations
 
+import threading
+import time
+
 from ..features import StateSpace
 from ..model import SynapseModel
 from ..policy import PolicyFileError
@@ -196,6 +199,28 @@ def resolve(
     return scenario, task_object, problems
 
 
+def wait_for_page(render_context, timeout: float = 2.0) -> None:
+    """Block while another thread renders the page (at most ``timeout`` seconds).
+
+    Mesa's play thread steps every ``play_interval`` and then asks for a redraw; while a click
+    re-renders the page in its own thread, that request only marks the page dirty and the play
+    thread steps on. When a render pass takes longer than a play interval (a busy machine),
+    each pass finds new state, and after 100 passes reacton gives up ("Too many renders
+    triggered"), blanking the page. Waiting here makes the play thread step only between
+    renders. ``render_context`` is reacton's render context (its ``_is_rendering`` and
+    ``_lock_thread``, private in reacton 1.x, are read defensively); ``None`` waits for nothing.
+    """
+    if render_context is None:
+        return
+    deadline = time.monotonic() + timeout
+    while (
+        getattr(render_context, "_is_rendering", False)
+        and getattr(render_context, "_lock_thread", None) is not threading.current_thread()
+        and time.monotonic() < deadline
+    ):
+        time.sleep(0.002)
+
+
 class DashboardModel(SynapseModel):
     """:class:`SynapseModel` built from dashboard controls (all keyword arguments, as SolaraViz needs).
 
@@ -256,6 +281,13 @@ class DashboardModel(SynapseModel):
         )
         self.problems = problems
         self.config: Scenario = self.__dict__.pop("_dashboard_scenario")
+
+    render_context = None
+    """The page's reacton render context, set by the views as they render (see :func:`wait_for_page`)."""
+
+    def step(self) -> None:
+        wait_for_page(self.render_context)
+        super().step()
 
     # Mesa's Model.__init__ and SynapseModel.__init__ assign `self.scenario`; keep the value only
     # while the model is being built (SynapseModel reads it back there), then show Mesa none.
