@@ -316,28 +316,21 @@ def dashboard_components(selected: solara.Reactive[int], frame: solara.Reactive[
     With ``frame`` the views follow it (render :class:`FrameRelay` once on the page), else Mesa's counter.
     """
 
-    @solara.component
-    def Network(model):
-        return NetworkView(model, selected, frame)
+    def bind(view, *args):
+        """A component of the model alone (what SolaraViz passes), with the page's state bound."""
 
-    @solara.component
-    def Raster(model):
-        return RasterView(model, frame)
+        @solara.component
+        def Bound(model):
+            return view(model, *args)
 
-    @solara.component
-    def Curves(model):
-        return CurvesView(model, frame)
+        return Bound
 
-    @solara.component
-    def Policy(model):
-        return PolicyView(model, frame)
-
-    @solara.component
-    def Task(model):
-        return TaskView(model, frame)
-
-    @solara.component
-    def Synapse(model):
-        return SynapseInspector(model, selected, frame)
-
-    return [(Network, 0), (Raster, 0), (Curves, 0), (Policy, 0), (Task, 0), (Synapse, 0)]
+    bound = [
+        bind(NetworkView, selected, frame),
+        bind(RasterView, frame),
+        bind(CurvesView, frame),
+        bind(PolicyView, frame),
+        bind(TaskView, frame),
+        bind(SynapseInspector, selected, frame),
+    ]
+    return [(component, 0) for component in bound]
