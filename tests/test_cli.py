@@ -133,7 +133,7 @@ def test_learn_policy_with_set_installs_under_a_name(tmp_path, monkeypatch, caps
     assert not package.with_suffix(".npz").exists()
 
 
-def test_shipped_streak_policy_matches_its_scenario(capsys):
+def test_shipped_streak_policy_matches_its_scenario(tmp_path, capsys):
     from synapse_sim import Scenario, VectorEngine
 
     scenario = Scenario.load(ROOT / "scenarios" / "notmnist_32hu_streak.toml")
@@ -142,6 +142,7 @@ def test_shipped_streak_policy_matches_its_scenario(capsys):
         scenario.with_overrides({"task.name": "decision_boundary", "network.layers": [2, 8, 1], "run.iterations": 5})
     )
     assert engine.simulation.policy.q.shape == (324, 3) and engine.simulation.policy.q.any()
-    assert main(["run", ADAPTIVE, "--set", "policy.file='shipped:nope'", "--set", "policy.mode='static'"]) != 0
+    args = ["run", ADAPTIVE, "--out", str(tmp_path / "run"), "--set", "policy.file='shipped:nope'"]
+    assert main([*args, "--set", "policy.mode='static'"]) != 0
     err = capsys.readouterr().err
     assert "no shipped policy 'nope'" in err and "streak_static" in err
