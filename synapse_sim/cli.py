@@ -75,22 +75,28 @@ def _fig1(args) -> int:
 
 
 def _table1(args) -> int:
-    from .experiments import figure3, run_jobs, table1_csv, table1_jobs, table1_markdown, table1_rows
+    from .experiments import figure3, run_table1, table1_csv, table1_markdown, table1_rows
     from .io import atomic_write_bytes, atomic_write_text
     from .plots import png_bytes
 
     out = Path(args.out)
-    jobs = table1_jobs(
-        args.scenarios, range(args.seeds), out, data=args.data, max_iterations=args.max_iterations, sets=args.set or []
+    jobs, summaries, stopped = run_table1(
+        args.scenarios,
+        args.seeds,
+        out,
+        data=args.data,
+        max_iterations=args.max_iterations,
+        sets=args.set or [],
+        processes=args.processes,
     )
-    summaries = run_jobs(jobs, args.processes)
-    rows = table1_rows(jobs, summaries)
+    rows = table1_rows(jobs, summaries, stopped)
     table = table1_markdown(rows)
     atomic_write_text(out / "table1.md", table)
     atomic_write_text(out / "table1.csv", table1_csv(rows))
-    atomic_write_bytes(
-        out / "figure3.png", png_bytes(figure3(out / "notmnist_32hu" / "seed0", out / "notmnist_32hu_gd" / "seed0"))
-    )
+    first = next((j.scenario["run"]["seed"] for j in jobs if j.label == "Syn. RL 32 HU"), None)
+    if first is not None:
+        fig = figure3(out / "notmnist_32hu" / f"seed{first}", out / "notmnist_32hu_gd" / f"seed{first}")
+        atomic_write_bytes(out / "figure3.png", png_bytes(fig))
     print(table)
     print(f"results: {out}/table1.md, {out}/table1.csv, {out}/figure3.png")
     return 0
@@ -104,7 +110,9 @@ def _learn_policy(args) -> int:
 
     adaptive = Scenario.load(args.adaptive).with_sets(args.set)
     static = Scenario.load(args.static).with_sets(args.set)
-    best, report = select_policy(adaptive, static, args.seeds, args.screen_seeds, args.out, args.processes)
+    best, report = select_policy(
+        adaptive, static, args.seeds, args.screen_seeds, args.out, args.processes, args.screen_iterations
+    )
     atomic_write_text(Path(args.out) / "selection.md", report)
     print(report)
     print(f"chosen: {best}.npz / .json")
@@ -154,9 +162,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     lp = sub.add_parser("learn-policy", help="learn policies with the adaptive scenario, pick one by a held-out screen")
     lp.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4], help="adaptive runs' seeds")
-    lp.add_argument("--screen-seeds", type=int, nargs="+", default=[10, 11, 12], help="boundaries for the screen")
+    lp.add_argument(
+        "--screen-seeds",
+        type=int,
+        nargs="+",
+        default=[10, 11, 12],
+        help="seeds of the screen runs (boundaries, or notMNIST splits)",
+    )
     lp.add_argument("--adaptive", default=str(SCENARIOS / "decision_boundary_adaptive.toml"))
-    lp.add_argument("--static", default=str(SCENARIOS / "decision_boundary_static.toml"))
+    lp.add_argument(
+        "--static",
+        default=str(SCENARIOS / "decision_boundary_static.toml"),
+        help="scenario that screens each learned table frozen (a notMNIST scenario screens on notMNIST)",
+    )
+    lp.add_argument("--screen-iterations", type=int, help="iterations of each screen run (default: the scenario's)")
     lp.add_argument("--processes", type=int, help="parallel runs (default: one per core)")
     lp.add_argument("--out", default="runs/learn-policy")
     lp.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a key in both scenarios")
@@ -181,7 +200,12 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument(
         "--data", help="notMNIST data: idx files, PNG folder, .tar.gz or .npz (default: $SYNAPSE_SIM_NOTMNIST)"
     )
-    t.add_argument("--seeds", type=int, default=5, help="runs per experiment (seeds 0..N-1)")
+    t.add_argument(
+        "--seeds",
+        type=int,
+        default=5,
+        help="runs per experiment (seeds 0..N-1; an RL run stopped early is replaced by the next seed)",
+    )
     t.add_argument("--max-iterations", type=int, help="cap synaptic-RL iterations (a shorter, cheaper table)")
     t.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a key in all four scenarios")
     t.add_argument("--processes", type=int, help="parallel runs (default: one per core)")

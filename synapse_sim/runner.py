@@ -23,6 +23,7 @@ from .scenario import Scenario, ScenarioError
 from .tasks import NonFiniteLossError
 
 CHECKPOINT_FORMAT = 1
+STOPPED_EARLY = "stopped early"
 RESUMABLE_CHANGES = {
     "policy.average_from",
     "run.iterations",
@@ -169,6 +170,8 @@ def run(
     start_step = simulation.step_count
     started = time.perf_counter()
     status = "completed"
+    early_stop_at = scenario["run"]["early_stop_iteration"]
+    early_stop_below = scenario["run"]["early_stop_accuracy"]
     bar = _progress(progress, iterations, start_step, out_dir)
     try:
         with interrupt_flag() as flag:
@@ -189,6 +192,9 @@ def run(
                     raise Interrupted(flag["signal"])
                 if every and t % every == 0:
                     save_checkpoint(checkpoint_path, engine, history, wall_before + time.perf_counter() - started)
+                if t == early_stop_at and result.accuracy < early_stop_below:
+                    status = f"{STOPPED_EARLY} (training accuracy {result.accuracy:.3f} < {early_stop_below} at {t})"
+                    break
     except Interrupted as stop:
         status = f"interrupted ({stop.args[0]})"
     except NonFiniteLossError as exc:
@@ -200,7 +206,12 @@ def run(
         _close(bar)
     steps_validated = history.validation["step"]
     done = simulation.step_count
-    if validate_every and done and status == "completed" and (not steps_validated or steps_validated[-1] != done):
+    if (
+        validate_every
+        and done
+        and not status.startswith("interrupted")
+        and (not steps_validated or steps_validated[-1] != done)
+    ):
         history.record_validation(done, simulation.task.validate(engine.weight_matrices()))
     wall = wall_before + time.perf_counter() - started
     save_checkpoint(checkpoint_path, engine, history, wall)

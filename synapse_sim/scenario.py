@@ -107,6 +107,17 @@ SCHEMA: dict[str, dict[str, Field]] = {
         ),
         "engine": Field("str", "vector", "vectorised backend or Mesa agent view", choices=("vector", "agent")),
         "validate_every": Field("int", 0, "iterations between held-out evaluations (0: never)", low=0),
+        "early_stop_iteration": Field(
+            "int",
+            None,
+            "stop a run whose training accuracy is below early_stop_accuracy at this iteration "
+            "(the authors' script: 25,000; table1 replaces such a run by the next seed)",
+            low=1,
+            optional=True,
+        ),
+        "early_stop_accuracy": Field(
+            "float", 0.2, "training accuracy a run must reach by early_stop_iteration", low=0.0, high=1.0
+        ),
         "name": Field("str", None, "name of the results folder (default: scenario file name)", optional=True),
     },
 }

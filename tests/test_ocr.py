@@ -1,5 +1,6 @@
 """notMNIST as a task: the scenarios, the mirror at 784-10, exact resume, a short run that learns."""
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +27,7 @@ def test_table1_scenarios_hold_the_paper_settings():
         assert s["policy"]["mode"] == "static" and s["policy"]["file"] == "shipped"
         assert s["policy"]["epsilon"] == 0.1 and s["synapse"]["alpha_s"] == 1e-4
         assert s["task"]["batch_size"] == 5000 and s["task"]["batch_interval"] == 5000
+        assert s["run"]["early_stop_iteration"] == 25_000 and s["run"]["early_stop_accuracy"] == 0.2
     assert rl0["run"]["iterations"] == 200_000 and rl32["run"]["iterations"] == 500_000
     assert rl32["synapse"]["alpha_s_schedule"] == [[60000, 5e-05]]
     for name in ("notmnist_0hu_gd.toml", "notmnist_32hu_gd.toml"):
@@ -112,3 +114,61 @@ def test_gradient_descent_twin_runs_on_the_same_split_and_initialisation(tmp_pat
     w0 = rl_start.topology.matrices(rl_start.initial_weights())
     assert np.isclose(history["val_loss"][0], evaluate(w0, x_val, y_val)[0], rtol=1e-5)
     assert history["val_loss"][-1] < history["val_loss"][0]
+
+
+def test_table1_replaces_runs_stopped_early_by_the_next_seed(tmp_path, notmnist_path):
+    import shutil
+
+    from synapse_sim.experiments import run_table1, table1_markdown, table1_rows
+
+    scenarios = tmp_path / "scenarios"
+    shutil.copytree(ROOT / "scenarios", scenarios)
+    rl32 = scenarios / "notmnist_32hu.toml"
+    rl32.write_text(rl32.read_text().replace("early_stop_iteration = 25000", "early_stop_iteration = 3"))
+    rl32.write_text(rl32.read_text().replace("early_stop_accuracy = 0.2", "early_stop_accuracy = 1.0"))
+    jobs, summaries, stopped = run_table1(
+        scenarios,
+        1,
+        tmp_path / "table",
+        data=notmnist_path,
+        max_iterations=6,
+        sets=["gradient.max_epochs=2", "gradient.evaluate_every=1"],
+        processes=1,
+        max_seeds=2,
+    )
+    assert stopped == [("Syn. RL 32 HU", 0), ("Syn. RL 32 HU", 1)]
+    assert (tmp_path / "table" / "notmnist_32hu_gd" / "seed1").is_dir(), "the twin runs on the replacement seed"
+    assert sorted((j.label, j.scenario["run"]["seed"]) for j in jobs) == [("Grad. desc. 0 HU", 0), ("Syn. RL 0 HU", 0)]
+    assert all(s["steps"] == 6 for j, s in zip(jobs, summaries, strict=True) if j.label == "Syn. RL 0 HU")
+    rows = table1_rows(jobs, summaries, stopped)
+    assert [r["experiment"] for r in rows] == ["Syn. RL 0 HU", "Grad. desc. 0 HU"]
+    assert "Syn. RL 32 HU" not in table1_markdown(rows)
+
+
+def test_table1_counts_stopped_runs_in_the_table():
+    from synapse_sim.experiments import _runs_cell, table1_seeds_to_add
+
+    done = {"status": "completed"}
+    stop = {"status": "stopped early (training accuracy 0.100 < 0.2 at 25000)"}
+    seeds = {"Syn. RL 32 HU": [0, 1, 2], "Grad. desc. 32 HU": [0, 1, 2], "Syn. RL 0 HU": [0, 1, 2]}
+    summaries = {("Syn. RL 32 HU", s): stop if s == 1 else done for s in range(3)}
+    summaries |= {("Syn. RL 0 HU", s): done for s in range(3)}
+    assert table1_seeds_to_add(seeds, summaries, 3, 6) == {"Syn. RL 32 HU": [3], "Grad. desc. 32 HU": [3]}
+    assert table1_seeds_to_add(seeds, summaries, 3, 3) == {}
+    assert _runs_cell({"runs": 5, "stopped_early": [1]}) == "5 (+1 stopped early: seed 1)"
+
+
+def test_policies_learned_on_boundaries_can_be_screened_on_notmnist(tmp_path, notmnist_path):
+    from conftest import small_scenario
+
+    from synapse_sim.experiments import select_policy
+
+    adaptive = small_scenario(iterations=60)
+    static = ocr_scenario(notmnist_path, **{"run.validate_every": 4})
+    best, report = select_policy(adaptive, static, [0, 1], [7], tmp_path, processes=1, screen_iterations=8)
+    for seed in (0, 1):
+        summary = json.loads((tmp_path / "screen" / f"policy{seed}" / "seed7" / "summary.json").read_text())
+        assert summary["steps"] == 8 and summary["parameters"]["run"]["seed"] == 7
+        assert f"{summary['final_validation_accuracy']:.1%}" in report
+    assert "screen notmnist seeds [7]" in report
+    assert best.parent.name in ("seed0", "seed1") and best.with_suffix(".npz").is_file()

@@ -101,3 +101,16 @@ def test_interrupted_study_resumes_where_it_stopped(tmp_path):
     reference = run(interrupted.scenario, tmp_path / "reference", progress=False)
     assert summaries[1]["final_loss"] == reference["final_loss"]
     assert_same_arrays(read_npz(interrupted.out_dir / "history.npz"), read_npz(tmp_path / "reference" / "history.npz"))
+
+
+def test_early_stop_rule_stops_a_run_that_has_not_learned(tmp_path):
+    from synapse_sim.experiments import Job, run_job
+
+    stopped = small_scenario(iterations=100, **{"run.early_stop_iteration": 30, "run.early_stop_accuracy": 1.0})
+    summary = run(stopped, tmp_path / "stopped", progress=False)
+    assert summary["status"].startswith("stopped early") and summary["steps"] == 30
+    assert "< 1.0 at 30" in summary["status"]
+    again = run_job(Job(stopped, tmp_path / "stopped"))
+    assert again["steps"] == 30, "a study must not resume a run the rule stopped"
+    passed = small_scenario(iterations=100, **{"run.early_stop_iteration": 30, "run.early_stop_accuracy": 0.0})
+    assert run(passed, tmp_path / "passed", progress=False)["status"] == "completed"
