@@ -25,9 +25,13 @@ class Job:
 
 
 def run_job(job: Job) -> dict:
-    """Run, resume or read back one job; a run stopped by the early-stop rule stays stopped."""
-    from .runner import STOPPED_EARLY, run
+    """Run, resume or read back one job; a run stopped by the early-stop rule stays stopped.
 
+    A folder holding a run of another scenario is an error, not a result.
+    """
+    from .runner import STOPPED_EARLY, check_same_run, run
+
+    check_same_run(job.out_dir, job.scenario)
     summary_path = job.out_dir / "summary.json"
     if summary_path.is_file():
         summary = json.loads(summary_path.read_text())
@@ -36,7 +40,7 @@ def run_job(job: Job) -> dict:
         if summary["status"] == "completed" and summary["steps"] >= job.scenario["run"]["iterations"]:
             return summary
     resume = (job.out_dir / "checkpoint.npz").is_file()
-    return run(None if resume else job.scenario, job.out_dir, resume=resume, progress=False)
+    return run(job.scenario, job.out_dir, resume=resume, progress=False)
 
 
 def default_processes() -> int:

@@ -108,6 +108,24 @@ def load_checkpoint(path: Path) -> tuple[dict, dict, float]:
     return engine_state, history, float(arrays["wall_time"])
 
 
+def changed_keys(saved: Scenario, new: Scenario) -> set[str]:
+    """The ``section.key`` names whose values differ between two scenarios."""
+    return {f"{s}.{k}" for s in saved.data for k in saved.data[s] if saved.data[s][k] != new.data[s][k]}
+
+
+def check_same_run(out_dir: Path, scenario: Scenario) -> None:
+    """Refuse to read back or resume a folder that holds a run of another scenario."""
+    saved = Path(out_dir) / "scenario.toml"
+    if not saved.is_file():
+        return
+    changed = changed_keys(Scenario.load(saved), scenario) - RESUMABLE_CHANGES
+    if changed:
+        raise RunError(
+            f"results folder {out_dir} holds a run of another scenario ({', '.join(sorted(changed))} differ); "
+            "move or delete it, or write elsewhere (--out), so old results are not mixed with new ones"
+        )
+
+
 def prepare(scenario: Scenario | None, out_dir, resume: bool, sets=()):
     """Check the folder and return (scenario, engine state or None, history arrays, wall time)."""
     out_dir = Path(out_dir)
@@ -118,7 +136,7 @@ def prepare(scenario: Scenario | None, out_dir, resume: bool, sets=()):
             raise RunError(f"{out_dir} is not a results folder (no scenario.toml); nothing to resume")
         base = Scenario.load(saved)
         resumed = (scenario if scenario is not None else base).with_sets(list(sets))
-        changed = {f"{s}.{k}" for s in base.data for k in base.data[s] if base.data[s][k] != resumed.data[s][k]}
+        changed = changed_keys(base, resumed)
         if changed - RESUMABLE_CHANGES:
             raise RunError(
                 f"cannot change {sorted(changed - RESUMABLE_CHANGES)} when resuming (it would not continue "

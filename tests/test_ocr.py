@@ -24,7 +24,7 @@ def test_table1_scenarios_hold_the_paper_settings():
     rl32 = Scenario.load(ROOT / "scenarios" / "notmnist_32hu.toml")
     assert rl0["network"]["layers"] == [784, 10] and rl32["network"]["layers"] == [784, 32, 10]
     for s in (rl0, rl32):
-        assert s["policy"]["mode"] == "static" and s["policy"]["file"] == "shipped"
+        assert s["policy"]["mode"] == "static" and s["policy"]["file"] == "shipped:paper_ocr"
         assert s["policy"]["epsilon"] == 0.1 and s["synapse"]["alpha_s"] == 1e-4
         assert s["task"]["batch_size"] == 5000 and s["task"]["batch_interval"] == 5000
         assert s["run"]["early_stop_iteration"] == 25_000 and s["run"]["early_stop_accuracy"] == 0.2

@@ -114,3 +114,16 @@ def test_early_stop_rule_stops_a_run_that_has_not_learned(tmp_path):
     assert again["steps"] == 30, "a study must not resume a run the rule stopped"
     passed = small_scenario(iterations=100, **{"run.early_stop_iteration": 30, "run.early_stop_accuracy": 0.0})
     assert run(passed, tmp_path / "passed", progress=False)["status"] == "completed"
+
+
+def test_a_study_refuses_a_folder_that_holds_another_scenario(tmp_path):
+    from synapse_sim.experiments import Job, run_job
+
+    scenario = small_scenario(iterations=20)
+    run(scenario, tmp_path / "r", progress=False)
+    assert run_job(Job(scenario.with_overrides({"run.iterations": 20}), tmp_path / "r"))["steps"] == 20
+    other = scenario.with_overrides({"policy.epsilon": 0.1})
+    with pytest.raises(RunError, match=r"holds a run of another scenario \(policy.epsilon differ\)"):
+        run_job(Job(other, tmp_path / "r"))
+    longer = run_job(Job(scenario.with_overrides({"run.iterations": 30}), tmp_path / "r"))
+    assert longer["steps"] == 30, "more iterations of the same run continue it"
