@@ -106,7 +106,7 @@ def _learn_policy(args) -> int:
     import shutil
 
     from .experiments import select_policy
-    from .io import atomic_write_text
+    from .io import atomic_write_json, atomic_write_text
 
     adaptive = Scenario.load(args.adaptive).with_sets(args.set)
     static = Scenario.load(args.static).with_sets(args.set)
@@ -119,8 +119,16 @@ def _learn_policy(args) -> int:
     if args.install:
         target = SHIPPED_POLICY.parent / args.install
         target.parent.mkdir(parents=True, exist_ok=True)
-        for suffix in (".npz", ".json"):
-            shutil.copyfile(best.with_suffix(suffix), target.with_suffix(suffix))
+        shutil.copyfile(best.with_suffix(".npz"), target.with_suffix(".npz"))
+        meta = json.loads(best.with_suffix(".json").read_text())
+        meta["selected_by"] = {
+            "learned_on_seeds": list(args.seeds),
+            "screen_scenario": Path(args.static).name,
+            "screen_seeds": list(args.screen_seeds),
+            "screen_iterations": args.screen_iterations or static["run"]["iterations"],
+            "report": report,
+        }
+        atomic_write_json(target.with_suffix(".json"), meta)
         name = "shipped" if target == SHIPPED_POLICY else f"shipped:{args.install}"
         print(f"installed as {target}.npz / .json (policy.file = {name!r})")
     return 0

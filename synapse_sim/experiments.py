@@ -330,7 +330,9 @@ def select_policy(
     ]
     run_jobs(learn, processes)
     boundary = static["task"]["name"] == "decision_boundary"
-    overrides = {"run.iterations": screen_iterations} if screen_iterations else {}
+    overrides = {"run.early_stop_iteration": None}  # a screen ranks every candidate at the same length
+    if screen_iterations:
+        overrides["run.iterations"] = screen_iterations
     screen = [
         Job(
             static.with_overrides(

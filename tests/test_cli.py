@@ -130,6 +130,8 @@ def test_learn_policy_with_set_installs_under_a_name(tmp_path, monkeypatch, caps
     assert "policy.file = 'shipped:mine'" in capsys.readouterr().out
     q, meta = read_policy_file(resolve_policy_path("shipped:mine"))
     assert q.shape == (324, 3) and meta["state_space"][-1] == {"name": "streak", "cap": 3}
+    assert meta["selected_by"]["screen_seeds"] == [10] and meta["selected_by"]["learned_on_seeds"] == [0, 1]
+    assert "(chosen)" in meta["selected_by"]["report"]
     assert not package.with_suffix(".npz").exists()
 
 
