@@ -80,8 +80,8 @@ def figure_curves(history: dict, title: str = ""):
             color=color if name != "keep" else "#888888",
         )
     axes[2].set_ylabel("fraction of synapses")
-    for ax in axes:
-        ax.legend(fontsize=8)
+    for ax, where in zip(axes, ("upper right", "lower right", "center right"), strict=True):
+        ax.legend(fontsize=8, loc=where)  # a fixed place: "best" searches every point of long runs
     if title:
         fig.suptitle(title)
     fig.tight_layout()
