@@ -29,13 +29,13 @@ def run_job(job: Job) -> dict:
 
     A folder holding a run of another scenario is an error, not a result.
     """
-    from .runner import STOPPED_EARLY, check_same_run, run
+    from .runner import check_same_run, run
 
     check_same_run(job.out_dir, job.scenario)
     summary_path = job.out_dir / "summary.json"
     if summary_path.is_file():
         summary = json.loads(summary_path.read_text())
-        if summary["status"].startswith(STOPPED_EARLY):
+        if stopped_early(summary):
             return summary
         if summary["status"] == "completed" and summary["steps"] >= job.scenario["run"]["iterations"]:
             return summary
@@ -206,11 +206,10 @@ def run_table1(scenario_dir, n_runs, out_root, data=None, max_iterations=None, s
             break
         for label, new in added.items():
             seeds[label] += new
-    stopped = {(label, s) for label, s in summaries if stopped_early(summaries[(label, s)])}
-    stopped |= {(TABLE1_TWINS[label], s) for label, s in stopped if label in TABLE1_TWINS}
-    kept = [j for j in jobs if (j.label, j.scenario["run"]["seed"]) not in stopped]
-    stopped_rl = sorted((label, s) for label, s in stopped if label in TABLE1_TWINS)
-    return kept, [summaries[(j.label, j.scenario["run"]["seed"])] for j in kept], stopped_rl
+    stopped = sorted(key for key, summary in summaries.items() if stopped_early(summary))
+    dropped = {*stopped, *((TABLE1_TWINS[label], seed) for label, seed in stopped)}
+    kept = [j for j in jobs if (j.label, j.scenario["run"]["seed"]) not in dropped]
+    return kept, [summaries[(j.label, j.scenario["run"]["seed"])] for j in kept], stopped
 
 
 def table1_rows(jobs: list[Job], summaries: list[dict], stopped=()) -> list[dict]:

@@ -136,10 +136,10 @@ def prepare(scenario: Scenario | None, out_dir, resume: bool, sets=()):
             raise RunError(f"{out_dir} is not a results folder (no scenario.toml); nothing to resume")
         base = Scenario.load(saved)
         resumed = (scenario if scenario is not None else base).with_sets(list(sets))
-        changed = changed_keys(base, resumed)
-        if changed - RESUMABLE_CHANGES:
+        changed = changed_keys(base, resumed) - RESUMABLE_CHANGES
+        if changed:
             raise RunError(
-                f"cannot change {sorted(changed - RESUMABLE_CHANGES)} when resuming (it would not continue "
+                f"cannot change {sorted(changed)} when resuming (it would not continue "
                 f"the same run); only {sorted(RESUMABLE_CHANGES)} may change"
             )
         engine_state, history, wall = load_checkpoint(checkpoint)
