@@ -1,0 +1,28 @@
+"""Golden trajectories recorded from the code before the rule protocol (tests/golden/make_golden.py).
+
+A refactor keeps every committed number: the same scenario and seed must give the same
+rewards, losses, accuracies, final weights and Q table, bit for bit.
+"""
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+GOLDEN = Path(__file__).resolve().parent / "golden"
+sys.path.insert(0, str(GOLDEN))
+from make_golden import CASES, trajectory  # noqa: E402
+
+
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow) if CASES[n][2] else n for n in CASES])
+def test_trajectory_unchanged(name, request):
+    data = request.getfixturevalue("notmnist_path") if CASES[name][2] else None
+    expected = dict(np.load(GOLDEN / f"{name}.npz", allow_pickle=False))
+    got = trajectory(name, data)
+    assert expected.keys() == got.keys()
+    first_bad = np.flatnonzero(expected["reward"] != got["reward"])
+    assert first_bad.size == 0, f"rewards differ first at step {first_bad[0] + 1}"
+    for key in expected:
+        assert expected[key].dtype == got[key].dtype, key
+        assert np.array_equal(expected[key], got[key]), key
