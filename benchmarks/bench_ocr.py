@@ -31,9 +31,9 @@ def main() -> None:
         threadpool_limits(args.threads)
 
     from synapse_sim import Scenario, VectorEngine
-    from synapse_sim.data import default_sample_path, load_notmnist
-    from synapse_sim.simulation import STREAM_BATCH, generator
+    from synapse_sim.randomness import STREAM_BATCH, generator
     from synapse_sim.tasks import ClassificationTask
+    from synapse_sim.tasks.data import default_sample_path, load_notmnist
 
     path = os.environ.get("SYNAPSE_SIM_NOTMNIST") or default_sample_path()
     if path:

@@ -5,7 +5,7 @@ Each state space goes through the same pipeline the shipped policy went through:
 1. decision boundaries, adaptive policy: 5 run seeds on boundary 0, 10,000
    iterations (iterations to 95 %, final accuracy);
 2. policy selection: each run's time-averaged Q table, frozen, is screened on
-   boundaries 10-12 and the best is kept (``synapse_sim.experiments.select_policy``);
+   boundaries 10-12 and the best is kept (``synapse_sim.studies.experiments.select_policy``);
 3. the selected policy, frozen, on 5 unseen boundaries (100-104);
 4. with ``--notmnist PATH``: the selected policy, static, on short 784-32-10 runs
    (``--ocr-iterations``, ``--ocr-seeds``), validation accuracy every 5,000 iterations.
@@ -28,8 +28,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from synapse_sim import Scenario
-from synapse_sim.experiments import Job, run_jobs, select_policy
 from synapse_sim.io import atomic_write_text
+from synapse_sim.studies.experiments import Job, run_jobs, select_policy
 
 ROOT = Path(__file__).resolve().parents[1]
 PAPER = [{"name": "last_actions", "n": 2}, {"name": "last_rewards", "n": 2}]

@@ -1,18 +1,20 @@
 """synapse_sim: train neural networks without gradients, one synapse agent at a time."""
 
-from .features import Feature, PopulationContext, StateSpace, SynapseContext, register_feature
-from .policy import Policy
-from .scenario import Scenario, ScenarioError
-from .simulation import Simulation
-from .topology import Topology
-from .vector import VectorEngine
+from .scenario import Scenario, ScenarioError  # noqa: I001  (the scenario schema first; rules add sections)
+from .rules import RULES, Rule, check_rule, register_rule
+from .rules.synaptic_rl import Feature, Policy, PopulationContext, StateSpace, SynapseContext, register_feature
+from .engine.simulation import Simulation
+from .engine.topology import Topology
+from .engine.vector import VectorEngine
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "RULES",
     "Feature",
     "Policy",
     "PopulationContext",
+    "Rule",
     "Scenario",
     "ScenarioError",
     "Simulation",
@@ -20,5 +22,7 @@ __all__ = [
     "SynapseContext",
     "Topology",
     "VectorEngine",
+    "check_rule",
     "register_feature",
+    "register_rule",
 ]

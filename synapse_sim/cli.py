@@ -7,9 +7,9 @@ import json
 import sys
 from pathlib import Path
 
-from .data import DataError
-from .policy import SHIPPED_POLICY, PolicyFileError
+from .rules.synaptic_rl.policy import SHIPPED_POLICY, PolicyFileError
 from .scenario import Scenario, ScenarioError
+from .tasks.data import DataError
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 SHIPPED_POLICY_NAME = SHIPPED_POLICY.name
@@ -56,7 +56,7 @@ def _run(args) -> int:
 
 
 def _fig1(args) -> int:
-    from .experiments import decision_boundary_jobs, decision_boundary_table, run_jobs
+    from .studies.experiments import decision_boundary_jobs, decision_boundary_table, run_jobs
 
     adaptive = Scenario.load(args.adaptive).with_sets(list(args.set or []))
     static = Scenario.load(args.static).with_sets(list(args.set or []))
@@ -75,9 +75,9 @@ def _fig1(args) -> int:
 
 
 def _table1(args) -> int:
-    from .experiments import figure3, run_table1, table1_csv, table1_markdown, table1_rows
     from .io import atomic_write_bytes, atomic_write_text
     from .plots import png_bytes
+    from .studies.experiments import figure3, run_table1, table1_csv, table1_markdown, table1_rows
 
     out = Path(args.out)
     jobs, summaries, stopped = run_table1(
@@ -105,8 +105,8 @@ def _table1(args) -> int:
 def _learn_policy(args) -> int:
     import shutil
 
-    from .experiments import select_policy
     from .io import atomic_write_json, atomic_write_text
+    from .studies.experiments import select_policy
 
     adaptive = Scenario.load(args.adaptive).with_sets(args.set)
     static = Scenario.load(args.static).with_sets(args.set)

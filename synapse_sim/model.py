@@ -1,9 +1,9 @@
 """The agent view: a Mesa model with one :class:`SynapseAgent` per synapse.
 
-The model is the population of the shared :class:`~synapse_sim.simulation.Simulation`:
-the simulation runs the step (randomness, reward, learning) and the model keeps
-the memory in its agents, steps them with ``AgentSet.shuffle_do`` and collects
-loss / reward / accuracy / action mix in a ``DataCollector``.
+The model is the population of the shared :class:`~synapse_sim.engine.simulation.Simulation`:
+the simulation runs the step (randomness, passes, broadcast, shared state) and the model
+keeps the memory in its agents, steps them with ``AgentSet.shuffle_do`` and collects
+loss / broadcast / accuracy / action mix in a ``DataCollector``.
 """
 
 from __future__ import annotations
@@ -14,13 +14,13 @@ import mesa
 import numpy as np
 
 from .agents import SynapseAgent
+from .engine.simulation import NeuronData, Simulation, StepResult
 from .scenario import Scenario
-from .simulation import Simulation, StepResult
 from .tasks import Task
 
 
 class SynapseModel(mesa.Model):
-    """Synapse agents on a networkx graph of neurons, trained by a global reward.
+    """Synapse agents on a networkx graph of neurons, trained by a global broadcast.
 
     Args:
         scenario: a :class:`Scenario` (default: the decision-boundary defaults).
@@ -31,6 +31,7 @@ class SynapseModel(mesa.Model):
             ``shuffle_do``), ``"sid"`` or ``"reverse"``. The result never depends on it.
         raster_length: how many recent steps of actions to keep for rasters.
         record_agents: also collect every agent's weight and action each step.
+        task, rule: a task or rule object to use instead of the scenario's.
         **params: scenario overrides, ``epsilon=0.1`` or ``policy.epsilon=0.1`` style
             (what ``batch_run`` and SolaraViz pass).
     """
@@ -43,6 +44,7 @@ class SynapseModel(mesa.Model):
         raster_length: int = 200,
         record_agents: bool = False,
         task: Task | None = None,
+        rule=None,
         **params,
     ):
         super().__init__(rng=rng)
@@ -54,28 +56,18 @@ class SynapseModel(mesa.Model):
         if activation not in ("shuffle", "sid", "reverse"):
             raise ValueError(f"activation must be 'shuffle', 'sid' or 'reverse', got {activation!r}")
         self.activation = activation
-        self.simulation = Simulation(self.scenario, task)
+        self.simulation = Simulation(self.scenario, task, rule)
         self.topology = self.simulation.topology
-        self.state_space = self.simulation.state_space
-        self.policy = self.simulation.policy
+        self.rule = self.simulation.rule
         self.task = self.simulation.task
         self.graph = self.topology.graph()
         self.iterations = self.scenario["run"]["iterations"]
-        memory = self.simulation.initial_memory()
-        dtype = self.simulation.dtype.type
-        self.synapses = [
-            SynapseAgent(
-                self,
-                sid,
-                dtype(memory["weights"][sid]),
-                memory["action_history"][sid],
-                memory["reward_history"],
-                memory["streak"][sid],
-            )
-            for sid in range(self.topology.n_synapses)
-        ]
-        self.activity = None
-        self.explore = self.random_actions = self.step_table = None
+        self.fields = {f.name: f for f in self.rule.memory_fields()}
+        self.synapses = [SynapseAgent(self, sid, None, {}) for sid in range(self.topology.n_synapses)]
+        self.load_memory(self.simulation.initial_memory())
+        self.draws: dict = {}
+        self.broadcast = None
+        self._before = None
         self.last_result: StepResult | None = None
         self.action_log = deque(maxlen=raster_length)
         self.reward_log = deque(maxlen=raster_length)
@@ -97,47 +89,77 @@ class SynapseModel(mesa.Model):
         self.datacollector.collect(self)
 
     # --- the Population protocol, kept in agents -------------------------------------
-    def observe(self, activity) -> np.ndarray:
-        self.activity = activity
-        self.agents.do("observe")
-        return np.array([agent.state for agent in self.synapses], dtype=np.int64)
-
-    def act(self, explore, random_actions, step_table) -> np.ndarray:
-        self.explore, self.random_actions, self.step_table = explore, random_actions, step_table
+    def _each(self, method: str) -> None:
         if self.activation == "shuffle":
-            self.agents.shuffle_do("act")
+            self.agents.shuffle_do(method)
         else:
-            order = self.synapses if self.activation == "sid" else self.synapses[::-1]
-            for agent in order:
-                agent.act()
-        return np.array([agent.action for agent in self.synapses], dtype=np.int8)
+            for agent in self.synapses if self.activation == "sid" else self.synapses[::-1]:
+                getattr(agent, method)()
 
-    def broadcast(self, reward: int) -> None:
-        self.agents.do("receive_reward", reward)
+    def _reports(self) -> dict[str, np.ndarray]:
+        keys = self.synapses[0].report.keys() if self.synapses else ()
+        return {k: np.array([agent.report[k] for agent in self.synapses]) for k in keys}
+
+    def propose(self, step: int, draws: dict):
+        self.draws = draws
+        self._before = None if self.rule.discrete_actions else self.weight_vector()
+        self._each("propose")
+        n_offsets = len(self.synapses[0].offsets) if self.synapses else 0
+        dtype = self.simulation.dtype
+        offsets = [np.array([a.offsets[k] for a in self.synapses], dtype=dtype) for k in range(n_offsets)]
+        return offsets, self._reports()
+
+    def update(self, step: int, broadcast, neurons: NeuronData) -> dict:
+        self.broadcast = broadcast
+        self._each("update")
+        if self._before is not None:
+            signs = np.sign(self.weight_vector() - self._before) + 1
+            for agent, action in zip(self.synapses, signs.astype(np.int8), strict=True):
+                agent.action = int(action)
+        return self._reports()
+
+    def observe(self, step: int, neurons: NeuronData) -> dict:
+        self._each("observe")
+        return self._reports()
+
+    def actions(self) -> np.ndarray:
+        return np.array([agent.action for agent in self.synapses], dtype=np.int8)
 
     def weight_vector(self) -> np.ndarray:
         return np.array([agent.weight for agent in self.synapses], dtype=self.simulation.dtype)
 
     def memory(self) -> dict[str, np.ndarray]:
-        return {
-            "weights": self.weight_vector(),
-            "action_history": np.array([a.action_history for a in self.synapses], dtype=np.int8),
-            "reward_history": np.array(self.synapses[0].reward_history, dtype=np.int8),
-            "streak": np.array([a.streak for a in self.synapses], dtype=np.int32),
-        }
+        out = {"weights": self.weight_vector()}
+        for name, f in self.fields.items():
+            if f.derived:
+                continue
+            if f.shared:
+                out[name] = np.array(self.synapses[0].memory[name], dtype=f.dtype)
+            else:
+                out[name] = np.array([agent.memory[name] for agent in self.synapses], dtype=f.dtype)
+        return out
 
     def load_memory(self, memory) -> None:
         dtype = self.simulation.dtype.type
+        n = self.topology.n_synapses
+        initial = {name: f.initial(n) for name, f in self.fields.items()}
         for agent in self.synapses:
             agent.weight = dtype(memory["weights"][agent.sid])
-            agent.action_history = [int(a) for a in memory["action_history"][agent.sid]]
-            agent.reward_history = [int(r) for r in memory["reward_history"]]
-            agent.streak = int(memory["streak"][agent.sid])
+            values = {}
+            for name, f in self.fields.items():
+                source = memory.get(name, initial[name])
+                if f.shared:
+                    values[name] = np.array(source, dtype=f.dtype)
+                elif f.shape:
+                    values[name] = np.array(source[agent.sid], dtype=f.dtype)
+                else:
+                    values[name] = np.dtype(f.dtype).type(source[agent.sid])
+            agent.memory = values
 
     # --- Mesa ------------------------------------------------------------------------
     def step(self) -> None:
         self.last_result = self.simulation.step(self)
-        self.action_log.append(np.array([a.action for a in self.synapses], dtype=np.int8))
+        self.action_log.append(self.actions())
         self.reward_log.append(self.last_result.reward)
         self.datacollector.collect(self)
         if self.simulation.step_count >= self.iterations:

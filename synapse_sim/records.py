@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
-STEP_FIELDS = ("loss", "accuracy", "reward", "decrement", "keep", "increment", "alpha_s")
+STEP_FIELDS = ("loss", "accuracy", "reward", "decrement", "keep", "increment", "step_size", "evaluations")
 
 
 class History:
-    """Loss, accuracy, reward, action mix and alpha_s per step; held-out metrics every k steps."""
+    """Per step: loss, accuracy, the broadcast as one number (``reward``), the action mix, the
+    rule's step size and the loss evaluations so far; held-out metrics every k steps."""
 
     def __init__(self, iterations: int):
         self.size = int(iterations)
@@ -23,7 +24,8 @@ class History:
         a = self.arrays
         a["loss"][i], a["accuracy"][i], a["reward"][i] = result.loss, result.accuracy, result.reward
         a["decrement"][i], a["keep"][i], a["increment"][i] = result.action_counts / n_synapses
-        a["alpha_s"][i] = result.alpha_s
+        a["step_size"][i] = result.step_size
+        a["evaluations"][i] = result.evaluations
         self.length = result.step
 
     def record_validation(self, step: int, metrics: dict) -> None:
@@ -48,8 +50,11 @@ class History:
     def from_arrays(cls, arrays, iterations: int) -> History:
         history = cls(max(iterations, len(arrays["loss"])))
         n = len(arrays["loss"])
+        renamed = {"step_size": "alpha_s"}  # histories written before the rule protocol
         for name in STEP_FIELDS:
-            history.arrays[name][:n] = arrays[name]
+            key = name if name in arrays else renamed.get(name)
+            if key in arrays:
+                history.arrays[name][:n] = arrays[key]
         history.length = n
         for key in history.validation:
             history.validation[key] = [float(v) for v in arrays[f"validation_{key}"]]

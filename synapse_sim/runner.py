@@ -2,7 +2,8 @@
 
 A results folder holds ``scenario.toml`` (the resolved scenario), ``checkpoint.npz``
 (everything needed to continue exactly), and at the end ``summary.json``,
-``history.npz``, ``policy.npz`` + ``policy.json`` and the figures. Every file is
+``history.npz``, ``rule.json`` (the rule and its parameters), the rule's own outputs
+(synaptic RL: ``policy.npz`` + ``policy.json``) and the figures. Every file is
 written atomically; Ctrl-C or SIGTERM writes a checkpoint before stopping.
 """
 
@@ -46,7 +47,7 @@ def make_engine(scenario: Scenario, engine: str | None = None, **kwargs):
     """The vectorised engine or the Mesa agent view for ``scenario``."""
     engine = engine or scenario["run"]["engine"]
     if engine == "vector":
-        from .vector import VectorEngine
+        from .engine.vector import VectorEngine
 
         return VectorEngine(scenario, **kwargs)
     if engine == "agent":
@@ -269,7 +270,8 @@ def _summary(scenario, engine, history: History, status, wall_before, started, s
         "wall_time_s": round(wall, 3),
         "steps_per_second_this_session": round(steps_now / max(time.perf_counter() - started, 1e-9), 2),
         "n_synapses": simulation.topology.n_synapses,
-        "n_states": simulation.state_space.n_states,
+        "rule": simulation.rule.name,
+        "evaluations": simulation.evaluations,
         "parameters": scenario.to_dict(),
         "versions": {"synapse_sim": __version__, "python": platform.python_version(), "numpy": np.__version__},
     }
@@ -285,21 +287,9 @@ def write_results(out_dir: Path, scenario, engine, history: History, summary: di
     arrays = history.to_arrays()
     atomic_savez(out_dir / "history.npz", **arrays)
     simulation = engine.simulation
-    if simulation.policy.adaptive:
-        window = f"mean of the Q table over steps {simulation.average_start + 1}..{simulation.step_count}"
-        simulation.averaged_policy().save(
-            out_dir / "policy", learned_by=summary["parameters"], steps=summary["steps"], table=window
-        )
-        simulation.policy.save(
-            out_dir / "policy_final",
-            learned_by=summary["parameters"],
-            steps=summary["steps"],
-            table=f"Q table after step {simulation.step_count}",
-        )
-    else:
-        simulation.policy.save(
-            out_dir / "policy", learned_by=summary["parameters"], steps=summary["steps"], table="the static policy used"
-        )
+    rule = simulation.rule
+    atomic_write_json(out_dir / "rule.json", {"rule": rule.name, "params": rule.params(), "steps": summary["steps"]})
+    rule.save_outputs(out_dir, learned_by=summary["parameters"], steps=summary["steps"])
     title = f"{Path(scenario.source).stem if scenario.source else 'run'} seed {scenario['run']['seed']}"
     if history.length:
         atomic_write_bytes(out_dir / "curves.png", png_bytes(figure_curves(arrays, title)))
@@ -315,10 +305,10 @@ def run_gradient_descent(scenario: Scenario, out_dir, progress: bool = True) -> 
     It trains in seconds to minutes, so it keeps no checkpoint: an interrupted
     baseline is simply run again (``experiments.run_job`` does that).
     """
-    from .gradient import train_gradient_descent
-    from .ocr import ocr_split
-    from .simulation import STREAM_INIT, generator
-    from .topology import Topology, initial_weights
+    from .baselines.gradient import train_gradient_descent
+    from .engine.topology import Topology, initial_weights
+    from .randomness import STREAM_INIT, generator
+    from .tasks.notmnist import ocr_split
 
     if scenario["task"]["name"] != "notmnist":
         raise RunError("run.method = 'gradient_descent' is implemented for the notMNIST task only")

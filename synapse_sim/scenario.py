@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,13 +23,14 @@ class ScenarioError(ValueError):
 
 @dataclass(frozen=True)
 class Field:
-    kind: str  # "int", "float", "str", "bool", "int_list", "schedule", "features"
+    kind: str  # "int", "float", "str", "bool", "int_list", "schedule", "list", "method"
     default: Any
     help: str
     choices: tuple | None = None
     low: float | None = None
     high: float | None = None
     optional: bool = False
+    check: Callable[[Any], Any] | None = None
 
     def allowed(self) -> str:
         if self.choices:
@@ -40,8 +42,6 @@ class Field:
             bounds.append(f"<= {self.high}")
         return f"{self.kind}" + (f" {' and '.join(bounds)}" if bounds else "")
 
-
-PAPER_FEATURES = [{"name": "last_actions", "n": 2}, {"name": "last_rewards", "n": 2}]
 
 SCHEMA: dict[str, dict[str, Field]] = {
     "task": {
@@ -67,30 +67,6 @@ SCHEMA: dict[str, dict[str, Field]] = {
         "bias_step_scale": Field("float", 2.0, "bias synapses step by this times alpha_s (authors' code: 2)", low=0.0),
         "dtype": Field("str", "float64", "floating-point type of weights and data", choices=("float64", "float32")),
     },
-    "state": {
-        "features": Field("features", PAPER_FEATURES, "local state features, most significant first"),
-    },
-    "policy": {
-        "mode": Field(
-            "str", "adaptive", "learn the Q table while training, or keep it frozen", choices=("adaptive", "static")
-        ),
-        "file": Field("str", None, "policy to start from: 'shipped' or a path (static mode needs one)", optional=True),
-        "epsilon": Field("float", 0.25, "exploration probability epsilon", low=0.0, high=1.0),
-        "alpha_q": Field("float", 0.01, "Q-learning rate alpha_q", low=0.0, high=1.0),
-        "gamma": Field("float", 0.9, "discount of future reward gamma", low=0.0, high=1.0),
-        "average_from": Field(
-            "float",
-            0.5,
-            "adaptive runs also save the Q table averaged over the steps after "
-            "this fraction of run.iterations (policy.npz; policy_final.npz is the last table)",
-            low=0.0,
-            high=1.0,
-        ),
-    },
-    "synapse": {
-        "alpha_s": Field("float", 0.001, "synaptic step alpha_s", low=0.0),
-        "alpha_s_schedule": Field("schedule", [], "[[iteration, alpha_s], ...]: alpha_s from that iteration on"),
-    },
     "gradient": {
         "learning_rate": Field("float", 0.1, "gradient-descent baseline: learning rate", low=0.0),
         "max_epochs": Field("int", 20000, "gradient-descent baseline: epochs at most", low=1),
@@ -99,7 +75,7 @@ SCHEMA: dict[str, dict[str, Field]] = {
         "min_delta": Field("float", 1e-3, "gradient-descent baseline: relative improvement that counts", low=0.0),
     },
     "run": {
-        "method": Field("str", "synaptic_rl", "training method", choices=("synaptic_rl", "gradient_descent")),
+        "method": Field("method", "synaptic_rl", "learning rule (see `synapse-sim rules`) or 'gradient_descent'"),
         "iterations": Field("int", 10000, "training iterations", low=1),
         "seed": Field("int", 0, "seed of everything random in the run", low=0),
         "checkpoint_every": Field(
@@ -121,6 +97,25 @@ SCHEMA: dict[str, dict[str, Field]] = {
         "name": Field("str", None, "name of the results folder (default: scenario file name)", optional=True),
     },
 }
+
+
+GRADIENT_DESCENT = "gradient_descent"
+METHODS: dict[str, Callable | None] = {GRADIENT_DESCENT: None}
+SECTION_OWNER: dict[str, str] = {}  # rule sections ([gradient] stays free: table1 sets it for every scenario)
+
+
+def register_method(name: str, sections: dict[str, dict[str, Field]], check: Callable | None = None) -> None:
+    """Add a learning rule's scenario sections (``rules.register_rule`` calls this).
+
+    ``check(scenario)`` raises :class:`ScenarioError` for combinations its keys do not allow.
+    """
+    for section in sections:
+        owner = SECTION_OWNER.get(section)
+        if owner not in (None, name) or (section in SCHEMA and owner is None):
+            raise ValueError(f"rule {name!r}: scenario section [{section}] already belongs to {owner or 'the engine'}")
+    SCHEMA.update(sections)
+    SECTION_OWNER.update(dict.fromkeys(sections, name))
+    METHODS[name] = check
 
 
 def _check(section: str, key: str, value: Any) -> Any:
@@ -177,17 +172,25 @@ def _check(section: str, key: str, value: Any) -> Any:
                 "expected [[iteration, alpha_s], ...] with iteration >= 1 and alpha_s >= 0"
             )
         return sorted([int(i), float(a)] for i, a in value)
-    elif field.kind == "features":
-        from .features import feature_from_spec
-
+    elif field.kind == "list":
         if not isinstance(value, list) or not value or not all(isinstance(v, dict) for v in value):
-            raise ScenarioError(f"scenario key '{where}' is invalid: expected a list of tables like {PAPER_FEATURES}")
-        for spec in value:
-            try:
-                feature_from_spec(spec)
-            except ValueError as exc:
-                raise ScenarioError(f"scenario key '{where}': {exc}") from None
-        return [dict(v) for v in value]
+            raise ScenarioError(f"scenario key '{where}' is invalid: expected a list of tables ({field.help})")
+        value = [dict(v) for v in value]
+    elif field.kind == "method":
+        if value not in METHODS:
+            import difflib
+
+            near = difflib.get_close_matches(str(value), METHODS, n=1)
+            hint = f" (did you mean {near[0]!r}?)" if near else ""
+            raise ScenarioError(
+                f"scenario key '{where}' = {value!r} is not a known learning rule{hint}; "
+                f"allowed: {', '.join(repr(m) for m in METHODS)}"
+            )
+    if field.check is not None:
+        try:
+            value = field.check(value)
+        except ValueError as exc:
+            raise ScenarioError(f"scenario key '{where}': {exc}") from None
     if field.choices and value not in field.choices:
         raise ScenarioError(bad)
     if (field.low is not None and value < field.low) or (field.high is not None and value > field.high):
@@ -265,11 +268,21 @@ class Scenario:
         return self.with_overrides(overrides)
 
     def _check_consistency(self) -> None:
-        if self.data["policy"]["mode"] == "static" and not self.data["policy"]["file"]:
-            raise ScenarioError(
-                "scenario key 'policy.file' is required when policy.mode = 'static': "
-                "give 'shipped' for the policy included with synapse_sim, or a path"
-            )
+        """Keys of another rule's sections must keep their defaults; the rule checks its own."""
+        method = self.data["run"]["method"]
+        if method != GRADIENT_DESCENT:
+            for section, owner in SECTION_OWNER.items():
+                if owner == method:
+                    continue
+                for key, value in self.data[section].items():
+                    if value != SCHEMA[section][key].default:
+                        raise ScenarioError(
+                            f"scenario key '{section}.{key}' belongs to the method {owner!r}, but run.method = "
+                            f"{method!r}; remove it, or set run.method = {owner!r}"
+                        )
+        check = METHODS.get(method)
+        if check is not None:
+            check(self)
 
     def to_dict(self) -> dict:
         return copy.deepcopy(self.data)

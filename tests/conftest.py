@@ -5,9 +5,17 @@ import numpy as np
 import pytest
 
 from synapse_sim import Scenario
-from synapse_sim.data import ENV_VAR
-from synapse_sim.simulation import STREAM_BATCH, generator
+from synapse_sim.randomness import STREAM_BATCH, generator
 from synapse_sim.tasks import ClassificationTask
+from synapse_sim.tasks.data import ENV_VAR
+
+
+def states(engine) -> np.ndarray:
+    """Every synapse's synaptic-RL state index, sid order, from either view."""
+    population = getattr(engine, "population", None)
+    if population is not None:
+        return population.state["state"]
+    return np.array([agent.memory["state"] for agent in engine.synapses], dtype=np.int64)
 
 
 def small_scenario(**overrides) -> Scenario:

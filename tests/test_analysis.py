@@ -7,7 +7,10 @@ import pytest
 from matplotlib.figure import Figure
 
 from synapse_sim import Scenario, VectorEngine
-from synapse_sim.analysis import (
+from synapse_sim.engine.topology import Topology
+from synapse_sim.model import SynapseModel
+from synapse_sim.rules.synaptic_rl.features import StateSpace
+from synapse_sim.studies.analysis import (
     action_entropy,
     action_mix,
     attractors,
@@ -39,9 +42,6 @@ from synapse_sim.analysis import (
     synapse_order,
     transition_matrix,
 )
-from synapse_sim.features import StateSpace
-from synapse_sim.model import SynapseModel
-from synapse_sim.topology import Topology
 
 DEC, KEEP, INC = 0, 1, 2
 MEM1 = StateSpace.paper(1)  # state = 3 * a_{t-1} + (R_{t-1} + 1): 9 states

@@ -8,7 +8,8 @@ from conftest import small_scenario
 
 from synapse_sim import Policy, StateSpace
 from synapse_sim.runner import RunError, run
-from synapse_sim.tasks import DecisionBoundaryTask, NonFiniteLossError, check_finite
+from synapse_sim.tasks import DecisionBoundaryTask
+from synapse_sim.tasks.base import NonFiniteLossError, check_finite
 
 
 class DivergingTask(DecisionBoundaryTask):
@@ -27,7 +28,7 @@ def test_nan_loss_stops_with_clear_error_and_keeps_last_checkpoint(tmp_path):
     with pytest.raises(RunError) as err:
         run(scenario, tmp_path / "r", progress=False, engine_kwargs={"task": task})
     message = str(err.value)
-    assert "the loss became nan at step 25" in message and "Lower synapse.alpha_s" in message
+    assert "the loss became nan at step 25" in message and "synapse.alpha_s" in message
     summary = json.loads((tmp_path / "r" / "summary.json").read_text())
     assert summary["status"].startswith("failed")
     with np.load(tmp_path / "r" / "checkpoint.npz", allow_pickle=False) as data:

@@ -116,11 +116,11 @@ def test_mesa_batch_run():
 def test_learn_policy_with_set_installs_under_a_name(tmp_path, monkeypatch, capsys):
     """learn-policy learns with --set applied to both scenarios and installs the pick as 'shipped:NAME'."""
     import synapse_sim.cli
-    import synapse_sim.policy
-    from synapse_sim.policy import read_policy_file, resolve_policy_path
+    import synapse_sim.rules.synaptic_rl.policy
+    from synapse_sim.rules.synaptic_rl.policy import read_policy_file, resolve_policy_path
 
     package = tmp_path / "package" / "paper_static"
-    monkeypatch.setattr(synapse_sim.policy, "SHIPPED_POLICY", package)
+    monkeypatch.setattr(synapse_sim.rules.synaptic_rl.policy, "SHIPPED_POLICY", package)
     monkeypatch.setattr(synapse_sim.cli, "SHIPPED_POLICY", package)
     streak = '[{name="last_actions",n=2},{name="last_rewards",n=2},{name="streak",cap=3}]'
     args = ["learn-policy", "--seeds", "0", "1", "--screen-seeds", "10", "--processes", "1"]
@@ -143,7 +143,7 @@ def test_shipped_streak_policy_matches_its_scenario(tmp_path, capsys):
     engine = VectorEngine(
         scenario.with_overrides({"task.name": "decision_boundary", "network.layers": [2, 8, 1], "run.iterations": 5})
     )
-    assert engine.simulation.policy.q.shape == (324, 3) and engine.simulation.policy.q.any()
+    assert engine.simulation.rule.policy.q.shape == (324, 3) and engine.simulation.rule.policy.q.any()
     args = ["run", ADAPTIVE, "--out", str(tmp_path / "run"), "--set", "policy.file='shipped:nope'"]
     assert main([*args, "--set", "policy.mode='static'"]) != 0
     err = capsys.readouterr().err

@@ -34,9 +34,9 @@ from synapse_sim.dashboard.components import (
     dashboard_components,
 )
 from synapse_sim.dashboard.model import DashboardModel, initial_kwargs, model_params, parse_hidden, resolve
-from synapse_sim.features import StateSpace
 from synapse_sim.model import SynapseModel
-from synapse_sim.policy import Policy
+from synapse_sim.rules.synaptic_rl.features import StateSpace
+from synapse_sim.rules.synaptic_rl.policy import Policy
 from synapse_sim.tasks import ClassificationTask
 
 STEPS = 6
@@ -194,10 +194,10 @@ def test_curves_view_changes_after_a_step():
 def test_policy_heatmap_marks_the_greedy_actions(any_model):
     model = any_model
     data = views.policy_data(model)
-    np.testing.assert_array_equal(data.q, model.policy.q)
-    np.testing.assert_array_equal(data.greedy, model.policy.greedy)
+    np.testing.assert_array_equal(data.q, model.rule.policy.q)
+    np.testing.assert_array_equal(data.greedy, model.rule.policy.greedy)
     assert data.occupancy.sum() == model.topology.n_synapses
-    assert data.labels == model.state_space.labels() and "dec, keep | -, +" in data.labels
+    assert data.labels == model.rule.state_space.labels() and "dec, keep | -, +" in data.labels
     h, w = views.Q_CELL
     scale = views.policy_scale(data.q)
     blocks = views.policy_blocks(len(data.labels))
@@ -208,7 +208,7 @@ def test_policy_heatmap_marks_the_greedy_actions(any_model):
         for row, state in enumerate(range(start, stop)):
             for action in range(3):
                 dot = (rgb[row * h + h // 2 - 1, action * w + w // 2 - 1] == 0).all()
-                assert dot == (action == model.policy.greedy[state]), (state, action)
+                assert dot == (action == model.rule.policy.greedy[state]), (state, action)
                 colour = views.diverging_rgb(np.array([data.q[state, action]]), scale)[0]
                 np.testing.assert_array_equal(rgb[row * h + 2, action * w + 3], colour)
         labels = views.policy_labels_html(data.labels, start, stop)
@@ -283,18 +283,20 @@ def test_synapse_info_is_that_agents_memory(any_model):
     for sid in (0, model.topology.n_synapses - 1):  # the last synapse is a bias synapse
         agent = model.synapses[sid]
         info = views.synapse_info(model, sid)
-        assert info.weight == float(agent.weight) and info.memory == agent.memory
+        assert (
+            info.weight == float(agent.weight)
+            and info.memory["state"] == agent.memory["state"]
+            and info.memory["weight"] == float(agent.weight)
+        )
         assert info.is_bias == agent.is_bias and info.pre == agent.pre and info.post == agent.post
         np.testing.assert_array_equal(info.history, [log[sid] for log in model.action_log])
         assert info.weights[-1] == float(agent.weight)
-        alpha = model.simulation.weight_steps.alpha_s * (
-            model.simulation.weight_steps.bias_step_scale if agent.is_bias else 1
-        )
+        alpha = model.rule.weight_steps.alpha_s * (model.rule.weight_steps.bias_step_scale if agent.is_bias else 1)
         np.testing.assert_allclose(np.diff(info.weights), (info.history[1:].astype(float) - 1) * alpha, atol=1e-12)
-        assert info.greedy == model.policy.greedy[agent.state]
+        assert info.greedy == model.rule.policy.greedy[agent.memory["state"]]
         text = views.synapse_html(info)
         assert f'data-sid="{sid}"' in text and f'data-weight="{info.weight!r}"' in text
-        assert agent.memory["state_words"] in text
+        assert model.rule.state_space.describe(int(agent.memory["state"])) in text
 
 
 def test_inspector_shows_the_selected_synapse_and_follows_the_selection(boundary_model):
@@ -375,7 +377,7 @@ def test_controls_become_scenario_overrides(tmp_path, monkeypatch):
 
     # a missing policy file or missing notMNIST data falls back and says so
     model = DashboardModel(hidden="4", policy="static: file", policy_file=str(tmp_path / "none"))
-    assert model.policy.adaptive and "not found" in model.problems[0]
+    assert model.rule.policy.adaptive and "not found" in model.problems[0]
     monkeypatch.delenv("SYNAPSE_SIM_NOTMNIST", raising=False)
     model = DashboardModel(task_name="notmnist", hidden="", base_scenario=small_scenario())
     assert (

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from synapse_sim.data import (
+from synapse_sim.tasks.data import (
     ENV_VAR,
     LETTERS,
     DataError,

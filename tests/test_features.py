@@ -1,6 +1,12 @@
 import numpy as np
 
-from synapse_sim.features import LastActions, LastRewards, PopulationContext, StateSpace, SynapseContext
+from synapse_sim.rules.synaptic_rl.features import (
+    LastActions,
+    LastRewards,
+    PopulationContext,
+    StateSpace,
+    SynapseContext,
+)
 
 
 def random_population(n=500, history=3, seed=0):

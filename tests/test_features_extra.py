@@ -4,9 +4,12 @@ import json
 
 import numpy as np
 import pytest
+from conftest import states
 
 from synapse_sim import Scenario, VectorEngine
-from synapse_sim.features import (
+from synapse_sim.model import SynapseModel
+from synapse_sim.rules.synaptic_rl.checks import check_feature
+from synapse_sim.rules.synaptic_rl.features import (
     FEATURES,
     Feature,
     LastActions,
@@ -20,9 +23,7 @@ from synapse_sim.features import (
     WeightSign,
     feature_from_spec,
 )
-from synapse_sim.model import SynapseModel
-from synapse_sim.policy import Policy
-from synapse_sim.testing import check_feature
+from synapse_sim.rules.synaptic_rl.policy import Policy
 
 PAPER = [{"name": "last_actions", "n": 2}, {"name": "last_rewards", "n": 2}]
 
@@ -109,16 +110,16 @@ def test_engine_streak_counts_repeats():
         {"layers": [2, 4, 1], "n_points": 50, "epsilon": 0.5, "state.features": [*PAPER, {"name": "streak", "cap": 3}]}
     )
     engine = VectorEngine(scenario)
-    assert not engine.population.streak.any()
+    assert not engine.population.state["streak"].any()
     expected = np.zeros(engine.simulation.topology.n_synapses, dtype=np.int64)
     previous = np.ones_like(expected)
     longest = 0
     for _ in range(15):
         engine.step()
-        actions = engine.population.actions
+        actions = engine.population.actions()
         expected = np.where(actions == previous, expected + 1, 1)
         previous = actions
-        assert np.array_equal(engine.population.streak, expected)
+        assert np.array_equal(engine.population.state["streak"], expected)
         longest = max(longest, int(expected.max()))
     assert longest > 3  # the cap is exercised
 
@@ -214,21 +215,22 @@ def test_out_of_range_and_unregistered_features_are_problems():
 
 
 def test_docstring_example_user_feature(monkeypatch):
-    """The example in ``synapse_sim.testing``'s docstring runs as written."""
+    """The example in ``synapse_sim.rules.synaptic_rl.checks``'s docstring runs as written."""
     import textwrap
 
-    import synapse_sim.testing
+    import synapse_sim.rules.synaptic_rl.checks
 
-    doc = synapse_sim.testing.__doc__
+    doc = synapse_sim.rules.synaptic_rl.checks.__doc__
     example = textwrap.dedent(doc[doc.index("::\n") + 3 :])
     monkeypatch.setitem(FEATURES, "is_bias", None)  # undone after the test: the registration does not leak
-    exec(compile(example, "synapse_sim.testing example", "exec"), {})
+    exec(compile(example, "synapse_sim.rules.synaptic_rl.checks example", "exec"), {})
     assert FEATURES["is_bias"].__name__ == "IsBias"
 
 
 def test_population_context_from_engine_matches_agents():
     """check_feature's per-synapse contexts equal what the agents themselves build."""
-    from synapse_sim.testing import synapse_contexts
+    from synapse_sim.rules.synaptic_rl.checks import synapse_contexts
+    from synapse_sim.rules.synaptic_rl.rule import SynapticRL, feature_context
 
     features = [*PAPER, {"name": "pre_activity"}, {"name": "post_activity"}, {"name": "streak"}]
     scenario = Scenario().with_overrides({"layers": [2, 3, 1], "n_points": 50, "state.features": features})
@@ -236,9 +238,10 @@ def test_population_context_from_engine_matches_agents():
     for _ in range(3):
         vector.step()
         model.step()
-    built = synapse_contexts(vector.population.context(vector.simulation.last.activity))
-    assert built == [agent.context(model.activity) for agent in model.synapses]
-    assert isinstance(vector.population.context(None), PopulationContext)
+    step = vector.step_count
+    built = synapse_contexts(feature_context(vector.population.context(step, neurons=vector.simulation.neurons)))
+    assert built == [SynapticRL.synapse_context(agent.context()) for agent in model.synapses]
+    assert isinstance(feature_context(vector.population.context(step)), PopulationContext)
 
 
 # --- the two views stay identical with every shipped combination ------------------------
@@ -275,7 +278,7 @@ def test_mirror_with_feature_combinations(name, activation, dtype):
     )
     vector, model = VectorEngine(scenario), SynapseModel(scenario, rng=3)
     for _ in range(30):
-        assert np.array_equal(vector.simulation.states, model.simulation.states)
+        assert np.array_equal(states(vector), states(model))
         vector.step()
         model.step()
     va, ma = vector.checkpoint(), model.checkpoint()
@@ -283,4 +286,4 @@ def test_mirror_with_feature_combinations(name, activation, dtype):
     for key in va:
         assert va[key].dtype == ma[key].dtype, key
         assert np.array_equal(va[key], ma[key]), key
-    assert vector.simulation.policy.q.any()
+    assert vector.simulation.rule.policy.q.any()

@@ -5,11 +5,11 @@ import itertools
 import numpy as np
 import pytest
 
-from synapse_sim.data import Dataset, load_notmnist, split
-from synapse_sim.gradient import evaluate, loss_and_gradients, train_gradient_descent
-from synapse_sim.simulation import STREAM_INIT, generator
+from synapse_sim.baselines.gradient import evaluate, loss_and_gradients, train_gradient_descent
+from synapse_sim.engine.simulation import STREAM_INIT, generator
+from synapse_sim.engine.topology import Topology, initial_weights
 from synapse_sim.tasks import NonFiniteLossError
-from synapse_sim.topology import Topology, initial_weights
+from synapse_sim.tasks.data import Dataset, load_notmnist, split
 
 
 def random_net(layers, seed=0, dtype=np.float64):

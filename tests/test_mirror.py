@@ -1,23 +1,39 @@
-"""The agent view and the vectorised backend produce the same trajectory, bit for bit."""
+"""The agent view and the vectorised backend produce the same trajectory, bit for bit, for every rule."""
 
 import numpy as np
 import pytest
-from conftest import random_classification_task
+from conftest import random_classification_task, states
 
-from synapse_sim import Scenario, VectorEngine
+from synapse_sim import RULES, Scenario, VectorEngine
 from synapse_sim.model import SynapseModel
+
+RULE_SETTINGS = {
+    "synaptic_rl": {},
+    "spsa": {"spsa.a": 0.05, "spsa.c": 0.01},
+    "node_perturbation": {"node_perturbation.sigma": 0.05, "node_perturbation.eta": 0.5},
+}
+
+
+def with_rule(scenario: Scenario, name: str) -> Scenario:
+    return scenario.with_overrides({"run.method": name, **RULE_SETTINGS[name]})
+
+
+def test_every_registered_rule_has_mirror_settings():
+    assert set(RULE_SETTINGS) == set(RULES)
 
 
 def run_both(scenario, steps, task_factory=None, activation="shuffle", rng=None):
     vector = VectorEngine(scenario, task=task_factory() if task_factory else None)
     model = SynapseModel(scenario, task=task_factory() if task_factory else None, activation=activation, rng=rng)
+    synaptic = scenario["run"]["method"] == "synaptic_rl"
     for _ in range(steps):
-        assert np.array_equal(model.simulation.states, vector.simulation.states)
+        if synaptic:
+            assert np.array_equal(states(model), states(vector))
         a = vector.step()
         model.step()
         b = model.last_result
-        assert (a.loss, a.reward, a.accuracy) == (b.loss, b.reward, b.accuracy)
-        assert np.array_equal(vector.population.actions, model.action_log[-1])
+        assert (a.loss, a.reward, a.accuracy, a.evaluations) == (b.loss, b.reward, b.accuracy, b.evaluations)
+        assert np.array_equal(vector.population.actions(), model.action_log[-1])
     return vector, model
 
 
@@ -33,30 +49,45 @@ def test_mirror_decision_boundary_adaptive_300_steps():
     scenario = Scenario().with_overrides({"run.seed": 7})
     vector, model = run_both(scenario, 300)
     assert_same_state(vector, model)
-    assert vector.simulation.policy.q.any()
+    assert vector.simulation.rule.policy.q.any()
     history = model.datacollector.get_model_vars_dataframe()
     assert len(history) == 301 and set(history.columns) >= {"loss", "accuracy", "reward", "increment"}
 
 
+@pytest.mark.parametrize("rule", sorted(RULE_SETTINGS))
+def test_mirror_every_rule_on_the_boundary(rule):
+    scenario = with_rule(Scenario().with_overrides({"layers": [2, 10, 1], "n_points": 300, "run.seed": 3}), rule)
+    vector, model = run_both(scenario, 40)
+    assert_same_state(vector, model)
+    assert not np.array_equal(vector.population.weights, vector.simulation.initial_weights())
+
+
+@pytest.mark.parametrize("rule", sorted(RULE_SETTINGS))
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
-def test_mirror_784_10_random_data(dtype):
+def test_mirror_784_10_random_data(rule, dtype):
     scenario = Scenario().with_overrides(
         {"layers": [784, 10], "hidden_activation": "relu", "dtype": dtype, "alpha_s": 1e-3, "epsilon": 0.1}
+        if rule == "synaptic_rl"
+        else {"layers": [784, 10], "hidden_activation": "relu", "dtype": dtype}
     )
     factory = lambda: random_classification_task(dtype=np.dtype(dtype))  # noqa: E731
-    vector, model = run_both(scenario, 5, factory)
+    vector, model = run_both(with_rule(scenario, rule), 5, factory)
     assert model.topology.n_synapses == 7850
     assert_same_state(vector, model)
 
 
-def test_mirror_with_hidden_layer_and_batch_changes():
-    scenario = Scenario().with_overrides({"layers": [784, 4, 10], "hidden_activation": "relu", "alpha_s": 1e-3})
-    vector, model = run_both(scenario, 7, random_classification_task)
+@pytest.mark.parametrize("rule", sorted(RULE_SETTINGS))
+def test_mirror_with_hidden_layer_and_batch_changes(rule):
+    base = {"layers": [784, 4, 10], "hidden_activation": "relu"}
+    if rule == "synaptic_rl":
+        base["alpha_s"] = 1e-3
+    vector, model = run_both(with_rule(Scenario().with_overrides(base), rule), 7, random_classification_task)
     assert_same_state(vector, model)
 
 
-def test_activation_order_does_not_matter():
-    scenario = Scenario().with_overrides({"layers": [2, 10, 1], "run.seed": 3})
+@pytest.mark.parametrize("rule", sorted(RULE_SETTINGS))
+def test_activation_order_does_not_matter(rule):
+    scenario = with_rule(Scenario().with_overrides({"layers": [2, 10, 1], "run.seed": 3}), rule)
     _, shuffled = run_both(scenario, 60, activation="shuffle", rng=11)
     _, other_shuffle = run_both(scenario, 60, activation="shuffle", rng=12)
     _, reverse = run_both(scenario, 60, activation="reverse")

@@ -9,8 +9,8 @@ from test_mirror import assert_same_state, run_both
 from test_resume import assert_same_arrays, read_npz
 
 from synapse_sim import Scenario, VectorEngine
-from synapse_sim.ocr import build_ocr_task
 from synapse_sim.runner import run
+from synapse_sim.tasks.notmnist import build as build_ocr_task
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -53,7 +53,7 @@ def test_wrong_network_shape_is_a_clear_error(notmnist_path):
 
 
 def test_missing_data_is_a_clear_error(tmp_path, monkeypatch):
-    from synapse_sim.data import DataError
+    from synapse_sim.tasks.data import DataError
 
     monkeypatch.delenv("SYNAPSE_SIM_NOTMNIST", raising=False)
     scenario = Scenario.load(ROOT / "scenarios" / "notmnist_0hu.toml").with_overrides(
@@ -88,7 +88,7 @@ def test_ocr_run_resumes_bit_for_bit(tmp_path, notmnist_path):
     history = read_npz(tmp_path / "full" / "history.npz")
     assert_same_arrays(history, read_npz(tmp_path / "part" / "history.npz"))
     assert history["validation_step"].tolist() == [10, 20, 30, 40]
-    assert history["alpha_s"][18] == 1e-4 and history["alpha_s"][19] == 5e-5
+    assert history["step_size"][18] == 1e-4 and history["step_size"][19] == 5e-5
 
 
 def test_short_run_learns_far_above_chance(notmnist_path):
@@ -100,9 +100,9 @@ def test_short_run_learns_far_above_chance(notmnist_path):
 
 
 def test_gradient_descent_twin_runs_on_the_same_split_and_initialisation(tmp_path, notmnist_path):
-    from synapse_sim.gradient import evaluate
-    from synapse_sim.ocr import ocr_split
-    from synapse_sim.simulation import Simulation
+    from synapse_sim.baselines.gradient import evaluate
+    from synapse_sim.engine.simulation import Simulation
+    from synapse_sim.tasks.notmnist import ocr_split
 
     scenario = ocr_scenario(notmnist_path, "notmnist_0hu_gd.toml", max_epochs=30, evaluate_every=10)
     summary = run(scenario, tmp_path / "gd", progress=False)
@@ -119,7 +119,7 @@ def test_gradient_descent_twin_runs_on_the_same_split_and_initialisation(tmp_pat
 def test_table1_replaces_runs_stopped_early_by_the_next_seed(tmp_path, notmnist_path):
     import shutil
 
-    from synapse_sim.experiments import run_table1, table1_markdown, table1_rows
+    from synapse_sim.studies.experiments import run_table1, table1_markdown, table1_rows
 
     scenarios = tmp_path / "scenarios"
     shutil.copytree(ROOT / "scenarios", scenarios)
@@ -146,7 +146,7 @@ def test_table1_replaces_runs_stopped_early_by_the_next_seed(tmp_path, notmnist_
 
 
 def test_table1_counts_stopped_runs_in_the_table():
-    from synapse_sim.experiments import _runs_cell, table1_seeds_to_add
+    from synapse_sim.studies.experiments import _runs_cell, table1_seeds_to_add
 
     done = {"status": "completed"}
     stop = {"status": "stopped early (training accuracy 0.100 < 0.2 at 25000)"}
@@ -161,7 +161,7 @@ def test_table1_counts_stopped_runs_in_the_table():
 def test_policies_learned_on_boundaries_can_be_screened_on_notmnist(tmp_path, notmnist_path):
     from conftest import small_scenario
 
-    from synapse_sim.experiments import select_policy
+    from synapse_sim.studies.experiments import select_policy
 
     adaptive = small_scenario(iterations=60)
     static = ocr_scenario(notmnist_path, **{"run.validate_every": 4})

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from synapse_sim import Policy, StateSpace
-from synapse_sim.policy import PolicyFileError
+from synapse_sim.rules.synaptic_rl.policy import PolicyFileError
 
 
 def test_ties_go_to_lowest_action_and_exploration_uses_random_action():
@@ -18,7 +18,14 @@ def test_ties_go_to_lowest_action_and_exploration_uses_random_action():
 
 
 def test_step_randomness_explores_with_probability_epsilon():
-    from synapse_sim.simulation import step_randomness
+    from synapse_sim.randomness import STREAM_STEP, generator
+    from synapse_sim.rules.synaptic_rl.rule import SynapticRL
+
+    rule = SynapticRL(Policy(StateSpace.paper(), epsilon=0.25))
+
+    def step_randomness(seed, step, n, _epsilon):
+        draws = rule.draw(generator(seed, STREAM_STEP, step), n, step)
+        return draws["explore"], draws["random_action"]
 
     explore, actions = step_randomness(5, 3, 200_000, 0.25)
     assert abs(explore.mean() - 0.25) < 0.005

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from synapse_sim import Scenario
-from synapse_sim.experiments import decision_boundary_jobs, run_jobs
+from synapse_sim.studies.experiments import decision_boundary_jobs, run_jobs
 
 ROOT = Path(__file__).resolve().parents[1]
 ADAPTIVE = Scenario.load(ROOT / "scenarios" / "decision_boundary_adaptive.toml")

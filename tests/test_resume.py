@@ -88,7 +88,7 @@ def test_corrupt_checkpoint_is_a_clear_error(tmp_path):
 
 
 def test_interrupted_study_resumes_where_it_stopped(tmp_path):
-    from synapse_sim.experiments import Job, run_jobs
+    from synapse_sim.studies.experiments import Job, run_jobs
 
     scenario = small_scenario(iterations=60, checkpoint_every=10)
     done, interrupted, fresh = (Job(scenario.with_overrides({"run.seed": s}), tmp_path / f"s{s}") for s in (1, 2, 3))
@@ -104,7 +104,7 @@ def test_interrupted_study_resumes_where_it_stopped(tmp_path):
 
 
 def test_early_stop_rule_stops_a_run_that_has_not_learned(tmp_path):
-    from synapse_sim.experiments import Job, run_job
+    from synapse_sim.studies.experiments import Job, run_job
 
     stopped = small_scenario(iterations=100, **{"run.early_stop_iteration": 30, "run.early_stop_accuracy": 1.0})
     summary = run(stopped, tmp_path / "stopped", progress=False)
@@ -117,7 +117,7 @@ def test_early_stop_rule_stops_a_run_that_has_not_learned(tmp_path):
 
 
 def test_a_study_refuses_a_folder_that_holds_another_scenario(tmp_path):
-    from synapse_sim.experiments import Job, run_job
+    from synapse_sim.studies.experiments import Job, run_job
 
     scenario = small_scenario(iterations=20)
     run(scenario, tmp_path / "r", progress=False)

@@ -1,6 +1,6 @@
 """The gradient-descent baseline (paper, Experiment 2): full-batch GD on the synaptic-RL network.
 
-It uses the network convention of :mod:`synapse_sim.topology` (matrices of shape
+It uses the network convention of :mod:`synapse_sim.engine.topology` (matrices of shape
 ``(n_in + 1, n_out)``, biases in the last row) and the forward pass and loss of
 :mod:`synapse_sim.tasks`, so both methods train the same function on the same loss
 and start from the same weights when the caller passes ``initial_weights``.
@@ -15,7 +15,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .tasks import NonFiniteLossError, mlp_forward, softmax_cross_entropy
+from ..tasks.base import NonFiniteLossError, mlp_forward, softmax_cross_entropy
 
 ACTIVATION_SLOPES = {
     # derivative of the hidden activation, written in terms of its output h = f(z)

@@ -14,12 +14,12 @@ from __future__ import annotations
 import threading
 import time
 
-from ..features import StateSpace
 from ..model import SynapseModel
-from ..policy import PolicyFileError
+from ..rules.synaptic_rl.features import StateSpace
+from ..rules.synaptic_rl.policy import PolicyFileError
+from ..rules.synaptic_rl.rule import build_policy
 from ..scenario import Scenario, ScenarioError
-from ..simulation import build_policy, build_task
-from ..tasks import ClassificationTask, DecisionBoundaryTask
+from ..tasks import ClassificationTask, DecisionBoundaryTask, build_task
 
 TASKS = ("decision_boundary", "notmnist")
 POLICY_CHOICES = ("adaptive", "static: shipped", "static: file", "adaptive: start from file")

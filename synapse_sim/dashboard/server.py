@@ -135,7 +135,7 @@ def command(args: argparse.Namespace) -> int:
 def main(argv=None) -> int:
     parser = add_arguments(argparse.ArgumentParser(prog="synapse-sim dashboard", description=__doc__.split("\n\n")[0]))
     args = parser.parse_args(argv)
-    from ..policy import PolicyFileError
+    from ..rules.synaptic_rl.policy import PolicyFileError
     from ..scenario import ScenarioError
 
     try:

@@ -22,9 +22,10 @@ from matplotlib import colormaps
 from matplotlib.colors import to_rgb
 from PIL import Image
 
-from ..features import ACTION_NAMES
 from ..plots import ACTION_CMAP, BOUNDARY_CMAP
-from ..tasks import ClassificationTask, DecisionBoundaryTask, mlp_forward
+from ..rules.synaptic_rl.features import ACTION_NAMES
+from ..tasks import ClassificationTask, DecisionBoundaryTask
+from ..tasks.base import mlp_forward
 
 ACTION_WORDS = ("decrement", "keep", "increment")
 ACTION_HEX = tuple(ACTION_CMAP.colors)  # raster colours, as in the static plots
@@ -127,7 +128,7 @@ class Status:
 
 def status_data(model) -> Status:
     sim = model.simulation
-    policy = sim.policy
+    policy = sim.rule.policy
     return Status(
         step=int(model.steps),
         loss=float(sim.last.loss),
@@ -138,7 +139,7 @@ def status_data(model) -> Status:
         task=getattr(model.task, "name", type(model.task).__name__),
         policy=("adaptive" if policy.adaptive else "static")
         + (f" ({sim.scenario['policy']['file']})" if sim.scenario["policy"]["file"] else ""),
-        alpha_s=float(sim.weight_steps.alpha_s),
+        alpha_s=float(sim.rule.weight_steps.alpha_s),
         problems=list(getattr(model, "problems", [])),
     )
 
@@ -453,11 +454,13 @@ class PolicyData:
 
 
 def policy_data(model) -> PolicyData:
-    policy = model.policy
-    states = model.simulation.states
+    policy = model.rule.policy
+    states = np.array([agent.memory["state"] for agent in model.synapses], dtype=np.int64)
     n = policy.q.shape[0]
     occupancy = np.bincount(np.asarray(states, dtype=np.int64), minlength=n) if states is not None else np.zeros(n)
-    return PolicyData(policy.q.copy(), policy.greedy.copy(), model.state_space.labels(), occupancy, policy.adaptive)
+    return PolicyData(
+        policy.q.copy(), policy.greedy.copy(), model.rule.state_space.labels(), occupancy, policy.adaptive
+    )
 
 
 Q_CELL = (12, 22)  # (height, width) of one Q cell in pixels; the state labels use the same row height
@@ -652,14 +655,22 @@ class SynapseInfo:
 def synapse_info(model, sid: int) -> SynapseInfo:
     sid = int(np.clip(sid, 0, model.topology.n_synapses - 1))
     agent = model.synapses[sid]
-    memory = agent.memory
+    state = int(agent.memory["state"])
+    memory = {
+        "weight": float(agent.weight),
+        "actions": [int(a) for a in agent.memory["action_history"]],
+        "rewards": [int(r) for r in agent.memory["reward_history"]],
+        "streak": int(agent.memory["streak"]),
+        "state": state,
+        "state_words": model.rule.state_space.describe(state),
+    }
     topology = model.topology
     log = list(model.action_log)  # a snapshot: with "Use Threads" the model may step meanwhile
     n = len(log)
     history = np.array([actions[sid] for actions in log], dtype=np.int8)
     steps = np.arange(model.steps - n + 1, model.steps + 1)
     # undo the steps backwards: w_{t-1} = w_t - (a_t - 1) * alpha_s(t) * (bias scale if a bias synapse)
-    weight_steps = model.simulation.weight_steps
+    weight_steps = model.rule.weight_steps
     scale = weight_steps.bias_step_scale if agent.is_bias else 1.0
     trajectory = np.empty(n + 1)
     trajectory[-1] = float(agent.weight)
@@ -676,8 +687,8 @@ def synapse_info(model, sid: int) -> SynapseInfo:
         weight=float(agent.weight),
         memory=memory,
         action=agent.action,
-        greedy=int(model.policy.greedy[agent.state]),
-        q_row=model.policy.q[agent.state].copy(),
+        greedy=int(model.rule.policy.greedy[state]),
+        q_row=model.rule.policy.q[state].copy(),
         history=history,
         weights=trajectory[1:] if n else trajectory,
         steps=steps if n else np.array([model.steps]),

@@ -4,10 +4,21 @@ from __future__ import annotations
 
 import numpy as np
 
-from .features import PopulationContext
-from .scenario import Scenario
-from .simulation import Simulation, StepResult
-from .tasks import Task
+from ..rules import Change, RuleContext
+from ..scenario import Scenario
+from ..tasks import Task
+from .simulation import NeuronData, Simulation, StepResult
+
+
+def neuron_ends(topology, activity) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Each synapse's pre and post neuron activity (sid order) from per-layer activity."""
+    if activity is None:
+        return None, None
+    pre = np.concatenate([activity[layer][topology.row[topology.layer == layer]] for layer in range(topology.n_layers)])
+    post = np.concatenate(
+        [activity[layer + 1][topology.col[topology.layer == layer]] for layer in range(topology.n_layers)]
+    )
+    return pre, post
 
 
 class VectorPopulation:
@@ -16,72 +27,77 @@ class VectorPopulation:
     def __init__(self, simulation: Simulation):
         self.simulation = simulation
         self.topology = simulation.topology
-        self.state_space = simulation.state_space
-        self.policy = simulation.policy
+        self.rule = simulation.rule
+        self.fields = {f.name: f for f in self.rule.memory_fields()}
+        self.sids = np.arange(self.topology.n_synapses)
         self.load_memory(simulation.initial_memory())
-        self.actions = None
-        self.step_offset = self.topology.is_bias.astype(np.int8) * 3
-        self.track_streak = simulation.track_streak
+        self._actions = np.ones(self.topology.n_synapses, dtype=np.int8)
+        self._before = None
 
     def load_memory(self, memory) -> None:
         self.weights = np.array(memory["weights"], dtype=self.simulation.dtype)
-        self.action_history = np.array(memory["action_history"], dtype=np.int8)
-        self.reward_history = np.array(memory["reward_history"], dtype=np.int8)
-        self.streak = np.array(memory["streak"], dtype=np.int32)
+        n = self.topology.n_synapses
+        self.state = {name: f.initial(n) for name, f in self.fields.items()}
+        for name in self.state:
+            if name in memory:
+                self.state[name] = np.array(memory[name], dtype=self.fields[name].dtype)
 
     def memory(self) -> dict[str, np.ndarray]:
-        return {
-            "weights": self.weights.copy(),
-            "action_history": self.action_history.copy(),
-            "reward_history": self.reward_history.copy(),
-            "streak": self.streak.copy(),
-        }
+        out = {"weights": self.weights.copy()}
+        out.update({k: v.copy() for k, v in self.state.items() if not self.fields[k].derived})
+        return out
 
     def weight_vector(self) -> np.ndarray:
         return self.weights
 
-    def context(self, activity=None) -> PopulationContext:
-        pre = post = None
-        if activity is not None:
-            topo = self.topology
-            pre = np.concatenate([activity[layer][topo.row[topo.layer == layer]] for layer in range(topo.n_layers)])
-            post = np.concatenate(
-                [activity[layer + 1][topo.col[topo.layer == layer]] for layer in range(topo.n_layers)]
-            )
-        return PopulationContext(
-            action_history=self.action_history,
-            reward_history=self.reward_history,
+    def context(self, step: int, draws=None, broadcast=None, neurons: NeuronData | None = None) -> RuleContext:
+        pre, post = neuron_ends(self.topology, neurons.activity if neurons else None)
+        return RuleContext(
+            step=step,
+            sid=self.sids,
             weight=self.weights,
             is_bias=self.topology.is_bias,
-            streak=self.streak,
+            memory=self.state,
+            draws=draws or {},
+            broadcast=broadcast,
             pre_activity=pre,
             post_activity=post,
+            coincidence=neurons.coincidence if neurons else None,
         )
 
-    def observe(self, activity) -> np.ndarray:
-        return self.state_space.index_batch(self.context(activity))
+    def apply(self, change: Change) -> dict:
+        if change.dw is not None:
+            self.weights += change.dw
+        for name, value in change.memory.items():
+            self.state[name] = np.asarray(value, dtype=self.fields[name].dtype)
+        return dict(change.report)
 
-    def act(self, explore, random_actions, step_table) -> np.ndarray:
-        actions = self.policy.act(self.simulation.states, explore, random_actions)
-        self.weights += step_table.ravel().take(self.step_offset + actions)
-        if self.track_streak:
-            same = actions == self.action_history[:, 0]
-            self.streak = np.where(same, self.streak + 1, 1).astype(np.int32)
-        self.action_history[:, 1:] = self.action_history[:, :-1]
-        self.action_history[:, 0] = actions
-        self.actions = actions
-        return actions
+    def propose(self, step: int, draws: dict):
+        self._before = None if self.rule.discrete_actions else self.weights.copy()
+        change = self.rule.propose_batch(self.context(step, draws))
+        reports = self.apply(change)
+        if self.rule.discrete_actions:
+            self._actions = reports["action"]
+        return list(change.offsets), reports
 
-    def broadcast(self, reward: int) -> None:
-        self.reward_history[1:] = self.reward_history[:-1]
-        self.reward_history[0] = reward
+    def update(self, step: int, broadcast, neurons: NeuronData) -> dict:
+        reports = self.apply(self.rule.update_batch(self.context(step, None, broadcast, neurons)))
+        if self._before is not None:
+            self._actions = (np.sign(self.weights - self._before) + 1).astype(np.int8)
+        return reports
+
+    def observe(self, step: int, neurons: NeuronData) -> dict:
+        return self.apply(self.rule.observe_batch(self.context(step, None, None, neurons)))
+
+    def actions(self) -> np.ndarray:
+        return self._actions
 
 
 class VectorEngine:
     """A simulation on the vectorised population: ``VectorEngine(scenario).run(1000)``."""
 
-    def __init__(self, scenario: Scenario, task: Task | None = None):
-        self.simulation = Simulation(scenario, task)
+    def __init__(self, scenario: Scenario, task: Task | None = None, rule=None):
+        self.simulation = Simulation(scenario, task, rule)
         self.population = VectorPopulation(self.simulation)
         self.simulation.start(self.population)
         self.last_result: StepResult | None = None

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 import networkx as nx
 import numpy as np
 
-from .features import ACTION_NAMES, LastActions, LastRewards, StateSpace
-from .policy import N_ACTIONS, Policy
-from .topology import Topology
+from ..engine.topology import Topology
+from ..rules.synaptic_rl.features import ACTION_NAMES, LastActions, LastRewards, StateSpace
+from ..rules.synaptic_rl.policy import N_ACTIONS, Policy
 
 ACTION_COLORS = ("#d7301f", "#f0f0f0", "#2b8cbe")  # dec / keep / inc, as synapse_sim.plots.ACTION_CMAP
 REWARD_COLORS = {-1: "#d7301f", 1: "#1a9850"}
@@ -42,11 +42,8 @@ def record_actions(engine, steps: int) -> tuple[np.ndarray, np.ndarray]:
     rewards = np.empty(steps, dtype=np.int8)
     for t in range(steps):
         engine.step()
-        population = getattr(engine, "population", None)
-        if population is not None:
-            actions[t] = population.actions
-        else:
-            actions[t] = engine.action_log[-1]
+        population = getattr(engine, "population", engine)
+        actions[t] = population.actions()
         rewards[t] = engine.last_result.reward
     return actions, rewards
 
@@ -458,7 +455,7 @@ class Damage:
 
 
 def _twins(scenario, warmup: int, perturb):
-    from .vector import VectorEngine
+    from ..engine.vector import VectorEngine
 
     base = VectorEngine(scenario)
     for _ in range(warmup):
@@ -489,7 +486,7 @@ def damage_spreading(scenario, steps: int, perturb: Callable[[dict], None] | Non
         rows.append(
             (
                 0 if actions_a is None else int(np.count_nonzero(actions_a != actions_b)),
-                int(np.count_nonzero(base.simulation.states != twin.simulation.states)),
+                int(np.count_nonzero(base.population.state["state"] != twin.population.state["state"])),
                 int(np.count_nonzero(np.sign(wa) != np.sign(wb))),
                 float(np.abs(wa.astype(np.float64) - wb.astype(np.float64)).sum()),
                 reward_a != reward_b,
@@ -499,7 +496,7 @@ def damage_spreading(scenario, steps: int, perturb: Callable[[dict], None] | Non
     measure(0, 0, None, None)
     for _ in range(steps):
         a, b = base.step(), twin.step()
-        measure(a.reward, b.reward, base.population.actions, twin.population.actions)
+        measure(a.reward, b.reward, base.population.actions(), twin.population.actions())
     cols = list(zip(*rows, strict=True))
     return Damage(
         steps=np.arange(warmup, warmup + steps + 1),
@@ -520,7 +517,7 @@ def derrida(scenario, fractions=(0.01, 0.02, 0.05, 0.1, 0.2, 0.4), warmup: int =
     Points above the diagonal for small x mean perturbations grow (chaotic regime),
     below mean they heal (ordered). Returns ``(x, y)`` with y averaged over ``trials``.
     """
-    from .vector import VectorEngine
+    from ..engine.vector import VectorEngine
 
     base = VectorEngine(scenario)
     for _ in range(warmup):
@@ -547,7 +544,7 @@ def derrida(scenario, fractions=(0.01, 0.02, 0.05, 0.1, 0.2, 0.4), warmup: int =
             b.restore(state)
             a.step()
             b.step()
-            results.append(np.count_nonzero(a.simulation.states != b.simulation.states) / n)
+            results.append(np.count_nonzero(a.population.state["state"] != b.population.state["state"]) / n)
         xs.append(k / n)
         ys.append(float(np.mean(results)))
     return np.array(xs), np.array(ys)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .scenario import Scenario
+from ..scenario import Scenario
 
 
 @dataclass
@@ -29,7 +29,7 @@ def run_job(job: Job) -> dict:
 
     A folder holding a run of another scenario is an error, not a result.
     """
-    from .runner import check_same_run, run
+    from ..runner import check_same_run, run
 
     check_same_run(job.out_dir, job.scenario)
     summary_path = job.out_dir / "summary.json"
@@ -163,7 +163,7 @@ def table1_jobs(scenario_dir, seeds, out_root, data=None, max_iterations=None, s
 
 
 def stopped_early(summary: dict) -> bool:
-    from .runner import STOPPED_EARLY
+    from ..runner import STOPPED_EARLY
 
     return summary["status"].startswith(STOPPED_EARLY)
 

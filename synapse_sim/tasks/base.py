@@ -1,13 +1,15 @@
-"""Tasks: the data and the loss a network is trained on, shared by both views.
+"""What every task shares: the evaluation record, forward passes, losses.
 
-A task receives the per-layer weight matrices (see :mod:`synapse_sim.topology`)
-and returns an :class:`Evaluation`. It never sees synapses or agents, so the
-agent view and the vectorised backend evaluate through the very same code.
+A task receives the per-layer weight matrices (see :mod:`synapse_sim.engine.topology`)
+and returns an :class:`Evaluation`. It never sees synapses, agents or rules, so
+both views evaluate through the very same code. A pass may carry Gaussian noise
+on every neuron's pre-activation (node perturbation) and may keep a *trace*:
+each example's loss, each layer's input and the noise it received.
 """
 
 from __future__ import annotations
 
-import itertools
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,24 +25,79 @@ class NonFiniteLossError(FloatingPointError):
     """The loss became NaN or infinite; the run stops before recording it."""
 
 
+@dataclass(frozen=True)
+class NeuronNoise:
+    """Gaussian noise of standard deviation ``std`` on every non-input neuron's pre-activation.
+
+    ``rng(layer)`` returns the generator of weight layer ``layer`` (keyed by seed, step
+    and layer), so the noise of neuron j on example n is the same in every view.
+    """
+
+    std: float
+    rng: Callable[[int], np.random.Generator]
+
+    def draw(self, sizes, n_examples: int, dtype) -> list[np.ndarray]:
+        """Noise of every layer's ``sizes[l]`` neurons on ``n_examples`` examples, samples in columns."""
+        std = np.dtype(dtype).type(self.std)
+        return [
+            self.rng(layer).standard_normal((size, n_examples), dtype=np.float64).astype(dtype) * std
+            for layer, size in enumerate(sizes)
+        ]
+
+
+@dataclass
+class Trace:
+    """Per-example record of a pass, samples in columns.
+
+    ``inputs[l]`` is layer l's input with a ones row for the bias, shape (n_in + 1, N);
+    ``noise[l]`` the noise its outputs received, shape (n_out, N) (None: no noise).
+    """
+
+    example_losses: np.ndarray
+    inputs: list[np.ndarray]
+    noise: list[np.ndarray] | None
+
+
 @dataclass
 class Evaluation:
     """Loss and accuracy on the step's data; ``activity`` is each neuron layer's
-    mean activation over the batch (bias unit last, always 1) when asked for."""
+    mean activation over the batch (bias unit last, always 1) when asked for;
+    ``trace`` the per-example record when asked for."""
 
     loss: float
     accuracy: float
     activity: list[np.ndarray] | None = None
+    trace: Trace | None = None
 
 
-def mlp_forward(x, weights, hidden_activation: str, keep_hidden: bool = False):
-    """Forward pass ``h <- f(h @ W[:-1] + W[-1])``; no activation on the output layer."""
+def correlate(trace: Trace, example_weights) -> list[np.ndarray]:
+    """Per layer, ``C[i, j] = mean_n x_i(n) * noise_j(n) * w(n)``: pre activity x post noise, weighted.
+
+    Shaped like the weight matrices (row i = pre neuron, bias last; column j = post
+    neuron), so synapse (i, j) reads its own entry. Computed once per layer for both
+    views, as the neurons' activities are.
+    """
+    w = np.asarray(example_weights)
+    out = []
+    for x, xi in zip(trace.inputs, trace.noise, strict=True):
+        signal = xi * w.astype(xi.dtype, copy=False)
+        out.append((x @ signal.T) / x.dtype.type(x.shape[1]))
+    return out
+
+
+def mlp_forward(x, weights, hidden_activation: str, keep_hidden: bool = False, noise=None):
+    """Forward pass ``h <- f(h @ W[:-1] + W[-1] + noise)``; no activation on the output layer.
+
+    ``noise``: per layer, an array added to the pre-activations (samples in rows), or None.
+    """
     f = ACTIVATIONS[hidden_activation]
     hidden = [x]
     h = x
     for index, w in enumerate(weights):
         z = h @ w[:-1]
         z += w[-1]
+        if noise is not None:
+            z += noise[index]
         h = z if index == len(weights) - 1 else f(z)
         if keep_hidden:
             hidden.append(h)
@@ -56,8 +113,8 @@ def check_finite(loss: float, step: int) -> float:
     if not np.isfinite(loss):
         raise NonFiniteLossError(
             f"the loss became {loss} at step {step}; the weights have diverged. "
-            "Lower synapse.alpha_s or check the data for NaN/inf values; "
-            "the last checkpoint in the results folder is intact"
+            "Lower the rule's step size (synapse.alpha_s, spsa.a, node_perturbation.eta) or check the "
+            "data for NaN/inf values; the last checkpoint in the results folder is intact"
         )
     return loss
 
@@ -72,7 +129,9 @@ class Task:
     def batch_id(self, step: int) -> int:
         return 0
 
-    def evaluate(self, weights, step: int, need_activity: bool = False) -> Evaluation:
+    def evaluate(
+        self, weights, step: int, need_activity: bool = False, noise: NeuronNoise | None = None, trace: bool = False
+    ) -> Evaluation:
         raise NotImplementedError
 
     def validate(self, weights) -> dict[str, float]:
@@ -84,67 +143,6 @@ def logistic(z):
     return np.exp(-np.logaddexp(0.0, -z))
 
 
-class DecisionBoundaryTask(Task):
-    """Match the decision boundary of a random tanh MLP in R^2 (paper, Experiment 1).
-
-    The target network has the student's shape, weights uniform in
-    ``[-target_range, target_range]`` and zero biases; a point is positive where
-    its output is > 0. The student's output z passes through the logistic
-    function (the authors' ``sftmx`` on a 1-D output), p = 1 / (1 + e^-z), and the
-    loss is the paper's "mean Euclidean loss" read as the Euclidean norm of the
-    error vector over the data set divided by its size, ``||p - y||_2 / N``.
-    Accuracy is label agreement, ``mean((z > 0) == y)``.
-    """
-
-    name = "decision_boundary"
-
-    def __init__(
-        self,
-        layer_sizes,
-        rng: np.random.Generator,
-        n_points=2000,
-        extent=10.0,
-        target_range=1.0,
-        hidden_activation="tanh",
-        dtype=np.float64,
-    ):
-        layer_sizes = tuple(layer_sizes)
-        if layer_sizes[0] != 2 or layer_sizes[-1] != 1:
-            raise ValueError(
-                f"decision-boundary networks map R^2 to one output: layers must be [2, ..., 1], got {list(layer_sizes)}"
-            )
-        self.hidden_activation = hidden_activation
-        self.layer_sizes = layer_sizes
-        self.extent = float(extent)
-        self.target_weights = []
-        for n_in, n_out in itertools.pairwise(layer_sizes):
-            w = rng.uniform(-target_range, target_range, (n_in + 1, n_out))
-            w[-1] = 0
-            self.target_weights.append(w)
-        self.x = rng.uniform(-extent, extent, (int(n_points), 2))
-        target_out, _ = mlp_forward(self.x, self.target_weights, hidden_activation)
-        self.y = (target_out[:, 0] > 0).astype(dtype)
-        self.x = self.x.astype(dtype)
-
-    def evaluate(self, weights, step: int, need_activity: bool = False) -> Evaluation:
-        z, hidden = mlp_forward(self.x, weights, self.hidden_activation, keep_hidden=need_activity)
-        z = z[:, 0]
-        p = logistic(z)
-        loss = float(np.sqrt(np.sum((p - self.y) ** 2)) / self.y.size)
-        accuracy = float(np.mean((z > 0) == (self.y > 0)))
-        return Evaluation(check_finite(loss, step), accuracy, layer_activity(hidden) if need_activity else None)
-
-    def predict_grid(self, weights, resolution=200):
-        """Student and target labels on a grid over the data square, for boundary plots."""
-        axis = np.linspace(-self.extent, self.extent, resolution)
-        gx, gy = np.meshgrid(axis, axis)
-        grid = np.column_stack([gx.ravel(), gy.ravel()])
-        student, _ = mlp_forward(grid.astype(weights[0].dtype), weights, self.hidden_activation)
-        target, _ = mlp_forward(grid, self.target_weights, self.hidden_activation)
-        shape = (resolution, resolution)
-        return axis, (student[:, 0] > 0).reshape(shape), (target[:, 0] > 0).reshape(shape)
-
-
 def softmax_cross_entropy(logits, labels) -> tuple[float, float]:
     """Mean softmax cross-entropy and accuracy of integer ``labels`` (samples in rows)."""
     loss, accuracy = softmax_cross_entropy_columns(np.asarray(logits).T, labels)
@@ -153,28 +151,35 @@ def softmax_cross_entropy(logits, labels) -> tuple[float, float]:
 
 def softmax_cross_entropy_columns(logits_t, labels) -> tuple[float, float]:
     """The same with samples in columns: reductions over a few class rows stay vectorised."""
+    example_losses, correct = softmax_cross_entropy_examples(logits_t, labels)
+    return float(np.mean(example_losses, dtype=np.float64)), float(np.mean(correct))
+
+
+def softmax_cross_entropy_examples(logits_t, labels) -> tuple[np.ndarray, np.ndarray]:
+    """Each sample's cross-entropy and whether its label's logit is the largest (samples in columns)."""
     top = logits_t.max(axis=0)
     shifted = logits_t - top
     log_norm = np.log(np.exp(shifted).sum(axis=0))
     picked = shifted[labels, np.arange(labels.size)]
-    loss = float(np.mean(log_norm - picked, dtype=np.float64))
-    accuracy = float(np.mean(picked == 0))
-    return loss, accuracy
+    return log_norm - picked, picked == 0
 
 
-def mlp_forward_columns(x_t, weights, hidden_activation: str, keep_hidden: bool = False):
+def mlp_forward_columns(x_t, weights, hidden_activation: str, keep_hidden: bool = False, noise=None):
     """:func:`mlp_forward` with samples in columns and a row of ones appended to ``x_t``.
 
     ``x_t`` has shape ``(n_in + 1, n_samples)`` with ones in its last row, so each
     layer, bias included, is one BLAS product ``W.T @ h``; the softmax reductions
     over a few class rows then stay vectorised. Returns the output (without the
-    ones row) and, if asked, each layer's activations (without it too).
+    ones row) and, if asked, each layer's activations (without it too). ``noise``: per
+    layer, an array added to the pre-activations (samples in columns), or None.
     """
     f = ACTIVATIONS[hidden_activation]
     hidden = [x_t[:-1]]
     h = x_t
     for index, w in enumerate(weights):
         z = w.T @ h
+        if noise is not None:
+            z += noise[index]
         if index == len(weights) - 1:
             h = z
         else:
@@ -195,73 +200,3 @@ def with_ones_row(x) -> np.ndarray:
     out[:-1] = x.T
     out[-1] = 1
     return out
-
-
-class ClassificationTask(Task):
-    """Softmax classification on a minibatch redrawn every ``batch_interval`` steps.
-
-    The minibatch of step t is batch ``(t - 1) // batch_interval``, drawn without
-    replacement from the training set by a generator keyed by that batch number,
-    so both views and a resumed run see the same samples. ``validate`` scores the
-    held-out set. Accuracy counts a sample right when its label's logit is the
-    largest (ties count as right).
-    """
-
-    name = "classification"
-
-    def __init__(
-        self,
-        x_train,
-        y_train,
-        x_val,
-        y_val,
-        batch_rng_factory,
-        batch_size=5000,
-        batch_interval=5000,
-        hidden_activation="relu",
-        dtype=np.float32,
-    ):
-        self.x_train = np.ascontiguousarray(x_train, dtype=dtype)
-        self.y_train = np.asarray(y_train, dtype=np.int64)
-        self.x_val = np.ascontiguousarray(x_val, dtype=dtype)
-        self.y_val = np.asarray(y_val, dtype=np.int64)
-        self.x_val_t = with_ones_row(self.x_val)
-        self.batch_rng_factory = batch_rng_factory
-        self.batch_size = min(int(batch_size), self.y_train.size)
-        self.batch_interval = int(batch_interval)
-        self.hidden_activation = hidden_activation
-        self.n_classes = int(max(self.y_train.max(), self.y_val.max() if self.y_val.size else 0)) + 1
-        self._batch = (None, None, None)
-
-    def batch_id(self, step: int) -> int:
-        return (max(step, 1) - 1) // self.batch_interval
-
-    def batch_indices(self, step: int) -> np.ndarray:
-        if self.batch_size == self.y_train.size:
-            return np.arange(self.y_train.size)
-        rng = self.batch_rng_factory(self.batch_id(step))
-        return np.sort(rng.choice(self.y_train.size, self.batch_size, replace=False))
-
-    def batch(self, step: int):
-        """The minibatch of ``step``: samples in columns with a ones row, and their labels."""
-        batch_id = self.batch_id(step)
-        if self._batch[0] != batch_id:
-            index = self.batch_indices(step)
-            self._batch = (batch_id, with_ones_row(self.x_train[index]), self.y_train[index])
-        return self._batch[1], self._batch[2]
-
-    def evaluate(self, weights, step: int, need_activity: bool = False) -> Evaluation:
-        x_t, y = self.batch(step)
-        logits_t, hidden = mlp_forward_columns(x_t, weights, self.hidden_activation, keep_hidden=need_activity)
-        loss, accuracy = softmax_cross_entropy_columns(logits_t, y)
-        activity = [np.append(h.mean(axis=1), 1.0) for h in hidden] if need_activity else None
-        return Evaluation(check_finite(loss, step), accuracy, activity)
-
-    def validate(self, weights) -> dict[str, float]:
-        logits_t, _ = mlp_forward_columns(self.x_val_t, weights, self.hidden_activation)
-        loss, accuracy = softmax_cross_entropy_columns(logits_t, self.y_val)
-        return {"loss": loss, "accuracy": accuracy}
-
-    def predict(self, weights, x) -> np.ndarray:
-        logits, _ = mlp_forward(np.asarray(x, dtype=self.x_train.dtype), weights, self.hidden_activation)
-        return logits.argmax(axis=1)

@@ -27,12 +27,14 @@ from pathlib import Path, PurePosixPath
 
 import numpy as np
 
+from ..randomness import STREAM_SPLIT as SPLIT_STREAM
+
 LETTERS = "ABCDEFGHIJ"
 N_CLASSES = len(LETTERS)
 IMAGE_SHAPE = (28, 28)
 ENV_VAR = "SYNAPSE_SIM_NOTMNIST"
 IMAGES_MAGIC, LABELS_MAGIC = 2051, 2049
-SPLIT_STREAM = 4  # SeedSequence([seed, 4]): apart from the simulation's streams 0-3
+
 GZIP_MAGIC = b"\x1f\x8b"
 
 
@@ -42,7 +44,7 @@ class DataError(ValueError):
 
 def default_sample_path() -> Path | None:
     """The 10,000-image sample kept beside the repository (``../shared/data/notmnist``), if present."""
-    path = Path(__file__).resolve().parents[2] / "shared" / "data" / "notmnist"
+    path = Path(__file__).resolve().parents[3] / "shared" / "data" / "notmnist"
     return path if path.exists() else None
 
 

@@ -6,9 +6,9 @@ import functools
 
 import numpy as np
 
-from .scenario import Scenario
-from .simulation import STREAM_BATCH, generator
-from .tasks import ClassificationTask
+from ..randomness import STREAM_BATCH, generator
+from ..scenario import Scenario
+from .classification import ClassificationTask
 
 LETTERS = "ABCDEFGHIJ"
 
@@ -29,7 +29,7 @@ def ocr_split(scenario: Scenario):
     return split(_dataset(task["data"]), seed, task["validation_fraction"])
 
 
-def build_ocr_task(scenario: Scenario, dtype) -> ClassificationTask:
+def build(scenario: Scenario, dtype) -> ClassificationTask:
     task = scenario["task"]
     network = scenario["network"]
     x_train, y_train, x_val, y_val = ocr_split(scenario)

@@ -1,8 +1,8 @@
 """Conformance checks for state features: do the one-synapse and all-synapses implementations agree?
 
 The mirror between the agent view and the vectorised backend holds only if every
-feature's :meth:`~synapse_sim.features.Feature.local` and
-:meth:`~synapse_sim.features.Feature.batch` give the same digit for the same
+feature's :meth:`~synapse_sim.rules.synaptic_rl.features.Feature.local` and
+:meth:`~synapse_sim.rules.synaptic_rl.features.Feature.batch` give the same digit for the same
 synapse. :func:`check_feature` tests that on random contexts (with values placed
 on and next to the feature's own numeric parameters, where off-by-one and
 float32/float64 slips live) and on the contexts of a real small engine.
@@ -10,8 +10,8 @@ float32/float64 slips live) and on the contexts of a real small engine.
 Example, a user-written feature checked before it is used in a scenario::
 
     import numpy as np
-    from synapse_sim.features import Feature, register_feature
-    from synapse_sim.testing import check_feature
+    from synapse_sim.rules.synaptic_rl.features import Feature, register_feature
+    from synapse_sim.rules.synaptic_rl.checks import check_feature
 
     @register_feature
     class IsBias(Feature):
@@ -231,8 +231,9 @@ def engine_contexts(feature: Feature, steps: int, seed: int = 0):
     The engine runs adaptive with much exploration and large steps, so that weights
     cross zero, actions repeat and change, and activity moves between bins.
     """
-    from .scenario import Scenario
-    from .vector import VectorEngine
+    from ...engine.vector import VectorEngine
+    from ...scenario import Scenario
+    from .rule import feature_context
 
     features = [LastActions(2).spec(), LastRewards(2).spec(), feature.spec()]
     for k, settings in enumerate(ENGINE_SETTINGS):
@@ -249,15 +250,11 @@ def engine_contexts(feature: Feature, steps: int, seed: int = 0):
             }
         )
         engine = VectorEngine(scenario)
-        need_activity = "activity" in engine.simulation.state_space.needs
         for step in range(steps + 1):
             if step:
                 engine.step()
-            activity = engine.simulation.last.activity if need_activity else None
-            yield (
-                f"engine {settings['hidden_activation']}/{settings['dtype']} step {step}",
-                (engine.population.context(activity)),
-            )
+            ctx = engine.population.context(engine.step_count, neurons=engine.simulation.neurons)
+            yield (f"engine {settings['hidden_activation']}/{settings['dtype']} step {step}", feature_context(ctx))
 
 
 def check_feature(

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ...io import atomic_savez, atomic_write_json
 from .features import ACTION_NAMES, StateSpace
-from .io import atomic_savez, atomic_write_json
 
 N_ACTIONS = 3
 DECREMENT, KEEP, INCREMENT = 0, 1, 2

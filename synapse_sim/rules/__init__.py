@@ -1,0 +1,26 @@
+"""Learning rules: synapse-local arithmetic plus one broadcast, registered by name.
+
+Adding a rule means adding a module here that subclasses :class:`Rule` and is
+decorated with :func:`register_rule`; the engine never names a rule.
+"""
+
+from . import node_perturbation, spsa, synaptic_rl  # noqa: F401  (register the shipped rules)
+from .base import NO_CHANGE, Change, MemoryField, Pass, Rule, RuleContext, scalar
+from .checks import RuleReport, check_rule
+from .registry import RULES, make_rule, register_rule, rule_class
+
+__all__ = [
+    "NO_CHANGE",
+    "RULES",
+    "Change",
+    "MemoryField",
+    "Pass",
+    "Rule",
+    "RuleContext",
+    "RuleReport",
+    "check_rule",
+    "make_rule",
+    "register_rule",
+    "rule_class",
+    "scalar",
+]

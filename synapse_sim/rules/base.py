@@ -1,0 +1,229 @@
+"""The rule protocol: what a synapse remembers, what is broadcast, how a synapse acts and learns.
+
+One step, for every rule (DESIGN.md, "Rules: the step, generalised"):
+
+1. **propose** (per synapse): from its memory and this step's random numbers, a
+   weight change applied now and/or weight *offsets* for the evaluation passes;
+2. **evaluate** (the task): the forward passes the rule asks for (:class:`Pass`);
+3. **broadcast** (global, the only non-local value): a function of the evaluations;
+4. **update** (per synapse): weight and memory from its memory, its neurons and the broadcast;
+5. **observe** (per synapse): memory derived from the rest (synaptic RL's state index);
+6. **learn** (shared state): from the synapses' aggregated reports, never from one synapse directly.
+
+Each per-synapse phase has a one-synapse form (``*_local``; the Mesa agent calls it)
+and an all-synapses form (``*_batch``; the vectorised backend), both receiving one
+:class:`RuleContext` and returning a :class:`Change`. :func:`synapse_sim.rules.check_rule`
+proves the two forms agree. The engine owns the step order, the randomness, the
+counting and the records; a rule owns only its arithmetic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, ClassVar
+
+import numpy as np
+
+EMPTY: Mapping = MappingProxyType({})
+
+
+@dataclass(frozen=True)
+class MemoryField:
+    """One field of a synapse's memory.
+
+    ``shape`` is per synapse; ``shared`` fields hold what every synapse received
+    alike (the broadcast history): the agent view keeps a copy in every agent, the
+    vectorised backend one. ``derived`` fields are recomputed by ``observe`` and not
+    checkpointed. ``values`` lists the allowed values of a discrete field (for
+    :func:`check_rule`'s random contexts); a float field is sampled around ``scale``.
+    """
+
+    name: str
+    dtype: str
+    shape: tuple[int, ...] = ()
+    init: float = 0
+    shared: bool = False
+    derived: bool = False
+    values: tuple | None = None
+    scale: float = 1.0
+
+    def initial(self, n: int) -> np.ndarray:
+        shape = self.shape if self.shared else (n, *self.shape)
+        return np.full(shape, self.init, dtype=self.dtype)
+
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        shape = self.shape if self.shared else (n, *self.shape)
+        if self.values is not None:
+            return rng.choice(np.array(self.values, dtype=self.dtype), size=shape)
+        return (rng.standard_normal(shape) * self.scale).astype(self.dtype)
+
+
+@dataclass(frozen=True)
+class Pass:
+    """One forward pass over the step's minibatch that a rule asks the task for (one loss evaluation).
+
+    ``offset``: index of the proposal's weight offset added for this pass (None: the
+    weights as they are); ``noise_std``: Gaussian noise on every neuron's pre-activation;
+    ``trace``: keep per-example losses, layer inputs and noise; ``activity``: mean
+    activity per neuron; ``record``: this pass's loss and accuracy enter the step's
+    recorded training loss and accuracy (the mean over recorded passes).
+    """
+
+    offset: int | None = None
+    noise_std: float = 0.0
+    trace: bool = False
+    activity: bool = False
+    record: bool = True
+
+
+@dataclass(frozen=True)
+class RuleContext:
+    """What one synapse (local form: scalars) or all synapses (batch form: arrays in sid order) know.
+
+    ``memory`` maps the rule's memory fields to their values; ``draws`` this step's
+    random numbers (keyed by seed, step and sid); ``broadcast`` the rule's global
+    value (update phase); ``pre_activity`` / ``post_activity`` the mean activity of
+    the synapse's two neurons over the last pass that asked for it; ``coincidence``
+    the rule's weighted mean of pre activity x post noise (see
+    :func:`synapse_sim.tasks.correlate`).
+    """
+
+    step: int
+    sid: Any
+    weight: Any
+    is_bias: Any
+    memory: Mapping[str, Any] = EMPTY
+    draws: Mapping[str, Any] = EMPTY
+    broadcast: Any = None
+    pre_activity: Any = None
+    post_activity: Any = None
+    coincidence: Any = None
+
+
+@dataclass(frozen=True)
+class Change:
+    """What a phase returns: a weight change ``dw`` (added: ``w + dw``; None: none),
+    replaced memory fields, weight offsets for the passes (propose only) and a report
+    for the shared state's ``learn``."""
+
+    dw: Any = None
+    memory: Mapping[str, Any] = field(default_factory=dict)
+    offsets: tuple = ()
+    report: Mapping[str, Any] = field(default_factory=dict)
+
+
+NO_CHANGE = Change()
+
+
+class Rule:
+    """Base class of a synapse-local learning rule; subclasses set ``name`` and override phases.
+
+    Hyperparameters are the constructor's keyword arguments, stored as given
+    (:meth:`params` reads them back); :meth:`from_scenario` builds a rule from the
+    scenario sections it owns (``sections``), so a scenario key of another rule is
+    refused by name. ``needs`` names neuron-level inputs the engine must fill
+    (``"activity"``, ``"coincidence"``); ``needs_reference`` asks for the loss of the
+    current weights on a new minibatch before the step (synaptic RL's L_{t-1});
+    ``discrete_actions`` says that propose reports an ``"action"`` (0, 1, 2) per synapse
+    (otherwise the records show the sign of each synapse's weight change).
+    """
+
+    name: ClassVar[str] = ""
+    summary: ClassVar[str] = ""
+    sections: ClassVar[dict] = {}
+    needs: ClassVar[frozenset[str]] = frozenset()
+    needs_reference: ClassVar[bool] = False
+    discrete_actions: ClassVar[bool] = False
+    broadcast_label: ClassVar[str] = "broadcast"
+
+    # --- construction and records -------------------------------------------------
+    @classmethod
+    def from_scenario(cls, scenario, topology, dtype) -> Rule:
+        raise NotImplementedError
+
+    def bind(self, topology, dtype) -> Rule:
+        """Remember the network the rule runs on (rules that need the shape use it)."""
+        self.topology = topology
+        self.dtype = np.dtype(dtype)
+        return self
+
+    def params(self) -> dict:
+        return {}
+
+    def memory_fields(self) -> tuple[MemoryField, ...]:
+        return ()
+
+    def shared_state(self) -> dict[str, np.ndarray]:
+        """The rule's state shared by all synapses (checkpointed)."""
+        return {}
+
+    def load_shared_state(self, state: Mapping[str, np.ndarray]) -> None:
+        """Restore :meth:`shared_state` (keys absent from ``state`` keep their values)."""
+
+    def save_outputs(self, out_dir, learned_by: dict, steps: int) -> None:
+        """Write the rule's own results (a learned table, say) into a finished run's folder."""
+
+    def step_size(self, step: int) -> float:
+        """The rule's step size at ``step``, for the records."""
+        return float("nan")
+
+    def summarize(self, broadcast) -> float:
+        """The broadcast as one number, for the records."""
+        return float(broadcast)
+
+    # --- the step --------------------------------------------------------------------
+    def begin_step(self, step: int) -> None:
+        """Global bookkeeping before the step (schedules)."""
+
+    def draw(self, rng: np.random.Generator, n_synapses: int, step: int) -> dict[str, np.ndarray]:
+        """This step's random numbers, indexed by sid (a synapse reads its own entry)."""
+        return {}
+
+    def passes(self, step: int) -> tuple[Pass, ...]:
+        return (Pass(),)
+
+    def propose_local(self, ctx: RuleContext) -> Change:
+        return NO_CHANGE
+
+    def propose_batch(self, ctx: RuleContext) -> Change:
+        return NO_CHANGE
+
+    def reference(self, evaluation) -> None:
+        """The loss of the current weights on a new minibatch (only if ``needs_reference``)."""
+
+    def broadcast(self, evaluations: list, step: int):
+        raise NotImplementedError
+
+    def coincidence_weights(self, broadcast):
+        """Per-example weights for ``coincidence`` (rules that need it)."""
+        return None
+
+    def update_local(self, ctx: RuleContext) -> Change:
+        return NO_CHANGE
+
+    def update_batch(self, ctx: RuleContext) -> Change:
+        return NO_CHANGE
+
+    def observe_local(self, ctx: RuleContext) -> Change:
+        return NO_CHANGE
+
+    def observe_batch(self, ctx: RuleContext) -> Change:
+        return NO_CHANGE
+
+    def learn(self, reports: Mapping[str, np.ndarray], broadcast, step: int) -> None:
+        """Update the shared state from the synapses' reports (arrays in sid order)."""
+
+    def sample_broadcast(self, rng: np.random.Generator, n_examples: int = 8):
+        """A plausible broadcast for :func:`check_rule`'s random contexts."""
+        return float(rng.standard_normal())
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.params().items())
+        return f"{type(self).__name__}({args})"
+
+
+def scalar(dtype, value) -> np.generic:
+    """``value`` as a NumPy scalar of ``dtype``: rules multiply in the weights' precision in both forms."""
+    return np.dtype(dtype).type(value)

@@ -1,0 +1,333 @@
+"""Synaptic-level reinforcement learning (Bhargava, Rezaei, Lankarany 2022) as one rule.
+
+Every synapse observes its local state (features of its own memory), takes the shared
+Q policy's epsilon-greedy action (decrement / keep / increment: ``(a - 1) * alpha_s``),
+and learns from one broadcast bit, R_t = +1 if the loss fell, else -1. The Q table is
+shared state: it learns from every synapse's transition at once (DESIGN.md, step 5).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ...scenario import Field, ScenarioError
+from ..base import Change, MemoryField, Pass, Rule, RuleContext
+from ..registry import register_rule
+from .features import PopulationContext, StateSpace, SynapseContext, feature_from_spec
+from .policy import N_ACTIONS, Policy, resolve_policy_path
+
+PAPER_FEATURES = [{"name": "last_actions", "n": 2}, {"name": "last_rewards", "n": 2}]
+
+
+def _check_features(value):
+    for spec in value:
+        feature_from_spec(spec)
+    return value
+
+
+SECTIONS = {
+    "state": {
+        "features": Field(
+            "list", PAPER_FEATURES, "local state features, most significant first", check=_check_features
+        ),
+    },
+    "policy": {
+        "mode": Field(
+            "str", "adaptive", "learn the Q table while training, or keep it frozen", choices=("adaptive", "static")
+        ),
+        "file": Field("str", None, "policy to start from: 'shipped' or a path (static mode needs one)", optional=True),
+        "epsilon": Field("float", 0.25, "exploration probability epsilon", low=0.0, high=1.0),
+        "alpha_q": Field("float", 0.01, "Q-learning rate alpha_q", low=0.0, high=1.0),
+        "gamma": Field("float", 0.9, "discount of future reward gamma", low=0.0, high=1.0),
+        "average_from": Field(
+            "float",
+            0.5,
+            "adaptive runs also save the Q table averaged over the steps after "
+            "this fraction of run.iterations (policy.npz; policy_final.npz is the last table)",
+            low=0.0,
+            high=1.0,
+        ),
+    },
+    "synapse": {
+        "alpha_s": Field("float", 0.001, "synaptic step alpha_s", low=0.0),
+        "alpha_s_schedule": Field("schedule", [], "[[iteration, alpha_s], ...]: alpha_s from that iteration on"),
+    },
+}
+
+
+def reward_for(loss: float, previous_loss: float) -> int:
+    """R_t = +1 if the loss fell, else -1 (equal counts as -1)."""
+    return 1 if loss < previous_loss else -1
+
+
+class WeightSteps:
+    """Weight change per (is_bias, action): ``(a - 1) * alpha_s``, bias synapses scaled.
+
+    ``table`` has shape (2, 3); ``table.ravel()[3 * is_bias + a]`` is a synapse's step.
+    alpha_s (the paper's synaptic step) follows ``schedule`` ``[[iteration, value], ...]``.
+    """
+
+    def __init__(self, alpha_s: float, bias_step_scale: float, dtype, schedule=()):
+        self.base = float(alpha_s)
+        self.bias_step_scale = float(bias_step_scale)
+        self.dtype = np.dtype(dtype)
+        self.schedule = [(int(i), float(v)) for i, v in schedule]
+        self.alpha_s = None
+        self.table = None
+        self.set_step(1)
+
+    def alpha_s_at(self, step: int) -> float:
+        value = self.base
+        for start, scheduled in self.schedule:
+            if step >= start:
+                value = scheduled
+        return value
+
+    def set_step(self, step: int) -> np.ndarray:
+        alpha = self.alpha_s_at(step)
+        if alpha != self.alpha_s:
+            self.alpha_s = alpha
+            units = np.arange(N_ACTIONS) - 1.0
+            self.table = np.array([units * alpha, units * alpha * self.bias_step_scale]).astype(self.dtype)
+        return self.table
+
+
+@dataclass(frozen=True)
+class RewardSign:
+    """Synaptic RL's broadcast: R_t = +1 if the loss fell, else -1."""
+
+    reward: int
+
+    def __float__(self) -> float:
+        return float(self.reward)
+
+
+def build_policy(scenario, state_space: StateSpace) -> Policy:
+    p = scenario["policy"]
+    kwargs = dict(epsilon=p["epsilon"], alpha_q=p["alpha_q"], gamma=p["gamma"], adaptive=p["mode"] == "adaptive")
+    if p["file"]:
+        return Policy.load(resolve_policy_path(p["file"]), state_space, **kwargs)
+    return Policy(state_space, **kwargs)
+
+
+@register_rule
+class SynapticRL(Rule):
+    """A shared tabular Q policy over local state, one broadcast bit (the paper's rule).
+
+    Args:
+        policy: the shared :class:`Policy` (Q table, epsilon, alpha_q, gamma, adaptive or static).
+        alpha_s: the synaptic step alpha_s (weight change ``(a - 1) * alpha_s``).
+        bias_step_scale: bias synapses step by this times alpha_s (authors' code: 2).
+        alpha_s_schedule: ``[[iteration, alpha_s], ...]``.
+        average_start: adaptive runs average the Q table over the steps after this one.
+    """
+
+    name = "synaptic_rl"
+    summary = "shared Q table over local state; broadcast: the sign of the loss change (1 bit)"
+    sections = SECTIONS
+    needs_reference = True
+    discrete_actions = True
+    broadcast_label = "reward"
+
+    def __init__(self, policy: Policy, alpha_s=0.001, bias_step_scale=2.0, alpha_s_schedule=(), average_start=0):
+        self.policy = policy
+        self.alpha_s = alpha_s
+        self.bias_step_scale = bias_step_scale
+        self.alpha_s_schedule = alpha_s_schedule
+        self.average_start = int(average_start)
+        self.state_space = policy.state_space
+        self.track_streak = "streak" in self.state_space.needs
+        self.needs = frozenset({"activity"}) if "activity" in self.state_space.needs else frozenset()
+        self.previous_loss = None
+        self.q_sum = np.zeros_like(policy.q)
+        self.q_count = 0
+
+    @staticmethod
+    def check_scenario(scenario) -> None:
+        if scenario["policy"]["mode"] == "static" and not scenario["policy"]["file"]:
+            raise ScenarioError(
+                "scenario key 'policy.file' is required when policy.mode = 'static': "
+                "give 'shipped' for the policy included with synapse_sim, or a path"
+            )
+
+    @classmethod
+    def from_scenario(cls, scenario, topology, dtype) -> SynapticRL:
+        state_space = StateSpace.from_spec(scenario["state"]["features"])
+        return cls(
+            build_policy(scenario, state_space),
+            alpha_s=scenario["synapse"]["alpha_s"],
+            bias_step_scale=scenario["network"]["bias_step_scale"],
+            alpha_s_schedule=scenario["synapse"]["alpha_s_schedule"],
+            average_start=int(scenario["policy"]["average_from"] * scenario["run"]["iterations"]),
+        )
+
+    def bind(self, topology, dtype) -> SynapticRL:
+        super().bind(topology, dtype)
+        self.weight_steps = WeightSteps(self.alpha_s, self.bias_step_scale, dtype, self.alpha_s_schedule)
+        self.step_offset = topology.is_bias.astype(np.int8) * 3
+        return self
+
+    def params(self) -> dict:
+        p = self.policy
+        return {
+            "state_space": self.state_space.spec(),
+            "epsilon": p.epsilon,
+            "alpha_q": p.alpha_q,
+            "gamma": p.gamma,
+            "adaptive": p.adaptive,
+            "alpha_s": self.alpha_s,
+            "bias_step_scale": self.bias_step_scale,
+            "alpha_s_schedule": [list(x) for x in self.alpha_s_schedule],
+        }
+
+    def memory_fields(self) -> tuple[MemoryField, ...]:
+        space = self.state_space
+        return (
+            MemoryField("action_history", "int8", (space.action_memory,), init=1, values=(0, 1, 2)),
+            MemoryField("reward_history", "int8", (space.reward_memory,), init=0, shared=True, values=(-1, 0, 1)),
+            MemoryField("streak", "int32", init=0, values=tuple(range(6))),
+            MemoryField("state", "int64", derived=True, values=tuple(range(min(space.n_states, 1000)))),
+        )
+
+    def shared_state(self) -> dict[str, np.ndarray]:
+        return {
+            "previous_loss": np.array(self.previous_loss, dtype=np.float64),
+            "q": self.policy.q.copy(),
+            "q_sum": self.q_sum.copy(),
+            "q_count": np.array(self.q_count),
+        }
+
+    def load_shared_state(self, state) -> None:
+        self.previous_loss = float(state["previous_loss"])
+        self.policy.q[...] = state["q"]
+        self.q_sum[...] = state["q_sum"]
+        self.q_count = int(state["q_count"])
+        self.policy._refresh_greedy()
+
+    def step_size(self, step: int) -> float:
+        return self.weight_steps.alpha_s
+
+    # --- the step ------------------------------------------------------------------
+    def begin_step(self, step: int) -> None:
+        self.weight_steps.set_step(step)
+
+    def draw(self, rng, n_synapses: int, step: int) -> dict[str, np.ndarray]:
+        """Which synapses explore (uniform < epsilon) and, for the explorers in sid order, a random action.
+
+        Drawing actions only for explorers keeps the cost low when epsilon is small.
+        """
+        explore = rng.random(n_synapses, dtype=np.float32) < np.float32(self.policy.epsilon)
+        random_actions = np.zeros(n_synapses, dtype=np.int8)
+        random_actions[explore] = rng.integers(0, N_ACTIONS, int(np.count_nonzero(explore)), dtype=np.int8)
+        return {"explore": explore, "random_action": random_actions}
+
+    def passes(self, step: int) -> tuple[Pass, ...]:
+        return (Pass(activity="activity" in self.needs),)
+
+    def propose_local(self, ctx: RuleContext) -> Change:
+        m = ctx.memory
+        action = int(self.policy.act(m["state"], ctx.draws["explore"], ctx.draws["random_action"]))
+        history = m["action_history"]
+        memory = {"action_history": np.array([action, *history[:-1]], dtype=np.int8)}
+        if self.track_streak:
+            memory["streak"] = np.int32(m["streak"] + 1 if action == history[0] else 1)
+        dw = self.weight_steps.table[int(ctx.is_bias), action]
+        return Change(dw=dw, memory=memory, report={"state": m["state"], "action": np.int8(action)})
+
+    def propose_batch(self, ctx: RuleContext) -> Change:
+        m = ctx.memory
+        actions = self.policy.act(m["state"], ctx.draws["explore"], ctx.draws["random_action"])
+        is_bias = ctx.is_bias
+        offset = self.step_offset if is_bias is self.topology.is_bias else is_bias.astype(np.int8) * 3
+        dw = self.weight_steps.table.ravel().take(offset + actions)
+        history = m["action_history"]
+        shifted = np.empty_like(history)
+        shifted[:, 1:] = history[:, :-1]
+        shifted[:, 0] = actions
+        memory = {"action_history": shifted}
+        if self.track_streak:
+            memory["streak"] = np.where(actions == history[:, 0], m["streak"] + 1, 1).astype(np.int32)
+        return Change(dw=dw, memory=memory, report={"state": m["state"], "action": actions})
+
+    def reference(self, evaluation) -> None:
+        self.previous_loss = evaluation.loss
+
+    def broadcast(self, evaluations, step: int) -> RewardSign:
+        loss = evaluations[0].loss
+        reward = reward_for(loss, self.previous_loss)
+        self.previous_loss = loss
+        return RewardSign(reward)
+
+    def sample_broadcast(self, rng, n_examples: int = 8) -> RewardSign:
+        return RewardSign(int(rng.choice([-1, 1])))
+
+    def update_local(self, ctx: RuleContext) -> Change:
+        rewards = ctx.memory["reward_history"]
+        return Change(memory={"reward_history": np.array([ctx.broadcast.reward, *rewards[:-1]], dtype=np.int8)})
+
+    def update_batch(self, ctx: RuleContext) -> Change:
+        return self.update_local(ctx)
+
+    @staticmethod
+    def synapse_context(ctx: RuleContext) -> SynapseContext:
+        """The features' view of one synapse (:class:`SynapseContext`) from the rule's local context."""
+        m = ctx.memory
+        return SynapseContext(
+            sid=int(ctx.sid),
+            action_history=tuple(int(a) for a in m["action_history"]),
+            reward_history=tuple(int(r) for r in m["reward_history"]),
+            weight=float(ctx.weight),
+            is_bias=bool(ctx.is_bias),
+            streak=int(m["streak"]),
+            pre_activity=None if ctx.pre_activity is None else float(ctx.pre_activity),
+            post_activity=None if ctx.post_activity is None else float(ctx.post_activity),
+        )
+
+    def observe_local(self, ctx: RuleContext) -> Change:
+        state = np.int64(self.state_space.index_local(self.synapse_context(ctx)))
+        return Change(memory={"state": state}, report={"next_state": state})
+
+    def observe_batch(self, ctx: RuleContext) -> Change:
+        state = self.state_space.index_batch(feature_context(ctx))
+        return Change(memory={"state": state}, report={"next_state": state})
+
+    def learn(self, reports, broadcast, step: int) -> None:
+        self.policy.update(reports["state"], reports["action"], reports["next_state"], broadcast.reward)
+        if self.policy.adaptive and step > self.average_start:
+            self.q_sum += self.policy.q
+            self.q_count += 1
+
+    def save_outputs(self, out_dir, learned_by: dict, steps: int) -> None:
+        """``policy.npz`` / ``.json``: the averaged table (adaptive) or the policy used (static);
+        adaptive runs also write ``policy_final`` (the table after the last step)."""
+        if self.policy.adaptive:
+            window = f"mean of the Q table over steps {self.average_start + 1}..{steps}"
+            self.averaged_policy().save(out_dir / "policy", learned_by=learned_by, steps=steps, table=window)
+            table = f"Q table after step {steps}"
+            self.policy.save(out_dir / "policy_final", learned_by=learned_by, steps=steps, table=table)
+        else:
+            table = "the static policy used"
+            self.policy.save(out_dir / "policy", learned_by=learned_by, steps=steps, table=table)
+
+    def averaged_policy(self) -> Policy:
+        """The Q table averaged over the averaging window (an adaptive policy's table drifts
+        step to step; its time average is the stable rule to reuse frozen)."""
+        q = self.q_sum / self.q_count if self.q_count else self.policy.q
+        p = self.policy
+        return Policy(self.state_space, p.epsilon, p.alpha_q, p.gamma, adaptive=False, q=q)
+
+
+def feature_context(ctx: RuleContext) -> PopulationContext:
+    """The features' view of all synapses (:class:`PopulationContext`) from the rule's batch context."""
+    m = ctx.memory
+    return PopulationContext(
+        action_history=m["action_history"],
+        reward_history=m["reward_history"],
+        weight=ctx.weight,
+        is_bias=ctx.is_bias,
+        streak=m["streak"],
+        pre_activity=ctx.pre_activity,
+        post_activity=ctx.post_activity,
+    )

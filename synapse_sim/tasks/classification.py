@@ -1,0 +1,102 @@
+"""Softmax classification on a minibatch, with a held-out set (notMNIST, and any labelled data)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .base import (
+    Evaluation,
+    NeuronNoise,
+    Task,
+    Trace,
+    check_finite,
+    mlp_forward,
+    mlp_forward_columns,
+    softmax_cross_entropy_columns,
+    softmax_cross_entropy_examples,
+    with_ones_row,
+)
+
+
+class ClassificationTask(Task):
+    """Softmax classification on a minibatch redrawn every ``batch_interval`` steps.
+
+    The minibatch of step t is batch ``(t - 1) // batch_interval``, drawn without
+    replacement from the training set by a generator keyed by that batch number,
+    so both views and a resumed run see the same samples. ``validate`` scores the
+    held-out set. Accuracy counts a sample right when its label's logit is the
+    largest (ties count as right).
+    """
+
+    name = "classification"
+
+    def __init__(
+        self,
+        x_train,
+        y_train,
+        x_val,
+        y_val,
+        batch_rng_factory,
+        batch_size=5000,
+        batch_interval=5000,
+        hidden_activation="relu",
+        dtype=np.float32,
+    ):
+        self.x_train = np.ascontiguousarray(x_train, dtype=dtype)
+        self.y_train = np.asarray(y_train, dtype=np.int64)
+        self.x_val = np.ascontiguousarray(x_val, dtype=dtype)
+        self.y_val = np.asarray(y_val, dtype=np.int64)
+        self.x_val_t = with_ones_row(self.x_val)
+        self.batch_rng_factory = batch_rng_factory
+        self.batch_size = min(int(batch_size), self.y_train.size)
+        self.batch_interval = int(batch_interval)
+        self.hidden_activation = hidden_activation
+        self.n_classes = int(max(self.y_train.max(), self.y_val.max() if self.y_val.size else 0)) + 1
+        self._batch = (None, None, None)
+
+    def batch_id(self, step: int) -> int:
+        return (max(step, 1) - 1) // self.batch_interval
+
+    def batch_indices(self, step: int) -> np.ndarray:
+        if self.batch_size == self.y_train.size:
+            return np.arange(self.y_train.size)
+        rng = self.batch_rng_factory(self.batch_id(step))
+        return np.sort(rng.choice(self.y_train.size, self.batch_size, replace=False))
+
+    def batch(self, step: int):
+        """The minibatch of ``step``: samples in columns with a ones row, and their labels."""
+        batch_id = self.batch_id(step)
+        if self._batch[0] != batch_id:
+            index = self.batch_indices(step)
+            self._batch = (batch_id, with_ones_row(self.x_train[index]), self.y_train[index])
+        return self._batch[1], self._batch[2]
+
+    def evaluate(
+        self, weights, step: int, need_activity: bool = False, noise: NeuronNoise | None = None, trace: bool = False
+    ) -> Evaluation:
+        """Mean cross-entropy on the step's minibatch; a trace's example losses are each sample's cross-entropy."""
+        x_t, y = self.batch(step)
+        drawn = None
+        if noise is not None:
+            drawn = noise.draw([w.shape[1] for w in weights], y.size, x_t.dtype)
+        keep = need_activity or trace
+        logits_t, hidden = mlp_forward_columns(x_t, weights, self.hidden_activation, keep_hidden=keep, noise=drawn)
+        record = None
+        if trace:
+            example_losses, correct = softmax_cross_entropy_examples(logits_t, y)
+            loss, accuracy = float(np.mean(example_losses, dtype=np.float64)), float(np.mean(correct))
+            inputs = [x_t] + [with_ones_row(h.T) for h in hidden[1:-1]]
+            record = Trace(example_losses, inputs, drawn)
+        else:
+            loss, accuracy = softmax_cross_entropy_columns(logits_t, y)
+        activity = [np.append(h.mean(axis=1), 1.0) for h in hidden] if need_activity else None
+        return Evaluation(check_finite(loss, step), accuracy, activity, record)
+
+    def validate(self, weights) -> dict[str, float]:
+        logits_t, _ = mlp_forward_columns(self.x_val_t, weights, self.hidden_activation)
+        loss, accuracy = softmax_cross_entropy_columns(logits_t, self.y_val)
+        return {"loss": loss, "accuracy": accuracy}
+
+    def predict(self, weights, x) -> np.ndarray:
+        logits, _ = mlp_forward(np.asarray(x, dtype=self.x_train.dtype), weights, self.hidden_activation)
+        return logits.argmax(axis=1)
