@@ -134,6 +134,35 @@ def _learn_policy(args) -> int:
     return 0
 
 
+def _compare(args) -> int:
+    from .studies.compare import run_compare, write_compare
+
+    seeds = args.seed_list or list(range(args.seeds))
+    jobs, summaries = run_compare(
+        args.scenarios,
+        seeds,
+        args.out,
+        args.evaluations,
+        check_every=args.check_every,
+        data=args.data,
+        sets=args.set or [],
+        processes=args.processes,
+    )
+    table, _ = write_compare(args.out, jobs, summaries)
+    print(table)
+    print(f"results: {args.out}/compare.md, {args.out}/compare.csv, {args.out}/compare.png")
+    return 0
+
+
+def _rules(args) -> int:
+    from .rules import RULES
+
+    for name, cls in sorted(RULES.items()):
+        keys = ", ".join(f"{section}.{key}" for section, fields in cls.sections.items() for key in fields)
+        print(f"{name}: {cls.summary}\n    scenario keys: {keys or '(none)'}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="synapse-sim", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -196,6 +225,27 @@ def build_parser() -> argparse.ArgumentParser:
         "another NAME: policy 'shipped:NAME')",
     )
     lp.set_defaults(func=_learn_policy)
+
+    c = sub.add_parser(
+        "compare", help="rules side by side on the same seeds, counted in loss evaluations (and GD in epochs)"
+    )
+    c.add_argument(
+        "scenarios",
+        nargs="+",
+        help="scenario files, one per rule (a *_gd.toml adds gradient descent); PATH@key=value@... sets keys of one",
+    )
+    c.add_argument("--data", help="notMNIST data (task.data) for every scenario")
+    c.add_argument("--seeds", type=int, default=3, help="runs per scenario: seeds 0..N-1 (default 3)")
+    c.add_argument("--seed-list", type=int, nargs="+", help="these seeds instead of 0..N-1 (e.g. a tuning split)")
+    c.add_argument("--evaluations", type=int, default=10000, help="loss evaluations per run (default 10,000)")
+    c.add_argument("--check-every", type=int, default=1000, help="loss evaluations between held-out checks")
+    c.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a key in every scenario")
+    c.add_argument("--processes", type=int, help="parallel runs (default: one per core)")
+    c.add_argument("--out", default="runs/compare")
+    c.set_defaults(func=_compare)
+
+    r = sub.add_parser("rules", help="list the registered learning rules and their scenario keys")
+    r.set_defaults(func=_rules)
 
     from .dashboard.server import add_arguments
     from .dashboard.server import command as dashboard_command

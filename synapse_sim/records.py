@@ -29,6 +29,8 @@ class History:
         self.length = result.step
 
     def record_validation(self, step: int, metrics: dict) -> None:
+        if not metrics:  # the task has no held-out data
+            return
         self.validation["step"].append(step)
         self.validation["loss"].append(metrics["loss"])
         self.validation["accuracy"].append(metrics["accuracy"])

@@ -26,6 +26,7 @@ from .tasks import NonFiniteLossError
 CHECKPOINT_FORMAT = 1
 STOPPED_EARLY = "stopped early"
 RESUMABLE_CHANGES = {
+    "run.max_evaluations",
     "policy.average_from",
     "run.iterations",
     "run.checkpoint_every",
@@ -194,7 +195,8 @@ def run(
     bar = _progress(progress, iterations, start_step, out_dir)
     try:
         with interrupt_flag() as flag:
-            while simulation.step_count < iterations:
+            max_evaluations = scenario["run"]["max_evaluations"] or float("inf")
+            while simulation.step_count < iterations and simulation.evaluations < max_evaluations:
                 engine.step()
                 result = engine.last_result
                 history.record(result, n)

@@ -83,6 +83,13 @@ SCHEMA: dict[str, dict[str, Field]] = {
         ),
         "engine": Field("str", "vector", "vectorised backend or Mesa agent view", choices=("vector", "agent")),
         "validate_every": Field("int", 0, "iterations between held-out evaluations (0: never)", low=0),
+        "max_evaluations": Field(
+            "int",
+            None,
+            "stop once the rule has used this many loss evaluations (forward passes over the minibatch)",
+            low=1,
+            optional=True,
+        ),
         "early_stop_iteration": Field(
             "int",
             None,
@@ -137,8 +144,10 @@ def _check(section: str, key: str, value: Any) -> Any:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ScenarioError(bad)
         value = float(value)
-        if np.isnan(value):
-            raise ScenarioError(bad)
+        if not np.isfinite(value):
+            raise ScenarioError(
+                f"scenario key '{where}' = {value!r} is not a finite number: expected {field.allowed()}"
+            )
     elif field.kind == "str":
         if not isinstance(value, str):
             raise ScenarioError(bad)

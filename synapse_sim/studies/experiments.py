@@ -37,10 +37,18 @@ def run_job(job: Job) -> dict:
         summary = json.loads(summary_path.read_text())
         if stopped_early(summary):
             return summary
-        if summary["status"] == "completed" and summary["steps"] >= job.scenario["run"]["iterations"]:
+        if summary["status"] == "completed" and finished(summary, job.scenario):
             return summary
     resume = (job.out_dir / "checkpoint.npz").is_file()
     return run(job.scenario, job.out_dir, resume=resume, progress=False)
+
+
+def finished(summary: dict, scenario: Scenario) -> bool:
+    """A completed run reached the scenario's iterations or its evaluation budget."""
+    if summary.get("method") == "gradient_descent":
+        return True
+    budget = scenario["run"]["max_evaluations"]
+    return summary["steps"] >= scenario["run"]["iterations"] or bool(budget and summary.get("evaluations", 0) >= budget)
 
 
 def default_processes() -> int:

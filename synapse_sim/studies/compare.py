@@ -1,0 +1,224 @@
+"""Rules side by side, counted in loss evaluations: ``synapse-sim compare``.
+
+Every scenario runs on the same seeds; a seed fixes the split, the initial weights and
+the minibatches, so every rule starts from the same network on the same data. Runs
+stop at a budget of loss evaluations (one forward pass over the minibatch; synaptic
+RL spends one per step plus one after each minibatch redraw, SPSA and node
+perturbation two) and check the held-out set every ``check_every`` evaluations.
+Gradient descent is counted in epochs (one forward and one backward pass over the
+training set) and drawn on its own axis. Results folders are resumable like Table 1.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import re
+from pathlib import Path
+
+import numpy as np
+
+from ..scenario import GRADIENT_DESCENT, Scenario
+from .experiments import Job, run_jobs, stats
+
+THRESHOLDS = (0.80, 0.85, 0.88)
+
+
+def label_of(scenario: Scenario) -> str:
+    """``name layers`` for a row: e.g. ``spsa 784-32-10``."""
+    layers = "-".join(str(n) for n in scenario["network"]["layers"])
+    name = scenario["run"]["name"] or (Path(scenario.source).stem if scenario.source else scenario["run"]["method"])
+    return f"{name} ({scenario['run']['method']}, {layers})"
+
+
+def passes_per_step(scenario: Scenario) -> int:
+    from ..engine.topology import Topology
+    from ..rules import make_rule
+
+    topology = Topology.from_layers(scenario["network"]["layers"])
+    return len(make_rule(scenario, topology, scenario["network"]["dtype"]).passes(1))
+
+
+def parse_item(item: str) -> tuple[Scenario, list[str]]:
+    """``PATH.toml@key=value@key=value``: a scenario file with its own overrides (e.g. a tuned step size)."""
+    path, *assignments = item.split("@")
+    return Scenario.load(path), assignments
+
+
+def compare_jobs(scenarios, seeds, out_root, evaluations: int, check_every: int = 1000, data=None, sets=()):
+    """One job per scenario x seed, each stopped at ``evaluations`` and checked every ``check_every``.
+
+    A scenario is a :class:`Scenario`, a path, or ``PATH@key=value@...`` (overrides for that one).
+    """
+    jobs = []
+    for item in scenarios:
+        base, own = (item, []) if isinstance(item, Scenario) else parse_item(str(item))
+        base = base.with_sets([*own, *sets])
+        if own and not base["run"]["name"]:
+            stem = Path(base.source).stem if base.source else base["run"]["method"]
+            base = base.with_overrides({"run.name": stem + "@" + "@".join(own)})
+        if data is not None:
+            base = base.with_overrides({"task.data": str(data)})
+        slug = base["run"]["name"] or (Path(base.source).stem if base.source else base["run"]["method"])
+        slug = re.sub(r"[^A-Za-z0-9_.=-]+", "_", slug)
+        if base["run"]["method"] != GRADIENT_DESCENT:
+            every = max(1, round(check_every / passes_per_step(base)))
+            base = base.with_overrides(
+                {
+                    "run.max_evaluations": int(evaluations),
+                    "run.iterations": int(evaluations),
+                    "run.validate_every": every,
+                    "run.checkpoint_every": max(every, 5000),
+                }
+            )
+        label = label_of(base)
+        jobs += [Job(base.with_overrides({"run.seed": s}), Path(out_root) / slug / f"seed{s}", label) for s in seeds]
+    return jobs
+
+
+def validation_curve(out_dir: Path, scenario: Scenario) -> tuple[np.ndarray, np.ndarray]:
+    """(x, held-out accuracy): x = loss evaluations for a rule, epochs for gradient descent.
+
+    A task without held-out data (the decision boundary) gives its accuracy on its own data.
+    """
+    with np.load(Path(out_dir) / "history.npz", allow_pickle=False) as h:
+        if scenario["run"]["method"] == GRADIENT_DESCENT:
+            return h["epoch"].astype(np.int64), h["val_accuracy"].astype(np.float64)
+        steps = h["validation_step"].astype(np.int64)
+        if steps.size:
+            return h["evaluations"][steps - 1].astype(np.int64), h["validation_accuracy"].astype(np.float64)
+        every = max(1, int(scenario["run"]["validate_every"]))  # no held-out data: accuracy on the task's data
+        picked = np.arange(every - 1, h["accuracy"].size, every)
+        return h["evaluations"][picked].astype(np.int64), h["accuracy"][picked].astype(np.float64)
+
+
+def first_reaching(x: np.ndarray, accuracy: np.ndarray, threshold: float) -> int | None:
+    hits = np.flatnonzero(accuracy >= threshold)
+    return int(x[hits[0]]) if hits.size else None
+
+
+def compare_rows(jobs: list[Job], summaries: list[dict], thresholds=THRESHOLDS) -> list[dict]:
+    rows = []
+    for label in dict.fromkeys(j.label for j in jobs):
+        runs = [(j, s) for j, s in zip(jobs, summaries, strict=True) if j.label == label]
+        scenario = runs[0][0].scenario
+        gd = scenario["run"]["method"] == GRADIENT_DESCENT
+        curves = [validation_curve(j.out_dir, j.scenario) for j, _ in runs]
+        final = stats([100 * acc[-1] for _, acc in curves])
+        row = {
+            "label": label,
+            "method": scenario["run"]["method"],
+            "layers": "-".join(map(str, scenario["network"]["layers"])),
+            "currency": "epochs" if gd else "loss evaluations",
+            "seeds": [j.scenario["run"]["seed"] for j, _ in runs],
+            "final_mean": round(final["mean"], 2),
+            "final_stdev": round(final["stdev"], 2),
+            "final_min": round(final["min"], 2),
+            "final_max": round(final["max"], 2),
+            "spent": int(np.mean([x[-1] for x, _ in curves])),
+            "wall_time_s": round(float(np.mean([s["wall_time_s"] for _, s in runs])), 1),
+            "status": sorted({s["status"] for _, s in runs}),
+        }
+        for t in thresholds:
+            reached = [first_reaching(x, acc, t) for x, acc in curves]
+            hit = [r for r in reached if r is not None]
+            row[f"to_{round(100 * t)}"] = int(np.mean(hit)) if len(hit) == len(reached) else None
+            row[f"reached_{round(100 * t)}"] = f"{len(hit)}/{len(reached)}"
+        rows.append(row)
+    return rows
+
+
+def _cell(row: dict, t: float) -> str:
+    key = round(100 * t)
+    value = row[f"to_{key}"]
+    reached = row[f"reached_{key}"]
+    if value is None:
+        return f"not reached ({reached})" if reached.startswith("0/") else f"{reached} runs"
+    return f"{value:,}"
+
+
+def compare_markdown(rows: list[dict], thresholds=THRESHOLDS) -> str:
+    head = ["rule (network)", "counted in"] + [f"to {round(100 * t)} % (mean)" for t in thresholds]
+    head += ["held-out accuracy at the end", "spent", "wall time per run"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in rows:
+        cells = [r["label"], r["currency"]] + [_cell(r, t) for t in thresholds]
+        cells += [
+            f"{r['final_mean']:.2f} % ± {r['final_stdev']:.2f} ({r['final_min']:.2f}-{r['final_max']:.2f})",
+            f"{r['spent']:,}",
+            f"{r['wall_time_s']:.1f} s",
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    seeds = sorted({s for r in rows for s in r["seeds"]})
+    lines.append("")
+    lines.append(
+        f"Seeds {seeds}: every rule on the same splits, initial weights and minibatches. 'to N %': the first "
+        "held-out check at or above N %, averaged over the seeds (shown only when every seed got there). Gradient "
+        "descent is counted in epochs (forward + backward over the training set), at its best validation loss."
+    )
+    return "\n".join(lines) + "\n"
+
+
+def compare_csv(rows: list[dict]) -> str:
+    out = io.StringIO()
+    keys = [k for k in rows[0] if k not in ("seeds", "status")] + ["seeds", "status"]
+    writer = csv.DictWriter(out, fieldnames=keys)
+    writer.writeheader()
+    for r in rows:
+        writer.writerow({**r, "seeds": " ".join(map(str, r["seeds"])), "status": "; ".join(r["status"])})
+    return out.getvalue()
+
+
+def compare_figure(jobs: list[Job], title: str = "held-out accuracy per unit of work"):
+    """Left: rules against loss evaluations; right: gradient descent against epochs (if any)."""
+    from matplotlib.figure import Figure
+
+    gd_jobs = [j for j in jobs if j.scenario["run"]["method"] == GRADIENT_DESCENT]
+    fig = Figure(figsize=(12 if gd_jobs else 7.5, 4.8))
+    axes = fig.subplots(1, 2 if gd_jobs else 1, squeeze=False)[0]
+    colours = {}
+    for j in jobs:
+        gd = j in gd_jobs
+        ax = axes[1] if gd else axes[0]
+        x, acc = validation_curve(j.out_dir, j.scenario)
+        first = j.label not in colours
+        line = ax.plot(x, 100 * acc, lw=1.2, alpha=0.85, color=colours.get(j.label), label=j.label if first else None)
+        colours.setdefault(j.label, line[0].get_color())
+    axes[0].set_xlabel("loss evaluations (forward passes over the minibatch)")
+    axes[0].set_title("synapse-local rules")
+    if gd_jobs:
+        axes[1].set_xlabel("epochs (forward + backward over the training set)")
+        axes[1].set_title("gradient descent")
+    for ax in axes:
+        ax.set_ylabel("held-out accuracy (%)")
+        ax.grid(alpha=0.3)
+        low = min(line.get_ydata().min() for line in ax.lines) if ax.lines else 0
+        ax.set_ylim(max(0, math.floor(low / 10) * 10), 100)
+        for t in THRESHOLDS:
+            ax.axhline(100 * t, color="grey", lw=0.6, ls=":")
+        ax.legend(fontsize=8, loc="lower right")
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def run_compare(scenarios, seeds, out_root, evaluations, check_every=1000, data=None, sets=(), processes=None):
+    jobs = compare_jobs(scenarios, seeds, out_root, evaluations, check_every, data, sets)
+    return jobs, run_jobs(jobs, processes)
+
+
+def write_compare(out_root, jobs, summaries) -> tuple[str, list[dict]]:
+    """Write compare.md / compare.csv / compare.json / compare.png into ``out_root``."""
+    from ..io import atomic_write_bytes, atomic_write_json, atomic_write_text
+    from ..plots import png_bytes
+
+    out_root = Path(out_root)
+    rows = compare_rows(jobs, summaries)
+    table = compare_markdown(rows)
+    atomic_write_text(out_root / "compare.md", table)
+    atomic_write_text(out_root / "compare.csv", compare_csv(rows))
+    atomic_write_json(out_root / "compare.json", json.loads(json.dumps(rows)))
+    atomic_write_bytes(out_root / "compare.png", png_bytes(compare_figure(jobs)))
+    return table, rows
