@@ -1,7 +1,8 @@
 """The dashboard's views without a browser: their data reflect the model, their components render.
 
 Each view is checked on the decision-boundary network and on a classification network with
-784 inputs (drawn as 28 x 28 weight images instead of edge by edge).
+784 inputs (drawn as 28 x 28 weight images instead of edge by edge), and every view under
+every registered learning rule (synaptic RL, SPSA, node perturbation).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from conftest import random_classification_task, small_scenario
 from mesa.visualization.utils import force_update
 from PIL import Image
 
-from synapse_sim.dashboard import assets, server, views
+from synapse_sim.dashboard import assets, rule_views, server, views
 from synapse_sim.dashboard.components import (
     CurvesView,
     NetworkView,
@@ -35,6 +36,7 @@ from synapse_sim.dashboard.components import (
 )
 from synapse_sim.dashboard.model import DashboardModel, initial_kwargs, model_params, parse_hidden, resolve
 from synapse_sim.model import SynapseModel
+from synapse_sim.rules import RULES
 from synapse_sim.rules.synaptic_rl.features import StateSpace
 from synapse_sim.rules.synaptic_rl.policy import Policy
 from synapse_sim.tasks import ClassificationTask
@@ -291,8 +293,15 @@ def test_synapse_info_is_that_agents_memory(any_model):
         assert info.is_bias == agent.is_bias and info.pre == agent.pre and info.post == agent.post
         np.testing.assert_array_equal(info.history, [log[sid] for log in model.action_log])
         assert info.weights[-1] == float(agent.weight)
+        if isinstance(model, DashboardModel):  # the weights recorded after each step
+            np.testing.assert_array_equal(info.weights, [float(w[sid]) for _, w in model.weight_log])
+            np.testing.assert_array_equal(
+                info.steps, np.arange(model.steps - len(model.action_log) + 1, model.steps + 1)
+            )
         alpha = model.rule.weight_steps.alpha_s * (model.rule.weight_steps.bias_step_scale if agent.is_bias else 1)
-        np.testing.assert_allclose(np.diff(info.weights), (info.history[1:].astype(float) - 1) * alpha, atol=1e-12)
+        # each step moved the weight by (action - 1) x alpha_s, up to the rounding of the weights' dtype
+        atol = 1e-12 if model.simulation.dtype == np.float64 else 4 * np.finfo(np.float32).eps
+        np.testing.assert_allclose(np.diff(info.weights), (info.history[1:].astype(float) - 1) * alpha, atol=atol)
         assert info.greedy == model.rule.policy.greedy[agent.memory["state"]]
         text = views.synapse_html(info)
         assert f'data-sid="{sid}"' in text and f'data-weight="{info.weight!r}"' in text
@@ -326,6 +335,168 @@ def test_every_view_renders_for_both_tasks(any_model):
     text = html_of(rc)
     for marker in ("synsim-status", "action raster", "synsim-curves", "synsim-qlabels", "task:", 'data-sid="1"'):
         assert marker in text
+
+
+# --- every view under every learning rule -------------------------------------------------------------------------
+RULE_MEMORY_TEXT = {
+    "synaptic_rl": "policy in this state",
+    "spsa": "memory: perturbation",
+    "node_perturbation": "memory: eligibility",
+}
+
+
+@pytest.fixture(scope="module", params=sorted(RULES))
+def rule_model(request):
+    model = DashboardModel(task_name="decision_boundary", hidden="8", rule=request.param, raster_length=30)
+    return stepped(model, 5)
+
+
+def render_all(model, sid: int = 5):
+    selected = solara.Reactive(sid)
+
+    @solara.component
+    def All():
+        with solara.Column():
+            for component, _ in dashboard_components(selected):
+                component(model)
+
+    _, rc = solara.render(All(), handle_error=False)
+    return rc
+
+
+def test_every_view_renders_under_every_rule(rule_model):
+    model = rule_model
+    name = model.rule.name
+    assert model.config["run"]["method"] == name and model.problems == []
+    rc = render_all(model)
+    text = html_of(rc)
+    # the status line names the rule, its broadcast and the loss evaluations
+    assert f'data-rule="{name}"' in text and f"rule <b>{name}</b>: {html.escape(model.rule.broadcast_label)}" in text
+    assert f"{model.last_result.evaluations} loss evaluations" in text
+    assert f'<div class="synsim-synapse" data-sid="5" data-rule="{name}">' in text
+    assert RULE_MEMORY_TEXT.get(name, "memory") in text
+    q_images = [w for w in rc.find(ipywidgets.Image).widgets if "synsim-qimg" in w._dom_classes]
+    if name == "synaptic_rl":
+        assert len(q_images) == 3 and "dec, keep | -, +" in text and "has no policy table" not in text
+        assert "action raster" in text and rule_views.SIGN_LEGEND not in text
+        assert "reward +1" in text or "reward -1" in text
+    else:
+        assert not q_images and f"{name} has no policy table" in text
+        assert html.escape(model.rule.summary) in text
+        for key, value in model.rule.params().items():
+            assert f"<tr><th>{key}</th><td>{html.escape(rule_views.number(value, 6))}</td></tr>" in text
+        assert "weight change raster" in text and rule_views.SIGN_LEGEND in text
+        assert "weight change sign, last 5 steps (red down, grey none, blue up)" in text
+        assert "weight change signs: down" in text  # the curves' mix
+
+
+def test_inspector_shows_each_rules_memory_and_an_honest_weight_trace(rule_model):
+    model = rule_model
+    for sid in (4, model.topology.n_synapses - 1):
+        agent = model.synapses[sid]
+        info = views.synapse_info(model, sid)
+        text = views.synapse_html(info, model.action_log.maxlen)
+        recorded = np.array([float(w[sid]) for _, w in model.weight_log])
+        np.testing.assert_array_equal(info.weights, recorded)
+        assert info.weights[-1] == float(agent.weight) and info.weight_source == "recorded after each step"
+        np.testing.assert_array_equal(info.history, [log[sid] for log in model.action_log])
+        change = recorded[-1] - recorded[-2]
+        if model.rule.name == "spsa":
+            delta = int(agent.memory["perturbation"])
+            assert delta in (-1, 1) and f"{delta:+d} (this step&#x27;s Delta" in text
+            # the step the perturbation drove: w <- w - a g Delta
+            assert change == pytest.approx(-model.rule.a * model.last_result.reward * delta, rel=1e-9, abs=1e-15)
+        elif model.rule.name == "node_perturbation":
+            eligibility = float(agent.memory["eligibility"])
+            assert f"{eligibility:.6g} (mean of broadcast x post noise x pre activity, the step it drove" in text
+            assert change == pytest.approx(model.rule.eta * eligibility, rel=1e-9, abs=1e-15)
+        else:
+            assert info.q_row is not None and model.rule.state_space.describe(int(agent.memory["state"])) in text
+        if not model.rule.discrete_actions:
+            # raster values: the sign of each weight change + 1, for every recorded step
+            trace = np.array([float(w[sid]) for _, w in model.weight_log])
+            np.testing.assert_array_equal(info.history[1:], np.sign(np.diff(trace)).astype(np.int8) + 1)
+            assert info.q_row is None and info.greedy is None and "last weight change" in text
+
+
+def test_raster_strip_shows_the_sign_of_a_real_valued_broadcast(rule_model):
+    model = rule_model
+    data = views.raster_data(model)
+    np.testing.assert_array_equal(data.rewards, np.sign(np.asarray(model.reward_log, dtype=float)).astype(np.int8))
+    rgb = decode(views.raster_png(data))  # any broadcast value draws (synaptic RL: the reward itself)
+    assert rgb.shape[1] == data.length
+
+
+def test_rule_controls_become_that_rules_scenario_keys():
+    base = small_scenario()
+    synaptic = {"epsilon": 0.5, "alpha_s": 0.01, "alpha_q": 0.1, "gamma": 0.5, "policy": "static: shipped"}
+    scenario, _, problems = resolve(
+        base, rule="spsa", spsa_a="0.01", spsa_c=0.002, np_sigma=0.05, np_eta=0.3, **synaptic
+    )
+    assert problems == []  # the synaptic-RL controls are ignored, not refused
+    assert scenario["run"]["method"] == "spsa" and scenario["spsa"]["a"] == 0.01 and scenario["spsa"]["c"] == 0.002
+    assert scenario["policy"] == base["policy"] and scenario["synapse"] == base["synapse"]
+    assert scenario["node_perturbation"] == base["node_perturbation"]
+
+    scenario, _, problems = resolve(base, rule="node_perturbation", np_sigma=0.05, np_eta="0.3", spsa_a=0.05)
+    assert problems == [] and scenario["run"]["method"] == "node_perturbation"
+    assert scenario["node_perturbation"]["sigma"] == 0.05 and scenario["node_perturbation"]["eta"] == 0.3
+    assert scenario["spsa"] == base["spsa"]
+
+    # from an SPSA scenario back to synaptic RL: the SPSA keys return to their defaults
+    spsa_base = base.with_overrides({"run.method": "spsa", "spsa.a": 0.01})
+    assert initial_kwargs(model_params(spsa_base))["rule"] == "spsa"
+    assert initial_kwargs(model_params(spsa_base))["spsa_a"] == 0.01
+    scenario, _, problems = resolve(spsa_base, rule="synaptic_rl", epsilon=0.3, spsa_a=0.05)
+    assert problems == [] and scenario["run"]["method"] == "synaptic_rl"
+    assert scenario["spsa"]["a"] == 0.002 and scenario["policy"]["epsilon"] == 0.3
+    assert resolve(spsa_base)[0]["spsa"]["a"] == 0.01  # no rule control: the base scenario's rule and values
+
+    # an unknown rule or a value that is not a number lands in problems, and a working model is built
+    model = DashboardModel(hidden="4", rule="hebbian")
+    assert model.rule.name == "synaptic_rl" and "rule 'hebbian' is not one of" in model.problems[0]
+    model = DashboardModel(hidden="4", rule="spsa", spsa_a="fast")
+    assert (
+        model.rule.name == "spsa" and model.rule.a == 0.002 and "spsa.a = 'fast' is not a number" in model.problems[0]
+    )
+    assert sorted(model_params()["rule"]["values"]) == sorted(RULES)
+
+    # the notMNIST base (epsilon 0.1, alpha_s 0.0001) runs another rule: synaptic RL's keys back at their defaults
+    task_object = random_classification_task(n=40, batch_size=20)
+    model = stepped(DashboardModel(task=task_object, rule="node_perturbation", raster_length=5), 1)
+    assert model.problems == [] and model.rule.name == "node_perturbation" and model.task is task_object
+    _, rc = solara.render(NetworkView(model, solara.Reactive(0)), handle_error=False)  # drawn as weight images
+    assert "28x28" in html_of(rc) and "weight change signs this step" in html_of(rc)
+
+
+def test_page_switches_the_rule_with_reset():
+    from synapse_sim.app import make_page
+
+    page = make_page(small_scenario())
+
+    @solara.component
+    def App():
+        with solara.AppLayout():
+            page()
+
+    _, rc = solara.render(App(), handle_error=False)
+    assert 'data-rule="synaptic_rl"' in html_of(rc)
+    (rule,) = [w for w in rc.find(v.Select).widgets if w.label.startswith("learning rule")]
+    assert rule.items == sorted(RULES)
+    rule.v_model = "spsa"
+    (a,) = [w for w in rc.find(v.Select).widgets if w.label.startswith("spsa: a")]
+    a.v_model = 0.005
+    rc.find(v.Btn, children=["Reset"]).widget.click()
+    assert 'data-rule="spsa"' in html_of(rc) and "initial value: no step yet" in html_of(rc)
+    rc.find(v.Btn, children=["Step"]).widget.click()
+    text = html_of(rc)
+    assert (
+        'data-rule="spsa"' in text
+        and "this step&#x27;s Delta" in text
+        and "memory: perturbation" in text
+        and "has no policy table" in text
+    )
+    assert "a 0.005" in text and "synsim-problem" not in text
 
 
 # --- the page on SolaraViz: step, reset, controls -----------------------------------------------------------------

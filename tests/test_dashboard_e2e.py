@@ -3,7 +3,8 @@
 Starts ``python -m synapse_sim.dashboard.server`` on a free loopback port with the CDN
 pointed at an unreachable address (so a missing front-end file fails instead of being
 fetched), opens the page in Debian's Chromium driven by Playwright, steps the model and
-plays it, and checks that the views follow. Outside CI it skips when Chromium, Playwright
+plays it, and checks that the views follow; then switches the learning rule to SPSA with the
+rule select and Reset, and checks that the views show SPSA. Outside CI it skips when Chromium, Playwright
 or the front-end assets are missing; under CI=true it fails instead.
 
 SYNAPSE_SIM_SCREENSHOT=PATH also saves a mid-run screenshot there (docs/dashboard.png).
@@ -24,7 +25,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from synapse_sim.dashboard import views
+from synapse_sim.dashboard import rule_views, views
 from synapse_sim.dashboard.model import DashboardModel
 
 CHROMIUM = os.environ.get("SYNAPSE_SIM_CHROMIUM", "/usr/bin/chromium")
@@ -295,3 +296,52 @@ def check_page(page, tmp_path):
     )
     assert rate >= 3.0, f"only {rate:.1f} rendered steps per second"
     assert record["raster"] >= rendered // 2
+
+
+def choose(page, label_start: str, item: str, attempts: int = 3) -> None:
+    """Pick ``item`` in the sidebar's select whose label starts with ``label_start`` (a Vuetify v-select).
+
+    The menu opens on a click; a click that lands while Solara re-renders the sidebar can be dropped,
+    so opening and picking are repeated until the select shows the item.
+    """
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    select = page.locator(".v-select").filter(has=page.locator("label", has_text=label_start)).first
+    chosen = select.locator(".v-select__selection")
+    for _ in range(attempts):
+        if chosen.count() and chosen.first.inner_text().strip() == item:
+            return
+        try:
+            select.locator(".v-input__slot").click(timeout=10_000)
+            menu = page.locator(".menuable__content__active .v-list-item").filter(has_text=item)
+            menu.first.click(timeout=10_000)
+            wait_for(lambda: chosen.first.inner_text().strip() == item, timeout=10, what=f"{item} to be chosen")
+            return
+        except (PlaywrightTimeout, AssertionError):
+            page.keyboard.press("Escape")
+            continue
+    raise AssertionError(f"could not choose {item!r} in the select {label_start!r}")
+
+
+def test_rule_select_switches_the_page_to_spsa(browser, server):
+    """The rule select + Reset rebuild the model under SPSA; the inspector then shows its perturbation."""
+    page, requests = browser
+    log_path = server[1]
+    try:
+        if page.get_by_role("button", name="❚❚", exact=True).count():
+            press(page, "❚❚", becomes="▶")
+        choose(page, "learning rule", "spsa")
+        page.get_by_role("button", name="Reset", exact=True).click()
+        wait_for(lambda: page.locator(".synsim-status[data-rule='spsa']").count() == 1, what="the SPSA status line")
+        wait_for(lambda: step_number(page) == 0, what="the reset")
+        page.get_by_role("button", name="Step", exact=True).click()
+        wait_for(lambda: step_number(page) == 1, what="step 1 under SPSA")
+        inspector = page.locator(".synsim-synapse[data-rule='spsa']")
+        wait_for(lambda: "this step's Delta" in inspector.inner_text(), what="the SPSA memory in the inspector")
+        text = inspector.inner_text()
+        assert "memory: perturbation" in text and "weight change sign" in text
+        assert "has no policy table" in page.locator(".synsim-rule-panel").inner_text()
+        assert rule_views.SIGN_LEGEND in page.locator(".synsim-raster-view").inner_text()
+    except Exception as exc:
+        raise AssertionError(f"{exc}\n--- server log (tail) ---\n{log_path.read_text()[-3000:]}") from exc
+    assert_only_loopback(requests, log_path)

@@ -8,6 +8,7 @@ an edge of the network selects the synapse the inspector shows.
 
 from __future__ import annotations
 
+import html
 import json
 
 import ipyvuetify as v
@@ -17,7 +18,7 @@ import solara
 import traitlets
 from mesa.visualization.utils import update_counter
 
-from . import views
+from . import rule_views, views
 
 BOX = {"height": "382px", "overflow-y": "auto", "overflow-x": "hidden", "padding": "2px 6px", "width": "100%"}
 
@@ -145,10 +146,9 @@ class NetworkWidget(v.VuetifyTemplate):
     selected = traitlets.Int(-1).tag(sync=True)
 
 
-def action_legend(colors=views.NETWORK_ACTION_HEX) -> str:
+def action_legend(colors=views.NETWORK_ACTION_HEX, words=views.ACTION_WORDS) -> str:
     return "".join(
-        f'<span class="synsim-swatch" style="background:{c}"></span>{w}'
-        for c, w in zip(colors, views.ACTION_WORDS, strict=True)
+        f'<span class="synsim-swatch" style="background:{c}"></span>{w}' for c, w in zip(colors, words, strict=True)
     )
 
 
@@ -193,6 +193,8 @@ def NetworkView(model, selected: solara.Reactive[int] | None = None, frame: sola
     follow_steps(frame)
     pace_with_page(model)
     large = views.is_large(model.topology)
+    discrete = rule_views.discrete(model)
+    words = rule_views.change_words(discrete)
     geometry = solara.use_memo(
         lambda: None if large else json.dumps(views.network_geometry(model.graph).to_json()), [model]
     )
@@ -204,16 +206,20 @@ def NetworkView(model, selected: solara.Reactive[int] | None = None, frame: sola
             Html(
                 f'<div class="synsim-title">network: {model.topology.n_synapses} synapses, shown per neuron</div>'
                 f'<div class="synsim-note">each neuron of layer 1: its incoming weights as a {h}x{w} image '
-                f"(blue negative, red positive) | its synapses' current actions:{action_legend(views.ACTION_HEX)}; "
-                "below: later layers' weight matrix | actions (rows: inputs, bias last)</div>"
+                "(blue negative, red positive) | its synapses' "
+                f"{'current actions' if discrete else 'weight change signs this step'}:"
+                f"{action_legend(views.ACTION_HEX, words)}; "
+                f"below: later layers' weight matrix | {'actions' if discrete else 'signs'} (rows: inputs, bias last)"
+                "</div>"
             )
             solara.Image(views.weight_images_png(data), width="100%", classes=["synsim-pixelated", "synsim-aggregate"])
         else:
             state = views.network_state(model)
             sid = -1 if selected is None else int(selected.value)
+            what = "action this step" if discrete else "weight change sign this step"
             Html(
                 '<div class="synsim-note">neurons by layer (bias units in amber); each synapse coloured by its '
-                f"action this step{action_legend()}; width ~ |weight|; click a synapse to inspect it</div>"
+                f"{what}{action_legend(words=words)}; width ~ |weight|; click a synapse to inspect it</div>"
             )
             NetworkWidget.element(
                 geometry=geometry,
@@ -226,18 +232,24 @@ def NetworkView(model, selected: solara.Reactive[int] | None = None, frame: sola
 
 @solara.component
 def RasterView(model, frame: solara.Reactive[int] | None = None):
-    """2. Synapses x recent steps coloured by action, the global reward as a strip above."""
+    """2. Synapses x recent steps coloured by action (or by the sign of the weight change, for rules
+    without discrete actions), the global reward (the broadcast's sign) as a strip above."""
     follow_steps(frame)
     n = model.topology.n_synapses
     sids = solara.use_memo(lambda: views.raster_sample(n), [model])
     data = views.raster_data(model, sids)
+    discrete = rule_views.discrete(model)
     which = f"all {n} synapses" if sids.size == n else f"a fixed sample of {sids.size} of {n} synapses"
+    title = "action raster" if discrete else "weight change raster"
+    plus, minus = ("+1", "-1") if discrete else ("+", "-")
+    strip = "global reward" if discrete else f"sign of the broadcast {html.escape(model.rule.broadcast_label)}"
+    cells = action_legend(views.ACTION_HEX) if discrete else f" {rule_views.SIGN_LEGEND}"
     with solara.Column(style=BOX, classes=["synsim-raster-view"]):
         Html(
-            f'<div class="synsim-title">action raster: {which} (rows, by sid) x last {data.length} steps</div>'
-            f'<div class="synsim-note">top strip: global reward (<span class="synsim-swatch" style="background:'
-            f'{views.REWARD_HEX[1]}"></span>+1 <span class="synsim-swatch" style="background:{views.REWARD_HEX[-1]}">'
-            f"</span>-1); cells:{action_legend(views.ACTION_HEX)}; newest step on the right "
+            f'<div class="synsim-title">{title}: {which} (rows, by sid) x last {data.length} steps</div>'
+            f'<div class="synsim-note">top strip: {strip} (<span class="synsim-swatch" style="background:'
+            f'{views.REWARD_HEX[1]}"></span>{plus} <span class="synsim-swatch" style="background:'
+            f'{views.REWARD_HEX[-1]}"></span>{minus}); cells:{cells}; newest step on the right '
             f"(steps {data.steps[0] if data.steps.size else '-'} to {data.steps[-1] if data.steps.size else '-'})</div>"
         )
         solara.Image(views.raster_png(data), width="100%", classes=["synsim-pixelated", "synsim-raster"])
@@ -249,7 +261,13 @@ def CurvesView(model, frame: solara.Reactive[int] | None = None):
     follow_steps(frame)
     with solara.Column(style=BOX, classes=["synsim-curves-view"]):
         Html('<div class="synsim-title">curves (DataCollector, every step)</div>')
-        Html(views.curves_svg(views.curves_data(model)))
+        Html(
+            views.curves_svg(
+                views.curves_data(model),
+                broadcast_label=model.rule.broadcast_label,
+                discrete=rule_views.discrete(model),
+            )
+        )
 
 
 @solara.component
@@ -257,8 +275,13 @@ def PolicyView(model, frame: solara.Reactive[int] | None = None):
     """4. The shared Q table: states x actions, greedy action marked, states in words.
 
     The cells are pictures (one per block of states) beside static labels: after a step only
-    the pictures change, which costs the browser far less than rebuilding a table."""
+    the pictures change, which costs the browser far less than rebuilding a table. A rule
+    without a Q table gets a panel with its summary and parameters instead."""
     follow_steps(frame)
+    if not rule_views.has_policy(model):
+        with solara.Column(style=BOX, classes=["synsim-policy-view"]):
+            Html(rule_views.no_policy_html(model))
+        return
     data = views.policy_data(model)
     with solara.Column(style=BOX, classes=["synsim-policy-view"]):
         Html('<div class="synsim-title">shared policy: Q table (states x actions)</div>')

@@ -1,24 +1,28 @@
 """The agent view as SolaraViz drives it: one keyword argument per dashboard control.
 
 SolaraViz's Reset rebuilds the model as ``type(model)(**params)`` from its controls, so
-:class:`DashboardModel` takes the controls themselves (task, hidden layers, epsilon,
-alpha_s, alpha_q, gamma, policy, seed) on top of a base scenario and turns them into
-scenario overrides. A control value that cannot be used (a typed seed that is not a
-number, a policy file that is missing, notMNIST without data) does not crash the
-page: the model falls back to a working value and lists the problem in ``problems``,
-which the dashboard shows.
+:class:`DashboardModel` takes the controls themselves (task, hidden layers, learning rule,
+the synaptic-RL controls epsilon, alpha_s, alpha_q, gamma, policy, the other rules' main
+parameters, seed) on top of a base scenario and turns them into scenario overrides. Only
+the chosen rule's controls apply: a scenario refuses keys of another rule's sections. A
+control value that cannot be used (a typed seed that is not a number, a policy file that
+is missing, an unknown rule, notMNIST without data) does not crash the page: the model
+falls back to a working value and lists the problem in ``problems``, which the dashboard
+shows.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 
 from ..model import SynapseModel
+from ..rules import RULES
 from ..rules.synaptic_rl.features import StateSpace
 from ..rules.synaptic_rl.policy import PolicyFileError
 from ..rules.synaptic_rl.rule import build_policy
-from ..scenario import Scenario, ScenarioError
+from ..scenario import SCHEMA, SECTION_OWNER, Scenario, ScenarioError
 from ..tasks import ClassificationTask, DecisionBoundaryTask, build_task
 
 TASKS = ("decision_boundary", "notmnist")
@@ -30,6 +34,44 @@ TASK_PRESETS = {
     "notmnist": {"network.hidden_activation": "relu", "network.dtype": "float32"},
 }
 DEFAULT_HIDDEN = {"decision_boundary": [100], "notmnist": []}
+SYNAPTIC_RL = "synaptic_rl"
+RULE_NAMES = tuple(sorted(RULES))
+# the other rules' controls: control name -> scenario key (applied only when that rule is chosen)
+RULE_CONTROLS = {
+    "spsa": {"spsa_a": "spsa.a", "spsa_c": "spsa.c"},
+    "node_perturbation": {"np_sigma": "node_perturbation.sigma", "np_eta": "node_perturbation.eta"},
+}
+RULE_VALUES = {
+    "spsa_a": (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05),
+    "spsa_c": (0.0001, 0.0005, 0.001, 0.002, 0.005, 0.01),
+    "np_sigma": (0.001, 0.003, 0.01, 0.03, 0.1),
+    "np_eta": (0.01, 0.03, 0.1, 0.3, 1.0),
+}
+RULE_LABELS = {
+    "spsa_a": "spsa: a (step size)",
+    "spsa_c": "spsa: c (perturbation size)",
+    "np_sigma": "node_perturbation: sigma (noise std)",
+    "np_eta": "node_perturbation: eta (learning rate)",
+}
+
+
+def default_rule(scenario: Scenario) -> str:
+    """The scenario's ``run.method`` if the dashboard can run it (a registered rule), else synaptic RL."""
+    method = scenario["run"]["method"]
+    return method if method in RULES else SYNAPTIC_RL
+
+
+def with_rule(scenario: Scenario, name: str) -> Scenario:
+    """``scenario`` run by rule ``name``: every other rule's sections back at their defaults."""
+    if scenario["run"]["method"] == name:
+        return scenario
+    overrides = {
+        f"{section}.{key}": field.default
+        for section, owner in SECTION_OWNER.items()
+        if owner != name
+        for key, field in SCHEMA[section].items()
+    }
+    return scenario.with_overrides({**overrides, "run.method": name})
 
 
 def parse_hidden(text) -> list[int]:
@@ -99,8 +141,18 @@ def resolve(
     policy=None,
     policy_file=None,
     seed=None,
+    rule=None,
+    spsa_a=None,
+    spsa_c=None,
+    np_sigma=None,
+    np_eta=None,
 ) -> tuple[Scenario, object, list[str]]:
-    """Controls -> (scenario, task object or None to let the model build it, problems)."""
+    """Controls -> (scenario, task object or None to let the model build it, problems).
+
+    ``rule`` picks ``run.method``; only that rule's controls apply (synaptic RL: epsilon,
+    alpha_s, alpha_q, gamma, policy, policy_file; spsa: spsa_a, spsa_c; node_perturbation:
+    np_sigma, np_eta), the others are ignored.
+    """
     base = base if base is not None else base_for_task(task)
     problems: list[str] = []
     scenario = base
@@ -113,6 +165,30 @@ def resolve(
         except ScenarioError as exc:
             problems.append(f"{what}: {exc}")
             return False
+
+    def apply_numbers(pairs) -> None:
+        for key, value in pairs:
+            if value is None or value == "":
+                continue
+            try:
+                number = float(value)
+            except (TypeError, ValueError):
+                problems.append(f"{key} = {value!r} is not a number; keeping {scenario.get(key)}")
+                continue
+            apply({key: number}, key)
+
+    rule_name = default_rule(base) if rule is None or rule == "" else str(rule)
+    if (rule is None or rule == "") and base["run"]["method"] not in RULES:
+        problems.append(f"run.method {base['run']['method']!r} has no synapse agents; showing {SYNAPTIC_RL}")
+    if rule_name not in RULES:
+        problems.append(f"rule {rule!r} is not one of {', '.join(RULE_NAMES)}; using {SYNAPTIC_RL}")
+        rule_name = SYNAPTIC_RL
+    try:
+        scenario = with_rule(scenario, rule_name)
+    except ScenarioError as exc:
+        problems.append(f"rule {rule_name}: {exc}; using {SYNAPTIC_RL} with its defaults")
+        rule_name = SYNAPTIC_RL
+        scenario = with_rule(scenario, rule_name)
 
     name = task_name or base["task"]["name"]
     if name not in TASKS:
@@ -130,20 +206,17 @@ def resolve(
         hidden_sizes = fallback_hidden
     apply({"network.layers": [n_in, *hidden_sizes, n_out]}, "network")
 
-    for key, value in (
-        ("policy.epsilon", epsilon),
-        ("synapse.alpha_s", alpha_s),
-        ("policy.alpha_q", alpha_q),
-        ("policy.gamma", gamma),
-    ):
-        if value is None or value == "":
-            continue
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
-            problems.append(f"{key} = {value!r} is not a number; keeping {scenario.get(key)}")
-            continue
-        apply({key: number}, key)
+    if rule_name == SYNAPTIC_RL:
+        apply_numbers(
+            (
+                ("policy.epsilon", epsilon),
+                ("synapse.alpha_s", alpha_s),
+                ("policy.alpha_q", alpha_q),
+                ("policy.gamma", gamma),
+            )
+        )
+    controls = {"spsa_a": spsa_a, "spsa_c": spsa_c, "np_sigma": np_sigma, "np_eta": np_eta}
+    apply_numbers((key, controls[control]) for control, key in RULE_CONTROLS.get(rule_name, {}).items())
 
     if seed is not None and str(seed).strip() != "":
         try:
@@ -153,7 +226,7 @@ def resolve(
         else:
             apply({"run.seed": number}, "seed")
 
-    if policy is not None:
+    if policy is not None and rule_name == SYNAPTIC_RL:
         file = str(policy_file or "").strip() or None
         if policy not in POLICY_CHOICES:
             problems.append(f"policy {policy!r} is not one of {', '.join(POLICY_CHOICES)}; using adaptive")
@@ -168,11 +241,12 @@ def resolve(
             "adaptive: start from file": ("adaptive", file),
         }[policy]
         apply({"policy.mode": mode, "policy.file": file}, "policy")
-    try:
-        build_policy(scenario, StateSpace.from_spec(scenario["state"]["features"]))
-    except (PolicyFileError, OSError) as exc:
-        problems.append(f"{exc}; using an adaptive policy that starts from zeros")
-        apply({"policy.mode": "adaptive", "policy.file": None}, "policy")
+    if rule_name == SYNAPTIC_RL:
+        try:
+            build_policy(scenario, StateSpace.from_spec(scenario["state"]["features"]))
+        except (PolicyFileError, OSError) as exc:
+            problems.append(f"{exc}; using an adaptive policy that starts from zeros")
+            apply({"policy.mode": "adaptive", "policy.file": None}, "policy")
 
     task_object = None
     layers = scenario["network"]["layers"]
@@ -187,15 +261,17 @@ def resolve(
                 "task.data points to the data (or set $SYNAPSE_SIM_NOTMNIST). Showing the decision-boundary task"
             )
             fallback = Scenario().with_overrides({"run.seed": scenario["run"]["seed"]})
-            scenario, task_object, _ = resolve(
-                fallback,
-                None,
-                epsilon=scenario["policy"]["epsilon"],
-                alpha_q=scenario["policy"]["alpha_q"],
-                gamma=scenario["policy"]["gamma"],
-                policy=policy_choice(scenario),
-                policy_file=scenario["policy"]["file"],
-            )
+            if rule_name == SYNAPTIC_RL:
+                kept = {
+                    "epsilon": scenario["policy"]["epsilon"],
+                    "alpha_q": scenario["policy"]["alpha_q"],
+                    "gamma": scenario["policy"]["gamma"],
+                    "policy": policy_choice(scenario),
+                    "policy_file": scenario["policy"]["file"],
+                }
+            else:
+                kept = {control: scenario.get(key) for control, key in RULE_CONTROLS.get(rule_name, {}).items()}
+            scenario, task_object, _ = resolve(fallback, None, rule=rule_name, **kept)
     return scenario, task_object, problems
 
 
@@ -230,10 +306,15 @@ class DashboardModel(SynapseModel):
         epsilon, alpha_s, alpha_q, gamma: the paper's parameters (numbers or numeric strings).
         policy: one of :data:`POLICY_CHOICES`; ``policy_file`` names NAME(.npz/.json) for the file choices.
         seed: ``run.seed`` (int or a typed string).
+        rule: the learning rule (``run.method``), one of :data:`RULE_NAMES`; default: the base scenario's.
+            Only the chosen rule's controls apply: epsilon ... policy_file for ``synaptic_rl``,
+            ``spsa_a`` / ``spsa_c`` (a, c) for ``spsa``, ``np_sigma`` / ``np_eta`` for ``node_perturbation``.
         base_scenario: everything the controls do not set (default: the decision-boundary defaults).
         task: a task object to use when it fits the chosen task (e.g. a ClassificationTask for notMNIST).
 
     ``problems`` lists the control values that could not be used and what was used instead.
+    ``weight_log`` keeps (step, weight vector) after each of the last ``raster_length`` steps:
+    the inspector's weight trace, for any rule.
 
     Mesa's SolaraViz treats ``model.scenario`` as a ``mesa.experimental.scenarios.Scenario``
     (Reset and its parameter check call ``_get_scenario_defaults`` on it, which raises for any
@@ -253,6 +334,11 @@ class DashboardModel(SynapseModel):
         policy: str | None = None,
         policy_file: str | None = None,
         seed: int | str | None = None,
+        rule: str | None = None,
+        spsa_a: float | None = None,
+        spsa_c: float | None = None,
+        np_sigma: float | None = None,
+        np_eta: float | None = None,
         base_scenario: Scenario | None = None,
         task=None,
         raster_length: int = 200,
@@ -271,6 +357,11 @@ class DashboardModel(SynapseModel):
             policy=policy,
             policy_file=policy_file,
             seed=seed,
+            rule=rule,
+            spsa_a=spsa_a,
+            spsa_c=spsa_c,
+            np_sigma=np_sigma,
+            np_eta=np_eta,
         )
         super().__init__(
             scenario,
@@ -281,6 +372,7 @@ class DashboardModel(SynapseModel):
         )
         self.problems = problems
         self.config: Scenario = self.__dict__.pop("_dashboard_scenario")
+        self.weight_log: deque = deque(maxlen=raster_length)
 
     render_context = None
     """The page's reacton render context, set by the views as they render (see :func:`wait_for_page`)."""
@@ -288,6 +380,7 @@ class DashboardModel(SynapseModel):
     def step(self) -> None:
         wait_for_page(self.render_context)
         super().step()
+        self.weight_log.append((int(self.steps), self.weight_vector()))
 
     # Mesa's Model.__init__ and SynapseModel.__init__ assign `self.scenario`; keep the value only
     # while the model is being built (SynapseModel reads it back there), then show Mesa none.
@@ -305,6 +398,16 @@ def model_params(base: Scenario | None = None, task=None, raster_length: int = 2
     base = base if base is not None else base_for_task(task)
     name = base["task"]["name"]
     alpha_s = base["synapse"]["alpha_s"]
+    rule_params = {}
+    for controls in RULE_CONTROLS.values():
+        for control, key in controls.items():
+            value = base.get(key)
+            rule_params[control] = {
+                "type": "Select",
+                "value": value,
+                "values": sorted({*RULE_VALUES[control], value}),
+                "label": RULE_LABELS[control],
+            }
     return {
         "task_name": {"type": "Select", "value": name, "values": list(TASKS), "label": "task"},
         "hidden": {
@@ -312,19 +415,25 @@ def model_params(base: Scenario | None = None, task=None, raster_length: int = 2
             "value": ", ".join(str(s) for s in base["network"]["layers"][1:-1]),
             "label": "hidden layers (e.g. 100 or 32, 16; empty: none)",
         },
+        "rule": {
+            "type": "Select",
+            "value": default_rule(base),
+            "values": list(RULE_NAMES),
+            "label": "learning rule (each rule uses only its own controls below)",
+        },
         "epsilon": {
             "type": "SliderFloat",
             "value": base["policy"]["epsilon"],
             "min": 0.0,
             "max": 1.0,
             "step": 0.01,
-            "label": "epsilon (exploration)",
+            "label": "synaptic_rl: epsilon (exploration)",
         },
         "alpha_s": {
             "type": "Select",
             "value": alpha_s,
             "values": sorted({*ALPHA_S_VALUES, alpha_s}),
-            "label": "alpha_s (synaptic step)",
+            "label": "synaptic_rl: alpha_s (synaptic step)",
         },
         "alpha_q": {
             "type": "SliderFloat",
@@ -332,7 +441,7 @@ def model_params(base: Scenario | None = None, task=None, raster_length: int = 2
             "min": 0.0,
             "max": 0.2,
             "step": 0.005,
-            "label": "alpha_q (Q learning rate)",
+            "label": "synaptic_rl: alpha_q (Q learning rate)",
         },
         "gamma": {
             "type": "SliderFloat",
@@ -340,14 +449,20 @@ def model_params(base: Scenario | None = None, task=None, raster_length: int = 2
             "min": 0.0,
             "max": 1.0,
             "step": 0.01,
-            "label": "gamma (discount)",
+            "label": "synaptic_rl: gamma (discount)",
         },
-        "policy": {"type": "Select", "value": policy_choice(base), "values": list(POLICY_CHOICES), "label": "policy"},
+        "policy": {
+            "type": "Select",
+            "value": policy_choice(base),
+            "values": list(POLICY_CHOICES),
+            "label": "synaptic_rl: policy",
+        },
         "policy_file": {
             "type": "InputText",
             "value": base["policy"]["file"] if base["policy"]["file"] not in (None, "shipped") else "",
-            "label": "policy file (NAME.npz + NAME.json, or shipped:NAME)",
+            "label": "synaptic_rl: policy file (NAME.npz + NAME.json, or shipped:NAME)",
         },
+        **rule_params,
         "seed": {"type": "InputText", "value": str(base["run"]["seed"]), "label": "seed"},
         "base_scenario": base,
         "task": task,

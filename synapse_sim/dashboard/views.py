@@ -26,6 +26,7 @@ from ..plots import ACTION_CMAP, BOUNDARY_CMAP
 from ..rules.synaptic_rl.features import ACTION_NAMES
 from ..tasks import ClassificationTask, DecisionBoundaryTask
 from ..tasks.base import mlp_forward
+from . import rule_views
 
 ACTION_WORDS = ("decrement", "keep", "increment")
 ACTION_HEX = tuple(ACTION_CMAP.colors)  # raster colours, as in the static plots
@@ -117,41 +118,48 @@ class Status:
     step: int
     loss: float
     accuracy: float
-    reward: int
+    rule: str
+    broadcast_label: str  # what the rule broadcasts ("reward", "g = (L+ - L-) / 2c", ...)
+    broadcast: float | None  # its value at the last step as one number (None before the first step)
+    evaluations: int  # loss evaluations so far
+    discrete: bool  # the rule's synapses choose actions (synaptic RL)
+    settings: str  # the rule's main settings, HTML (synaptic RL: policy and alpha_s)
     n_synapses: int
     layers: tuple[int, ...]
     task: str
-    policy: str
-    alpha_s: float
     problems: list[str] = field(default_factory=list)
 
 
 def status_data(model) -> Status:
     sim = model.simulation
-    policy = sim.rule.policy
+    result = model.last_result
     return Status(
         step=int(model.steps),
         loss=float(sim.last.loss),
         accuracy=float(sim.last.accuracy),
-        reward=int(model.last_result.reward) if model.last_result else 0,
+        rule=model.rule.name or type(model.rule).__name__,
+        broadcast_label=model.rule.broadcast_label,
+        broadcast=float(result.reward) if result is not None else None,
+        evaluations=int(result.evaluations if result is not None else sim.evaluations),
+        discrete=rule_views.discrete(model),
+        settings=rule_views.settings_text(model),
         n_synapses=int(model.topology.n_synapses),
         layers=tuple(model.topology.layer_sizes),
         task=getattr(model.task, "name", type(model.task).__name__),
-        policy=("adaptive" if policy.adaptive else "static")
-        + (f" ({sim.scenario['policy']['file']})" if sim.scenario["policy"]["file"] else ""),
-        alpha_s=float(sim.rule.weight_steps.alpha_s),
         problems=list(getattr(model, "problems", [])),
     )
 
 
 def status_html(s: Status) -> str:
-    reward = {1: "+1", -1: "-1", 0: "none yet"}[s.reward]
+    broadcast = rule_views.broadcast_text(s.broadcast, s.discrete)
     layers = "-".join(str(n) for n in s.layers)
     text = (
-        f'<div class="synsim-status" data-step="{s.step}"><b>step <span class="synsim-step">{s.step}</span></b>'
-        f" &middot; loss {fmt(s.loss)} &middot; accuracy {s.accuracy:.3f} &middot; reward {reward}"
-        f" &middot; {s.task} {layers} ({s.n_synapses} synapses) &middot; policy {html.escape(s.policy)}"
-        f" &middot; alpha_s {fmt(s.alpha_s, 3)}</div>"
+        f'<div class="synsim-status" data-step="{s.step}" data-rule="{html.escape(s.rule)}">'
+        f'<b>step <span class="synsim-step">{s.step}</span></b>'
+        f" &middot; loss {fmt(s.loss)} &middot; accuracy {s.accuracy:.3f}"
+        f" &middot; rule <b>{html.escape(s.rule)}</b>: {html.escape(s.broadcast_label)} {broadcast}"
+        f" &middot; {s.evaluations} loss evaluations"
+        f" &middot; {s.task} {layers} ({s.n_synapses} synapses) &middot; {s.settings}</div>"
     )
     for problem in s.problems:
         text += f'<div class="synsim-problem">&#9888; {html.escape(problem)}</div>'
@@ -307,8 +315,8 @@ def raster_sample(n_synapses: int, max_rows: int = 512) -> np.ndarray:
 class RasterData:
     sids: np.ndarray  # rows
     steps: np.ndarray  # columns (step numbers, oldest first)
-    actions: np.ndarray  # (len(sids), len(steps)) int8: 0 dec, 1 keep, 2 inc
-    rewards: np.ndarray  # (len(steps),) int8
+    actions: np.ndarray  # (len(sids), len(steps)) int8: 0 dec, 1 keep, 2 inc (or the weight change's sign + 1)
+    rewards: np.ndarray  # (len(steps),) int8: the sign of the broadcast (synaptic RL: the reward itself)
     length: int  # columns the picture keeps (the model's raster_length)
 
 
@@ -320,7 +328,8 @@ def raster_data(model, sids: np.ndarray | None = None) -> RasterData:
     length = model.action_log.maxlen or max(n, 1)
     actions = np.stack(log, axis=1)[sids] if n else np.zeros((sids.size, 0), dtype=np.int8)
     steps = np.arange(model.steps - n + 1, model.steps + 1)
-    return RasterData(sids, steps, actions, np.asarray(rewards, dtype=np.int8), length)
+    signs = np.sign(np.nan_to_num(np.asarray(rewards, dtype=np.float64))).astype(np.int8)
+    return RasterData(sids, steps, actions, signs, length)
 
 
 def raster_rgb(data: RasterData) -> np.ndarray:
@@ -398,8 +407,18 @@ def _panel(x0, y0, w, h, title, steps, lines, ylim=None) -> str:
     return "".join(out)
 
 
-def curves_svg(data: dict[str, np.ndarray], max_points: int = 400, width: int = 600, height: int = 330) -> str:
-    """Loss, accuracy, reward (running mean) and the action mix per step, as one SVG."""
+def curves_svg(
+    data: dict[str, np.ndarray],
+    max_points: int = 400,
+    width: int = 600,
+    height: int = 330,
+    broadcast_label: str = "reward",
+    discrete: bool = True,
+) -> str:
+    """Loss, accuracy, the broadcast (running mean) and the action mix per step, as one SVG.
+
+    For a rule without discrete actions (``discrete=False``) the mix is that of the weight
+    changes' signs and the broadcast's axis follows its values."""
     keep = _thin(data["step"].size, max_points)
     steps = data["step"][keep]
 
@@ -410,9 +429,9 @@ def curves_svg(data: dict[str, np.ndarray], max_points: int = 400, width: int = 
     pw, ph = (width - left - between - right) / 2, (height - top - middle - bottom) / 2
     xs, ys = (left, left + pw + between), (top, top + ph + middle)
     mix = [(data[name][keep], NETWORK_ACTION_HEX[a], name) for a, name in enumerate(("decrement", "keep", "increment"))]
-    last_mix = ", ".join(
-        f"{ACTION_NAMES[a]} {last(name):.2f}" for a, name in enumerate(("decrement", "keep", "increment"))
-    )
+    names = ACTION_NAMES if discrete else rule_views.SIGN_WORDS
+    last_mix = ", ".join(f"{names[a]} {last(name):.2f}" for a, name in enumerate(("decrement", "keep", "increment")))
+    mix_title = f"action mix: {last_mix}" if discrete else f"weight change signs: {last_mix}"
     panels = [
         _panel(xs[0], ys[0], pw, ph, f"loss {fmt(last('loss'))}", steps, [(data["loss"][keep], "#333", "loss")]),
         _panel(
@@ -430,12 +449,12 @@ def curves_svg(data: dict[str, np.ndarray], max_points: int = 400, width: int = 
             ys[1],
             pw,
             ph,
-            f"reward: mean of last 25 steps {fmt(last('reward_mean'), 2)}",
+            f"{broadcast_label}: mean of last 25 steps {fmt(last('reward_mean'), 2 if discrete else 3)}",
             steps,
             [(data["reward_mean"][keep], REWARD_HEX[1], "reward_mean")],
-            ylim=(-1.0, 1.0),
+            ylim=(-1.0, 1.0) if discrete else None,
         ),
-        _panel(xs[1], ys[1], pw, ph, f"action mix: {last_mix}", steps, mix, ylim=(0.0, 1.0)),
+        _panel(xs[1], ys[1], pw, ph, mix_title, steps, mix, ylim=(0.0, 1.0)),
     ]
     return (
         f'<svg class="synsim-curves" viewBox="0 0 {width} {height}" width="100%" '
@@ -643,39 +662,30 @@ class SynapseInfo:
     post_kind: str
     is_bias: bool
     weight: float
-    memory: dict
-    action: int | None
-    greedy: int
-    q_row: np.ndarray
-    history: np.ndarray  # its actions over the raster window, oldest first
-    weights: np.ndarray  # its weight over the same window (reconstructed from the actions), oldest first
+    memory: dict  # the weight and the agent's memory (synaptic RL: actions, rewards, streak, state, state_words)
+    action: int | None  # synaptic RL: the action; other rules: the sign of the weight change + 1
+    greedy: int | None  # synaptic RL only: the greedy action in the synapse's state
+    q_row: np.ndarray | None  # synaptic RL only: the Q values of its state
+    history: np.ndarray  # its actions (or weight change signs + 1) over the raster window, oldest first
+    weights: np.ndarray  # its weight after each step of ``steps``, oldest first
     steps: np.ndarray
+    rule: str = "synaptic_rl"
+    discrete: bool = True
+    memory_rows: list[tuple[str, str]] = field(default_factory=list)  # other rules: each memory field in words
+    weight_source: str = "from the action log"
 
 
 def synapse_info(model, sid: int) -> SynapseInfo:
     sid = int(np.clip(sid, 0, model.topology.n_synapses - 1))
     agent = model.synapses[sid]
-    state = int(agent.memory["state"])
-    memory = {
-        "weight": float(agent.weight),
-        "actions": [int(a) for a in agent.memory["action_history"]],
-        "rewards": [int(r) for r in agent.memory["reward_history"]],
-        "streak": int(agent.memory["streak"]),
-        "state": state,
-        "state_words": model.rule.state_space.describe(state),
-    }
+    memory, rows = rule_views.synapse_memory(model, agent)
+    state = memory.get("state") if not rows else None
     topology = model.topology
     log = list(model.action_log)  # a snapshot: with "Use Threads" the model may step meanwhile
     n = len(log)
     history = np.array([actions[sid] for actions in log], dtype=np.int8)
     steps = np.arange(model.steps - n + 1, model.steps + 1)
-    # undo the steps backwards: w_{t-1} = w_t - (a_t - 1) * alpha_s(t) * (bias scale if a bias synapse)
-    weight_steps = model.rule.weight_steps
-    scale = weight_steps.bias_step_scale if agent.is_bias else 1.0
-    trajectory = np.empty(n + 1)
-    trajectory[-1] = float(agent.weight)
-    for k in range(n - 1, -1, -1):
-        trajectory[k] = trajectory[k + 1] - (int(history[k]) - 1) * weight_steps.alpha_s_at(int(steps[k])) * scale
+    weights, weight_steps, source = rule_views.weight_trace(model, sid, history, steps)
     return SynapseInfo(
         sid=sid,
         layer=agent.layer,
@@ -687,11 +697,15 @@ def synapse_info(model, sid: int) -> SynapseInfo:
         weight=float(agent.weight),
         memory=memory,
         action=agent.action,
-        greedy=int(model.rule.policy.greedy[state]),
-        q_row=model.rule.policy.q[state].copy(),
+        greedy=int(model.rule.policy.greedy[state]) if state is not None else None,
+        q_row=model.rule.policy.q[state].copy() if state is not None else None,
         history=history,
-        weights=trajectory[1:] if n else trajectory,
-        steps=steps if n else np.array([model.steps]),
+        weights=weights,
+        steps=weight_steps,
+        rule=model.rule.name or type(model.rule).__name__,
+        discrete=rule_views.discrete(model),
+        memory_rows=rows,
+        weight_source=source,
     )
 
 
@@ -714,7 +728,7 @@ def sparkline_svg(values: np.ndarray, width: int = 440, height: int = 44, colour
 
 
 def action_strip_html(history: np.ndarray, length: int) -> str:
-    """The synapse's actions over the window as a row of coloured cells (newest right)."""
+    """The synapse's actions (or weight change signs) over the window as a row of coloured cells (newest right)."""
     rgb = np.full((1, max(length, 1), 3), 255, dtype=np.uint8)
     if history.size:
         rgb[0, -history.size :] = ACTION_RGB[history]
@@ -722,30 +736,25 @@ def action_strip_html(history: np.ndarray, length: int) -> str:
 
 
 def synapse_html(info: SynapseInfo, length: int = 200) -> str:
-    m = info.memory
-    actions = ", ".join(ACTION_WORDS[a] for a in m["actions"])
-    rewards = ", ".join({1: "+1", -1: "-1", 0: "none yet"}[r] for r in m["rewards"])
-    action = ACTION_WORDS[info.action] if info.action is not None else "none yet"
     kind = "bias synapse" if info.is_bias else "synapse"
-    q = ", ".join(f"{ACTION_NAMES[a]} {info.q_row[a]:.4f}" for a in range(info.q_row.size))
     rows = [
         ("weight", f'<b class="synsim-weight" data-weight="{info.weight!r}">{info.weight:.6g}</b>'),
         (
             "connects",
             f"{info.pre_kind} neuron {info.pre} &rarr; {info.post_kind} neuron {info.post} (layer {info.layer})",
         ),
-        ("last action", action),
-        ("memory: last actions", f"{actions} (newest first)"),
-        ("memory: last rewards", f"{rewards} (newest first)"),
-        ("state", f"{m['state']}: {html.escape(m['state_words'])}"),
-        ("policy in this state", f"Q = {q}; greedy: {ACTION_WORDS[info.greedy]}"),
-        ("streak", str(m["streak"])),
     ]
+    if info.q_row is not None:
+        rows += rule_views.synaptic_rl_rows(info)
+    else:
+        rows += rule_views.change_and_memory_rows(info)
     table = "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in rows)
+    strip = rule_views.strip_caption(info.discrete, info.history.size)
     return (
-        f'<div class="synsim-synapse" data-sid="{info.sid}"><div><b>{kind} {info.sid}</b></div>'
+        f'<div class="synsim-synapse" data-sid="{info.sid}" data-rule="{html.escape(info.rule)}">'
+        f"<div><b>{kind} {info.sid}</b></div>"
         f'<table class="synsim-kv">{table}</table>'
-        f"<div>actions, last {info.history.size} steps (red dec, grey keep, blue inc):</div>"
+        f"<div>{strip}</div>"
         f"{action_strip_html(info.history, length)}"
-        f"<div>weight over the same steps (from the action log):</div>{sparkline_svg(info.weights)}</div>"
+        f"<div>weight over the same steps ({html.escape(info.weight_source)}):</div>{sparkline_svg(info.weights)}</div>"
     )
