@@ -13,11 +13,11 @@ and their ratio; then peak memory. Data: the notMNIST sample when found
 from __future__ import annotations
 
 import argparse
-import os
 import resource
 import time
 
 import numpy as np
+from common import limit_threads, minibatch_task, sample_data
 
 
 def main() -> None:
@@ -25,23 +25,11 @@ def main() -> None:
     parser.add_argument("--iterations", type=int, default=300)
     parser.add_argument("--threads", type=int, help="BLAS threads (default: the library's own choice)")
     args = parser.parse_args()
-    if args.threads:
-        from threadpoolctl import threadpool_limits
-
-        threadpool_limits(args.threads)
+    limit_threads(args.threads)
 
     from synapse_sim import Scenario, VectorEngine
-    from synapse_sim.randomness import STREAM_BATCH, generator
-    from synapse_sim.tasks import ClassificationTask
-    from synapse_sim.tasks.data import default_sample_path, load_notmnist
 
-    path = os.environ.get("SYNAPSE_SIM_NOTMNIST") or default_sample_path()
-    if path:
-        data = load_notmnist(path)
-        x, y, source = data.images, data.labels, f"notMNIST sample ({len(data.labels)} images)"
-    else:
-        rng = np.random.default_rng(0)
-        x, y, source = rng.random((10000, 784), dtype=np.float32), rng.integers(0, 10, 10000), "random pixels"
+    x, y, source = sample_data()
     print(f"data: {source}; minibatch 5000, float32; numpy {np.__version__}")
     print(f"{'network':<12}{'ms/iteration':>14}{'bare W.T@X ms':>15}{'ratio':>8}{'500k iterations':>17}")
     for layers in ([784, 10], [784, 32, 10]):
@@ -57,16 +45,7 @@ def main() -> None:
                 "policy.file": "shipped",
             }
         )
-        task = ClassificationTask(
-            x[:7500],
-            y[:7500],
-            x[7500:],
-            y[7500:],
-            lambda b: generator(0, STREAM_BATCH, b),
-            batch_size=5000,
-            batch_interval=5000,
-            dtype=np.float32,
-        )
+        task = minibatch_task(x, y)
         engine = VectorEngine(scenario, task=task)
         engine.run(20)
         x_t, _ = task.batch(1)

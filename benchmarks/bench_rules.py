@@ -14,11 +14,11 @@ random pixels otherwise (timing does not depend on the values).
 from __future__ import annotations
 
 import argparse
-import os
 import time
 from functools import partial
 
 import numpy as np
+from common import limit_threads, minibatch_task, sample_data
 
 RULE_SETTINGS = {
     "synaptic_rl": {"policy.mode": "static", "policy.file": "shipped:paper_ocr", "epsilon": 0.1, "alpha_s": 1e-4},
@@ -52,23 +52,11 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=200)
     parser.add_argument("--threads", type=int, help="BLAS threads (default: the library's own choice)")
     args = parser.parse_args()
-    if args.threads:
-        from threadpoolctl import threadpool_limits
-
-        threadpool_limits(args.threads)
+    limit_threads(args.threads)
 
     from synapse_sim import RULES, Scenario, VectorEngine
-    from synapse_sim.randomness import STREAM_BATCH, generator
-    from synapse_sim.tasks import ClassificationTask
-    from synapse_sim.tasks.data import default_sample_path, load_notmnist
 
-    path = os.environ.get("SYNAPSE_SIM_NOTMNIST") or default_sample_path()
-    if path:
-        data = load_notmnist(path)
-        x, y, source = data.images, data.labels, f"notMNIST sample ({len(data.labels)} images)"
-    else:
-        rng = np.random.default_rng(0)
-        x, y, source = rng.random((10000, 784), dtype=np.float32), rng.integers(0, 10, 10000), "random pixels"
+    x, y, source = sample_data()
     print(f"784-32-10, minibatch 5000, float32; data: {source}; numpy {np.__version__}")
     head = f"{'rule':<20}{'passes':>7}{'ms/step':>10}{'bare ms':>10}{'ratio':>8}{'ms/evaluation':>15}"
     print(head + f"{'ratio incl. eligibility':>25}")
@@ -80,16 +68,7 @@ def main() -> None:
             )
             .with_overrides({"run.method": name, **RULE_SETTINGS.get(name, {})})
         )
-        task = ClassificationTask(
-            x[:7500],
-            y[:7500],
-            x[7500:],
-            y[7500:],
-            lambda b: generator(0, STREAM_BATCH, b),
-            batch_size=5000,
-            batch_interval=5000,
-            dtype=np.float32,
-        )
+        task = minibatch_task(x, y)
         engine = VectorEngine(scenario, task=task)
         engine.run(10)
         passes = len(engine.simulation.rule.passes(1))

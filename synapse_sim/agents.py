@@ -6,6 +6,7 @@ import mesa
 import numpy as np
 
 from .rules import Change, RuleContext
+from .rules.base import EMPTY
 
 
 class SynapseAgent(mesa.Agent):
@@ -24,6 +25,8 @@ class SynapseAgent(mesa.Agent):
         self.pre = model.topology.pre_neuron(sid)
         self.post = model.topology.post_neuron(sid)
         self.is_bias = bool(model.topology.is_bias[sid])
+        self.sid_scalar = np.int64(sid)
+        self.is_bias_scalar = np.bool_(self.is_bias)
         self.weight = weight
         self.memory = memory
         self.action = None
@@ -40,24 +43,24 @@ class SynapseAgent(mesa.Agent):
         if neurons.coincidence is not None:
             coincidence = neurons.coincidence[self.sid]
         return RuleContext(
-            step=self.model.simulation.step_count + 1,
-            sid=np.int64(self.sid),
-            weight=self.weight,
-            is_bias=np.bool_(self.is_bias),
-            memory=self.memory,
-            draws={k: v[self.sid] for k, v in (draws or {}).items()},
-            broadcast=broadcast,
-            pre_activity=pre,
-            post_activity=post,
-            coincidence=coincidence,
+            self.model.simulation.step_count + 1,
+            self.sid_scalar,
+            self.weight,
+            self.is_bias_scalar,
+            self.memory,
+            {k: v[self.sid] for k, v in draws.items()} if draws else EMPTY,
+            broadcast,
+            pre,
+            post,
+            coincidence,
         )
 
     def apply(self, change: Change) -> None:
         if change.dw is not None:
             self.weight = self.weight + change.dw
         if change.memory:
-            self.memory = {**self.memory, **change.memory}
-        self.report = dict(change.report)
+            self.memory.update(change.memory)
+        self.report = change.report
 
     def propose(self) -> None:
         """Act: the rule's proposal for this synapse (a weight change now and/or offsets for the passes)."""

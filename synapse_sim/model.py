@@ -89,8 +89,10 @@ class SynapseModel(mesa.Model):
         self.datacollector.collect(self)
 
     # --- the Population protocol, kept in agents -------------------------------------
-    def _each(self, method: str) -> None:
-        if self.activation == "shuffle":
+    def _each(self, method: str, shuffle: bool = True) -> None:
+        if self.activation == "shuffle" and not shuffle:
+            self.agents.do(method)
+        elif self.activation == "shuffle":
             self.agents.shuffle_do(method)
         else:
             for agent in self.synapses if self.activation == "sid" else self.synapses[::-1]:
@@ -111,7 +113,7 @@ class SynapseModel(mesa.Model):
 
     def update(self, step: int, broadcast, neurons: NeuronData) -> dict:
         self.broadcast = broadcast
-        self._each("update")
+        self._each("update", shuffle=False)
         if self._before is not None:
             signs = np.sign(self.weight_vector() - self._before) + 1
             for agent, action in zip(self.synapses, signs.astype(np.int8), strict=True):
@@ -119,7 +121,7 @@ class SynapseModel(mesa.Model):
         return self._reports()
 
     def observe(self, step: int, neurons: NeuronData) -> dict:
-        self._each("observe")
+        self._each("observe", shuffle=False)
         return self._reports()
 
     def actions(self) -> np.ndarray:

@@ -20,7 +20,7 @@ counting and the records; a rule owns only its arithmetic.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, ClassVar
 
@@ -78,7 +78,7 @@ class Pass:
     record: bool = True
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class RuleContext:
     """What one synapse (local form: scalars) or all synapses (batch form: arrays in sid order) know.
 
@@ -87,7 +87,9 @@ class RuleContext:
     value (update phase); ``pre_activity`` / ``post_activity`` the mean activity of
     the synapse's two neurons over the last pass that asked for it; ``coincidence``
     the rule's weighted mean of pre activity x post noise (see
-    :func:`synapse_sim.tasks.correlate`).
+    :func:`synapse_sim.tasks.correlate`). Rules read it and never change it (it is not
+    frozen only because the agent view builds one per synapse and phase, and frozen
+    dataclasses are slow to build).
     """
 
     step: int
@@ -102,16 +104,16 @@ class RuleContext:
     coincidence: Any = None
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Change:
     """What a phase returns: a weight change ``dw`` (added: ``w + dw``; None: none),
     replaced memory fields, weight offsets for the passes (propose only) and a report
     for the shared state's ``learn``."""
 
     dw: Any = None
-    memory: Mapping[str, Any] = field(default_factory=dict)
+    memory: Mapping[str, Any] = EMPTY
     offsets: tuple = ()
-    report: Mapping[str, Any] = field(default_factory=dict)
+    report: Mapping[str, Any] = EMPTY
 
 
 NO_CHANGE = Change()

@@ -61,6 +61,10 @@ class Policy:
         """
         return np.where(explore, random_actions, self.greedy[states]).astype(np.int8)
 
+    def act_one(self, state, explore, random_action) -> int:
+        """:meth:`act` for one synapse (the agent view): the same choice, without array overhead."""
+        return int(random_action) if explore else int(self.greedy[state])
+
     def update(self, states, actions, next_states, reward: int) -> None:
         """Synchronous TD update from one transition per synapse (DESIGN.md step 5).
 

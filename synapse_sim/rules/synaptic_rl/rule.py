@@ -228,13 +228,13 @@ class SynapticRL(Rule):
 
     def propose_local(self, ctx: RuleContext) -> Change:
         m = ctx.memory
-        action = int(self.policy.act(m["state"], ctx.draws["explore"], ctx.draws["random_action"]))
+        action = self.policy.act_one(m["state"], ctx.draws["explore"], ctx.draws["random_action"])
         history = m["action_history"]
-        memory = {"action_history": np.array([action, *history[:-1]], dtype=np.int8)}
+        memory = {"action_history": (action, *history[:-1])}
         if self.track_streak:
-            memory["streak"] = np.int32(m["streak"] + 1 if action == history[0] else 1)
+            memory["streak"] = m["streak"] + 1 if action == history[0] else 1
         dw = self.weight_steps.table[int(ctx.is_bias), action]
-        return Change(dw=dw, memory=memory, report={"state": m["state"], "action": np.int8(action)})
+        return Change(dw=dw, memory=memory, report={"state": m["state"], "action": action})
 
     def propose_batch(self, ctx: RuleContext) -> Change:
         m = ctx.memory
@@ -265,10 +265,11 @@ class SynapticRL(Rule):
 
     def update_local(self, ctx: RuleContext) -> Change:
         rewards = ctx.memory["reward_history"]
-        return Change(memory={"reward_history": np.array([ctx.broadcast.reward, *rewards[:-1]], dtype=np.int8)})
+        return Change(memory={"reward_history": (ctx.broadcast.reward, *rewards[:-1])})
 
     def update_batch(self, ctx: RuleContext) -> Change:
-        return self.update_local(ctx)
+        rewards = ctx.memory["reward_history"]
+        return Change(memory={"reward_history": np.array([ctx.broadcast.reward, *rewards[:-1]], dtype=np.int8)})
 
     @staticmethod
     def synapse_context(ctx: RuleContext) -> SynapseContext:
@@ -276,8 +277,8 @@ class SynapticRL(Rule):
         m = ctx.memory
         return SynapseContext(
             sid=int(ctx.sid),
-            action_history=tuple(int(a) for a in m["action_history"]),
-            reward_history=tuple(int(r) for r in m["reward_history"]),
+            action_history=tuple(map(int, m["action_history"])),
+            reward_history=tuple(map(int, m["reward_history"])),
             weight=float(ctx.weight),
             is_bias=bool(ctx.is_bias),
             streak=int(m["streak"]),
@@ -286,7 +287,7 @@ class SynapticRL(Rule):
         )
 
     def observe_local(self, ctx: RuleContext) -> Change:
-        state = np.int64(self.state_space.index_local(self.synapse_context(ctx)))
+        state = self.state_space.index_local(self.synapse_context(ctx))
         return Change(memory={"state": state}, report={"next_state": state})
 
     def observe_batch(self, ctx: RuleContext) -> Change:
