@@ -148,3 +148,21 @@ def test_shipped_streak_policy_matches_its_scenario(tmp_path, capsys):
     assert main([*args, "--set", "policy.mode='static'"]) != 0
     err = capsys.readouterr().err
     assert "no shipped policy 'nope'" in err and "streak_static" in err
+
+
+def test_rules_lists_every_registered_rule_with_its_keys(capsys):
+    from synapse_sim import RULES
+
+    assert main(["rules"]) == 0
+    out = capsys.readouterr().out
+    for name in RULES:
+        assert f"{name}:" in out
+    assert "spsa.a" in out and "node_perturbation.eta" in out and "policy.epsilon" in out
+
+
+def test_run_with_another_rule_and_an_unknown_one(tmp_path, capsys):
+    scenario = Path(__file__).resolve().parents[1] / "scenarios" / "decision_boundary_spsa.toml"
+    assert main(["run", str(scenario), "--iterations", "30", "--quiet", "--out", str(tmp_path / "spsa")]) == 0
+    assert (tmp_path / "spsa" / "rule.json").is_file()
+    code = main(["run", str(scenario), "--set", "run.method=spsaa", "--out", str(tmp_path / "bad")])
+    assert code == 2 and "did you mean 'spsa'" in capsys.readouterr().err

@@ -127,3 +127,40 @@ def test_a_study_refuses_a_folder_that_holds_another_scenario(tmp_path):
         run_job(Job(other, tmp_path / "r"))
     longer = run_job(Job(scenario.with_overrides({"run.iterations": 30}), tmp_path / "r"))
     assert longer["steps"] == 30, "more iterations of the same run continue it"
+
+
+@pytest.mark.parametrize(
+    ("rule", "keys"),
+    [
+        ("spsa", {"spsa.a": 0.02, "spsa.c": 0.01, "spsa.schedule": "standard", "spsa.stability": 5.0}),
+        ("node_perturbation", {"node_perturbation.sigma": 0.05, "node_perturbation.eta": 0.3}),
+    ],
+)
+@pytest.mark.parametrize("engine", ["vector", "agent"])
+def test_every_rule_resumes_exactly_and_writes_its_rule_file(tmp_path, rule, keys, engine):
+    scenario = small_scenario(iterations=80, checkpoint_every=25, engine=engine).with_overrides(
+        {"run.method": rule, **keys}
+    )
+    full = run(scenario, tmp_path / "full", progress=False)
+    run(scenario, tmp_path / "part", progress=False, interrupt_at=33)
+    resumed = run(None, tmp_path / "part", resume=True, progress=False)
+    assert resumed["steps"] == full["steps"] == 80 and full["rule"] == rule
+    assert full["evaluations"] == resumed["evaluations"] == 160
+    assert_same_arrays(read_npz(tmp_path / "full" / "history.npz"), read_npz(tmp_path / "part" / "history.npz"))
+    assert_same_arrays(
+        read_npz(tmp_path / "full" / "checkpoint.npz") | {"wall_time": 0},
+        read_npz(tmp_path / "part" / "checkpoint.npz") | {"wall_time": 0},
+    )
+    import json
+
+    assert json.loads((tmp_path / "full" / "rule.json").read_text())["rule"] == rule
+    assert not (tmp_path / "full" / "policy.npz").exists()
+
+
+def test_a_checkpoint_of_another_rule_is_refused(tmp_path):
+    scenario = small_scenario(iterations=20)
+    engine = VectorEngine(scenario)
+    engine.run(5)
+    other = VectorEngine(scenario.with_overrides({"run.method": "spsa"}))
+    with pytest.raises(ValueError, match="another learning rule"):
+        other.restore(engine.checkpoint())
