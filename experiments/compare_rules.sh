@@ -20,3 +20,21 @@ $PY experiments/tune_compare.py --data "$DATA" --evaluations 20000 --out "$OUT/t
   $S/notmnist_32hu_spsa.toml:spsa.a=0.002,0.005,0.01 \
   $S/notmnist_32hu_node_perturbation.toml:node_perturbation.eta=0.1,0.3,1 \
   $S/notmnist_32hu_gd.toml:gradient.learning_rate=0.03,0.1,0.3
+
+# 2. the comparison on seeds 0-2, each rule at the value its tuning chose (tune_*/tuning.md);
+#    synaptic RL and gradient descent keep their Table 1 scenario files and get the value by @key=value
+.venv/bin/synapse-sim compare \
+  "$S/notmnist_0hu.toml@synapse.alpha_s=0.003" \
+  $S/notmnist_0hu_spsa.toml \
+  $S/notmnist_0hu_node_perturbation.toml \
+  "$S/notmnist_0hu_node_perturbation.toml@node_perturbation.per_example=false@node_perturbation.eta=3" \
+  "$S/notmnist_0hu_gd.toml@gradient.learning_rate=0.03" \
+  --data "$DATA" --seeds 3 --evaluations 10000 --out "$OUT/0hu"
+.venv/bin/synapse-sim compare \
+  "$S/notmnist_32hu.toml@synapse.alpha_s=0.001@synapse.alpha_s_schedule=[[60000, 0.0005]]" \
+  $S/notmnist_32hu_spsa.toml \
+  $S/notmnist_32hu_node_perturbation.toml \
+  $S/notmnist_32hu_gd.toml \
+  --data "$DATA" --seeds 3 --evaluations 100000 --out "$OUT/32hu"
+.venv/bin/synapse-sim compare $S/decision_boundary_adaptive.toml $S/decision_boundary_spsa.toml \
+  $S/decision_boundary_node_perturbation.toml --seeds 5 --evaluations 10000 --check-every 100 --out "$OUT/boundary"

@@ -44,7 +44,7 @@ def main(argv=None) -> int:
             scenario = scenario.with_overrides({"run.name": f"{stem}_{key.split('.')[-1]}{value}"})
             jobs += compare_jobs([scenario], [args.seed], args.out, args.evaluations, data=args.data)
             grid_of.append((stem, key, value))
-    run_jobs(jobs, args.processes)
+    summaries = run_jobs(jobs, args.processes)
     lines = [
         f"Tuning seed {args.seed}, budget {args.evaluations:,} loss evaluations per run (gradient descent: "
         "its own stopping rule). Best value per rule in bold.",
@@ -53,11 +53,12 @@ def main(argv=None) -> int:
         "|---|---|---|---|---|---|",
     ]
     results = []
-    for job, (stem, key, value) in zip(jobs, grid_of, strict=True):
+    for job, summary, (stem, key, value) in zip(jobs, summaries, grid_of, strict=True):
         x, acc = validation_curve(job.out_dir, job.scenario)
         gd = job.scenario["run"]["method"] == "gradient_descent"
-        score = 100 * float(acc[-1] if gd else acc.mean())
-        results.append((stem, key, value, score, 100 * float(acc[-1]), first_reaching(x, acc, 0.85), gd))
+        end = 100 * float(summary["final_validation_accuracy"] if gd else acc[-1])
+        score = end if gd else 100 * float(acc.mean())
+        results.append((stem, key, value, score, end, first_reaching(x, acc, 0.85), gd))
     best = {}
     for stem, _, value, score, *_ in results:
         if stem not in best or score > best[stem][1]:

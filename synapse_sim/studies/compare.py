@@ -106,7 +106,10 @@ def compare_rows(jobs: list[Job], summaries: list[dict], thresholds=THRESHOLDS) 
         scenario = runs[0][0].scenario
         gd = scenario["run"]["method"] == GRADIENT_DESCENT
         curves = [validation_curve(j.out_dir, j.scenario) for j, _ in runs]
-        final = stats([100 * acc[-1] for _, acc in curves])
+        ends = [
+            s["final_validation_accuracy"] if gd else acc[-1] for (_, acc), (_, s) in zip(curves, runs, strict=True)
+        ]
+        final = stats([100 * a for a in ends])
         row = {
             "label": label,
             "method": scenario["run"]["method"],
@@ -124,8 +127,14 @@ def compare_rows(jobs: list[Job], summaries: list[dict], thresholds=THRESHOLDS) 
         for t in thresholds:
             reached = [first_reaching(x, acc, t) for x, acc in curves]
             hit = [r for r in reached if r is not None]
-            row[f"to_{round(100 * t)}"] = int(np.mean(hit)) if len(hit) == len(reached) else None
+            every = len(hit) == len(reached)
+            row[f"to_{round(100 * t)}"] = int(np.mean(hit)) if every else None
             row[f"reached_{round(100 * t)}"] = f"{len(hit)}/{len(reached)}"
+            # seconds: each run's wall time pro rata to the work done by its first check at t
+            seconds = [
+                s["wall_time_s"] * r / x[-1] for (x, _), (_, s), r in zip(curves, runs, reached, strict=True) if r
+            ]
+            row[f"seconds_to_{round(100 * t)}"] = round(float(np.mean(seconds)), 1) if every else None
         rows.append(row)
     return rows
 
@@ -136,7 +145,7 @@ def _cell(row: dict, t: float) -> str:
     reached = row[f"reached_{key}"]
     if value is None:
         return f"not reached ({reached})" if reached.startswith("0/") else f"{reached} runs"
-    return f"{value:,}"
+    return f"{value:,} ({row[f'seconds_to_{key}']:.1f} s)"
 
 
 def compare_markdown(rows: list[dict], thresholds=THRESHOLDS) -> str:
@@ -155,8 +164,9 @@ def compare_markdown(rows: list[dict], thresholds=THRESHOLDS) -> str:
     lines.append("")
     lines.append(
         f"Seeds {seeds}: every rule on the same splits, initial weights and minibatches. 'to N %': the first "
-        "held-out check at or above N %, averaged over the seeds (shown only when every seed got there). Gradient "
-        "descent is counted in epochs (forward + backward over the training set), at its best validation loss."
+        "held-out check at or above N %, averaged over the seeds (shown only when every seed got there), and in "
+        "brackets the seconds it took (each run's wall time pro rata). Gradient descent is counted in epochs "
+        "(forward + backward over the training set); its accuracy at the end is at its best validation loss."
     )
     return "\n".join(lines) + "\n"
 
