@@ -1,9 +1,9 @@
-"""Milliseconds per step of every rule at 784-32-10 (minibatch 5,000, float32) vs. the bare products it needs.
+"""Milliseconds per step of every rule at 784-10 and 784-32-10 (minibatch 5,000, float32) vs. its bare products.
 
 For each registered rule it times, in one run: a full vectorised step, and the bare
 matrix products of the forward passes that step needs (one pass for synaptic RL, two for
-SPSA and node perturbation: layer 1 ``W1.T @ X`` and layer 2 ``W2.T @ H``, with nothing
-else), and prints their ratio. Node perturbation also needs one product per layer for
+SPSA and node perturbation: ``W.T @ H`` per layer, with nothing else), and prints their
+ratio and the cost of one loss evaluation. Node perturbation also needs one product per layer for
 its eligibilities (``X @ (noise * broadcast).T``); the last column adds those to its bare
 cost. Data: the notMNIST sample when found ($SYNAPSE_SIM_NOTMNIST or ../shared/data/notmnist),
 random pixels otherwise (timing does not depend on the values).
@@ -27,14 +27,14 @@ RULE_SETTINGS = {
 }
 
 
-def forward(w1, w2, x_t, h) -> None:
-    w1.T @ x_t
-    w2.T @ h
+def forward(weights, inputs) -> None:
+    for w, h in zip(weights, inputs, strict=True):
+        w.T @ h
 
 
-def eligibility(x_t, h, g1, g2) -> None:
-    x_t @ g1.T
-    h @ g2.T
+def eligibility(inputs, signals) -> None:
+    for h, g in zip(inputs, signals, strict=True):
+        h @ g.T
 
 
 def best_of(fn, repeats: int, n: int) -> float:
@@ -54,40 +54,43 @@ def main() -> None:
     args = parser.parse_args()
     limit_threads(args.threads)
 
-    from synapse_sim import RULES, Scenario, VectorEngine
+    from synapse_sim import RULES
 
     x, y, source = sample_data()
-    print(f"784-32-10, minibatch 5000, float32; data: {source}; numpy {np.__version__}")
-    head = f"{'rule':<20}{'passes':>7}{'ms/step':>10}{'bare ms':>10}{'ratio':>8}{'ms/evaluation':>15}"
+    print(f"minibatch 5000, float32; data: {source}; numpy {np.__version__}")
+    head = f"{'network':<11}{'rule':<20}{'passes':>7}{'ms/step':>10}{'bare ms':>10}{'ratio':>8}{'ms/evaluation':>15}"
     print(head + f"{'ratio incl. eligibility':>25}")
-    for name in sorted(RULES):
-        scenario = (
-            Scenario()
-            .with_overrides(
-                {"layers": [784, 32, 10], "hidden_activation": "relu", "dtype": "float32", "init_range": 0.1}
-            )
-            .with_overrides({"run.method": name, **RULE_SETTINGS.get(name, {})})
-        )
-        task = minibatch_task(x, y)
-        engine = VectorEngine(scenario, task=task)
-        engine.run(10)
-        passes = len(engine.simulation.rule.passes(1))
-        x_t, _ = task.batch(1)
-        w1, w2 = (np.ascontiguousarray(m) for m in engine.weight_matrices())
-        h = np.maximum(w1.T @ x_t, 0)
-        h = np.vstack([h, np.ones((1, h.shape[1]), dtype=h.dtype)])
-        g1, g2 = np.ones((32, 5000), dtype=np.float32), np.ones((10, 5000), dtype=np.float32)
+    for layers in ([784, 10], [784, 32, 10]):
+        for name in sorted(RULES):
+            time_rule(name, layers, x, y, args.steps)
 
-        step = best_of(engine.step, 3, args.steps)
-        bare = passes * best_of(partial(forward, w1, w2, x_t, h), 3, args.steps)
-        extra = ""
-        if "coincidence" in engine.simulation.rule.needs:
-            extra = f"{step / (bare + best_of(partial(eligibility, x_t, h, g1, g2), 3, args.steps)):>25.2f}"
-        evaluations = engine.simulation.evaluations / engine.step_count
-        print(
-            f"{name:<20}{passes:>7}{step * 1e3:>10.3f}{bare * 1e3:>10.3f}{step / bare:>8.2f}"
-            f"{step * 1e3 / evaluations:>15.3f}{extra}"
-        )
+
+def time_rule(name: str, layers: list[int], x, y, steps: int) -> None:
+    from synapse_sim import Scenario, VectorEngine
+
+    network = {"layers": layers, "hidden_activation": "relu", "dtype": "float32", "init_range": 0.1}
+    scenario = Scenario().with_overrides(network).with_overrides({"run.method": name, **RULE_SETTINGS.get(name, {})})
+    task = minibatch_task(x, y)
+    engine = VectorEngine(scenario, task=task)
+    engine.run(10)
+    passes = len(engine.simulation.rule.passes(1))
+    x_t, _ = task.batch(1)
+    weights = [np.ascontiguousarray(m) for m in engine.weight_matrices()]
+    inputs = [x_t]
+    for w in weights[:-1]:
+        h = np.maximum(w.T @ inputs[-1], 0)
+        inputs.append(np.vstack([h, np.ones((1, h.shape[1]), dtype=h.dtype)]))
+    signals = [np.ones((w.shape[1], x_t.shape[1]), dtype=np.float32) for w in weights]
+    step = best_of(engine.step, 3, steps)
+    bare = passes * best_of(partial(forward, weights, inputs), 3, steps)
+    extra = ""
+    if "coincidence" in engine.simulation.rule.needs:
+        extra = f"{step / (bare + best_of(partial(eligibility, inputs, signals), 3, steps)):>25.2f}"
+    per_evaluation = step * engine.step_count / engine.simulation.evaluations
+    print(
+        f"{'-'.join(map(str, layers)):<11}{name:<20}{passes:>7}{step * 1e3:>10.3f}{bare * 1e3:>10.3f}"
+        f"{step / bare:>8.2f}{per_evaluation * 1e3:>15.3f}{extra}"
+    )
 
 
 if __name__ == "__main__":

@@ -26,11 +26,13 @@ from .experiments import Job, run_jobs, stats
 THRESHOLDS = (0.80, 0.85, 0.88)
 
 
-def label_of(scenario: Scenario) -> str:
-    """``name layers`` for a row: e.g. ``spsa 784-32-10``."""
+def label_of(scenario: Scenario, overrides=()) -> str:
+    """A row name: method and network, then the overrides, e.g. ``synaptic_rl 784-10 (alpha_s=0.003)``."""
     layers = "-".join(str(n) for n in scenario["network"]["layers"])
-    name = scenario["run"]["name"] or (Path(scenario.source).stem if scenario.source else scenario["run"]["method"])
-    return f"{name} ({scenario['run']['method']}, {layers})"
+    label = f"{scenario['run']['method']} {layers}"
+    if overrides:
+        label += " (" + ", ".join(o.split(".", 1)[-1].replace(" ", "") for o in overrides) + ")"
+    return label
 
 
 def passes_per_step(scenario: Scenario) -> int:
@@ -52,7 +54,7 @@ def compare_jobs(scenarios, seeds, out_root, evaluations: int, check_every: int 
 
     A scenario is a :class:`Scenario`, a path, or ``PATH@key=value@...`` (overrides for that one).
     """
-    jobs = []
+    jobs, labels = [], {}
     for item in scenarios:
         base, own = (item, []) if isinstance(item, Scenario) else parse_item(str(item))
         base = base.with_sets([*own, *sets])
@@ -73,7 +75,10 @@ def compare_jobs(scenarios, seeds, out_root, evaluations: int, check_every: int 
                     "run.checkpoint_every": max(every, 5000),
                 }
             )
-        label = label_of(base)
+        label = label_of(base, own)
+        if label in labels.values():  # two scenarios of one method and network: name them by file
+            label = f"{label} [{slug}]"
+        labels[slug] = label
         jobs += [Job(base.with_overrides({"run.seed": s}), Path(out_root) / slug / f"seed{s}", label) for s in seeds]
     return jobs
 
@@ -186,16 +191,17 @@ def compare_figure(jobs: list[Job], title: str = "held-out accuracy per unit of 
     from matplotlib.figure import Figure
 
     gd_jobs = [j for j in jobs if j.scenario["run"]["method"] == GRADIENT_DESCENT]
-    fig = Figure(figsize=(12 if gd_jobs else 7.5, 4.8))
+    n_labels = len(dict.fromkeys(j.label for j in jobs))
+    fig = Figure(figsize=(12 if gd_jobs else 7.5, 4.4 + 0.25 * ((n_labels + 1) // 2)))
     axes = fig.subplots(1, 2 if gd_jobs else 1, squeeze=False)[0]
-    colours = {}
+    colours = {label: f"C{i % 10}" for i, label in enumerate(dict.fromkeys(j.label for j in jobs))}
+    drawn = set()
     for j in jobs:
-        gd = j in gd_jobs
-        ax = axes[1] if gd else axes[0]
+        ax = axes[1] if j in gd_jobs else axes[0]
         x, acc = validation_curve(j.out_dir, j.scenario)
-        first = j.label not in colours
-        line = ax.plot(x, 100 * acc, lw=1.2, alpha=0.85, color=colours.get(j.label), label=j.label if first else None)
-        colours.setdefault(j.label, line[0].get_color())
+        label = None if j.label in drawn else j.label
+        drawn.add(j.label)
+        ax.plot(x, 100 * acc, lw=1.2, alpha=0.85, color=colours[j.label], label=label)
     axes[0].set_xlabel("loss evaluations (forward passes over the minibatch)")
     axes[0].set_title("synapse-local rules")
     if gd_jobs:
@@ -208,9 +214,10 @@ def compare_figure(jobs: list[Job], title: str = "held-out accuracy per unit of 
         ax.set_ylim(max(0, math.floor(low / 10) * 10), 100)
         for t in THRESHOLDS:
             ax.axhline(100 * t, color="grey", lw=0.6, ls=":")
-        ax.legend(fontsize=8, loc="lower right")
+    handles = [h for ax in axes for h in ax.get_legend_handles_labels()[0]]
+    fig.legend(handles=handles, loc="lower center", ncol=2, fontsize=8, frameon=False)
     fig.suptitle(title)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.06 * ((len(handles) + 1) // 2), 1, 1))
     return fig
 
 
