@@ -37,4 +37,5 @@ $PY experiments/tune_compare.py --data "$DATA" --evaluations 20000 --out "$OUT/t
   $S/notmnist_32hu_gd.toml \
   --data "$DATA" --seeds 3 --evaluations 100000 --out "$OUT/32hu"
 .venv/bin/synapse-sim compare $S/decision_boundary_adaptive.toml $S/decision_boundary_spsa.toml \
-  $S/decision_boundary_node_perturbation.toml --seeds 5 --evaluations 10000 --check-every 100 --out "$OUT/boundary"
+  $S/decision_boundary_node_perturbation.toml --seeds 5 --evaluations 10000 --check-every 100 --thresholds 0.9 0.95 \
+  --out "$OUT/boundary"

@@ -148,7 +148,7 @@ def _compare(args) -> int:
         sets=args.set or [],
         processes=args.processes,
     )
-    table, _ = write_compare(args.out, jobs, summaries)
+    table, _ = write_compare(args.out, jobs, summaries, tuple(args.thresholds))
     print(table)
     print(f"results: {args.out}/compare.md, {args.out}/compare.csv, {args.out}/compare.png")
     return 0
@@ -239,6 +239,13 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--seed-list", type=int, nargs="+", help="these seeds instead of 0..N-1 (e.g. a tuning split)")
     c.add_argument("--evaluations", type=int, default=10000, help="loss evaluations per run (default 10,000)")
     c.add_argument("--check-every", type=int, default=1000, help="loss evaluations between held-out checks")
+    c.add_argument(
+        "--thresholds",
+        type=float,
+        nargs="+",
+        default=[0.80, 0.85, 0.88],
+        help="accuracies whose first crossing the table reports (default 0.80 0.85 0.88)",
+    )
     c.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a key in every scenario")
     c.add_argument("--processes", type=int, help="parallel runs (default: one per core)")
     c.add_argument("--out", default="runs/compare")

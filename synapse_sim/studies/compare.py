@@ -186,7 +186,7 @@ def compare_csv(rows: list[dict]) -> str:
     return out.getvalue()
 
 
-def compare_figure(jobs: list[Job], title: str = "held-out accuracy per unit of work"):
+def compare_figure(jobs: list[Job], title: str = "accuracy per unit of work", thresholds=THRESHOLDS):
     """Left: rules against loss evaluations; right: gradient descent against epochs (if any)."""
     from matplotlib.figure import Figure
 
@@ -207,12 +207,13 @@ def compare_figure(jobs: list[Job], title: str = "held-out accuracy per unit of 
     if gd_jobs:
         axes[1].set_xlabel("epochs (forward + backward over the training set)")
         axes[1].set_title("gradient descent")
+    held_out = any(j.scenario["task"]["name"] != "decision_boundary" for j in jobs)
     for ax in axes:
-        ax.set_ylabel("held-out accuracy (%)")
+        ax.set_ylabel("held-out accuracy (%)" if held_out else "accuracy on the task's data (%)")
         ax.grid(alpha=0.3)
         low = min(line.get_ydata().min() for line in ax.lines) if ax.lines else 0
         ax.set_ylim(max(0, math.floor(low / 10) * 10), 100)
-        for t in THRESHOLDS:
+        for t in thresholds:
             ax.axhline(100 * t, color="grey", lw=0.6, ls=":")
     handles = [h for ax in axes for h in ax.get_legend_handles_labels()[0]]
     fig.legend(handles=handles, loc="lower center", ncol=2, fontsize=8, frameon=False)
@@ -226,16 +227,16 @@ def run_compare(scenarios, seeds, out_root, evaluations, check_every=1000, data=
     return jobs, run_jobs(jobs, processes)
 
 
-def write_compare(out_root, jobs, summaries) -> tuple[str, list[dict]]:
+def write_compare(out_root, jobs, summaries, thresholds=THRESHOLDS) -> tuple[str, list[dict]]:
     """Write compare.md / compare.csv / compare.json / compare.png into ``out_root``."""
     from ..io import atomic_write_bytes, atomic_write_json, atomic_write_text
     from ..plots import png_bytes
 
     out_root = Path(out_root)
-    rows = compare_rows(jobs, summaries)
-    table = compare_markdown(rows)
+    rows = compare_rows(jobs, summaries, thresholds)
+    table = compare_markdown(rows, thresholds)
     atomic_write_text(out_root / "compare.md", table)
     atomic_write_text(out_root / "compare.csv", compare_csv(rows))
     atomic_write_json(out_root / "compare.json", json.loads(json.dumps(rows)))
-    atomic_write_bytes(out_root / "compare.png", png_bytes(compare_figure(jobs)))
+    atomic_write_bytes(out_root / "compare.png", png_bytes(compare_figure(jobs, thresholds=thresholds)))
     return table, rows
