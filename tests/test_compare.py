@@ -59,7 +59,7 @@ def test_per_scenario_overrides_and_a_refused_stale_folder(tmp_path):
     item = f"{SCENARIOS / 'decision_boundary_spsa.toml'}@spsa.a=0.02@network.layers=[2, 6, 1]"
     jobs = compare_jobs([item], [0], tmp_path, evaluations=100)
     assert jobs[0].scenario["spsa"]["a"] == 0.02 and jobs[0].scenario["network"]["layers"] == [2, 6, 1]
-    assert "@spsa.a=0.02" in jobs[0].label
+    assert jobs[0].label == "spsa 2-6-1 (a=0.02, layers=[2,6,1])"
     run_jobs(jobs, processes=1)
     stale = compare_jobs([item.replace("0.02", "0.03")], [0], tmp_path, evaluations=100)
     stale[0].out_dir = jobs[0].out_dir
