@@ -35,7 +35,6 @@ TASK_PRESETS = {
 }
 DEFAULT_HIDDEN = {"decision_boundary": [100], "notmnist": []}
 SYNAPTIC_RL = "synaptic_rl"
-RULE_NAMES = tuple(sorted(RULES))
 # the other rules' controls: control name -> scenario key (applied only when that rule is chosen)
 RULE_CONTROLS = {
     "spsa": {"spsa_a": "spsa.a", "spsa_c": "spsa.c"},
@@ -181,7 +180,7 @@ def resolve(
     if (rule is None or rule == "") and base["run"]["method"] not in RULES:
         problems.append(f"run.method {base['run']['method']!r} has no synapse agents; showing {SYNAPTIC_RL}")
     if rule_name not in RULES:
-        problems.append(f"rule {rule!r} is not one of {', '.join(RULE_NAMES)}; using {SYNAPTIC_RL}")
+        problems.append(f"rule {rule!r} is not one of {', '.join(sorted(RULES))}; using {SYNAPTIC_RL}")
         rule_name = SYNAPTIC_RL
     try:
         scenario = with_rule(scenario, rule_name)
@@ -306,7 +305,8 @@ class DashboardModel(SynapseModel):
         epsilon, alpha_s, alpha_q, gamma: the paper's parameters (numbers or numeric strings).
         policy: one of :data:`POLICY_CHOICES`; ``policy_file`` names NAME(.npz/.json) for the file choices.
         seed: ``run.seed`` (int or a typed string).
-        rule: the learning rule (``run.method``), one of :data:`RULE_NAMES`; default: the base scenario's.
+        rule: the learning rule (``run.method``), a registered rule
+            (``synapse_sim.rules.RULES``, read when the page is built); default: the base scenario's.
             Only the chosen rule's controls apply: epsilon ... policy_file for ``synaptic_rl``,
             ``spsa_a`` / ``spsa_c`` (a, c) for ``spsa``, ``np_sigma`` / ``np_eta`` for ``node_perturbation``.
         base_scenario: everything the controls do not set (default: the decision-boundary defaults).
@@ -418,7 +418,7 @@ def model_params(base: Scenario | None = None, task=None, raster_length: int = 2
         "rule": {
             "type": "Select",
             "value": default_rule(base),
-            "values": list(RULE_NAMES),
+            "values": sorted(RULES),
             "label": "learning rule (each rule uses only its own controls below)",
         },
         "epsilon": {
