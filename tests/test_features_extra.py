@@ -7,8 +7,8 @@ import pytest
 from conftest import states
 
 from synapse_sim import Scenario, VectorEngine
+from synapse_sim.conformance import check_feature
 from synapse_sim.model import SynapseModel
-from synapse_sim.rules.synaptic_rl.checks import check_feature
 from synapse_sim.rules.synaptic_rl.features import (
     FEATURES,
     Feature,
@@ -215,21 +215,21 @@ def test_out_of_range_and_unregistered_features_are_problems():
 
 
 def test_docstring_example_user_feature(monkeypatch):
-    """The example in ``synapse_sim.rules.synaptic_rl.checks``'s docstring runs as written."""
+    """The example in ``synapse_sim.conformance.features``'s docstring runs as written."""
     import textwrap
 
-    import synapse_sim.rules.synaptic_rl.checks
+    import synapse_sim.conformance.features
 
-    doc = synapse_sim.rules.synaptic_rl.checks.__doc__
+    doc = synapse_sim.conformance.features.__doc__
     example = textwrap.dedent(doc[doc.index("::\n") + 3 :])
     monkeypatch.setitem(FEATURES, "is_bias", None)  # undone after the test: the registration does not leak
-    exec(compile(example, "synapse_sim.rules.synaptic_rl.checks example", "exec"), {})
+    exec(compile(example, "synapse_sim.conformance.features example", "exec"), {})
     assert FEATURES["is_bias"].__name__ == "IsBias"
 
 
 def test_population_context_from_engine_matches_agents():
     """check_feature's per-synapse contexts equal what the agents themselves build."""
-    from synapse_sim.rules.synaptic_rl.checks import synapse_contexts
+    from synapse_sim.conformance.features import synapse_contexts
     from synapse_sim.rules.synaptic_rl.rule import SynapticRL, feature_context
 
     features = [*PAPER, {"name": "pre_activity"}, {"name": "post_activity"}, {"name": "streak"}]

@@ -6,7 +6,6 @@ decorated with :func:`register_rule`; the engine never names a rule.
 
 from . import node_perturbation, spsa, synaptic_rl  # noqa: F401  (register the shipped rules)
 from .base import NO_CHANGE, Change, MemoryField, Pass, Rule, RuleContext, scalar
-from .checks import RuleReport, check_rule
 from .registry import RULES, make_rule, register_rule, rule_class
 
 __all__ = [
@@ -17,8 +16,6 @@ __all__ = [
     "Pass",
     "Rule",
     "RuleContext",
-    "RuleReport",
-    "check_rule",
     "make_rule",
     "register_rule",
     "rule_class",

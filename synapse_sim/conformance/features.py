@@ -11,7 +11,7 @@ Example, a user-written feature checked before it is used in a scenario::
 
     import numpy as np
     from synapse_sim.rules.synaptic_rl.features import Feature, register_feature
-    from synapse_sim.rules.synaptic_rl.checks import check_feature
+    from synapse_sim.conformance import check_feature
 
     @register_feature
     class IsBias(Feature):
@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .features import (
+from ..rules.synaptic_rl.features import (
     FEATURES,
     Feature,
     LastActions,
@@ -231,9 +231,9 @@ def engine_contexts(feature: Feature, steps: int, seed: int = 0):
     The engine runs adaptive with much exploration and large steps, so that weights
     cross zero, actions repeat and change, and activity moves between bins.
     """
-    from ...engine.vector import VectorEngine
-    from ...scenario import Scenario
-    from .rule import feature_context
+    from ..engine.vector import VectorEngine
+    from ..rules.synaptic_rl.rule import feature_context
+    from ..scenario import Scenario
 
     features = [LastActions(2).spec(), LastRewards(2).spec(), feature.spec()]
     for k, settings in enumerate(ENGINE_SETTINGS):

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .base import Change, Rule, RuleContext
+from ..rules.base import Change, Rule, RuleContext
 
 PHASES = ("propose", "update", "observe")
 
