@@ -135,19 +135,24 @@ def _learn_policy(args) -> int:
 
 
 def _compare(args) -> int:
+    from .runner import RunError
     from .studies.compare import run_compare, write_compare
 
     seeds = args.seed_list or list(range(args.seeds))
-    jobs, summaries = run_compare(
-        args.scenarios,
-        seeds,
-        args.out,
-        args.evaluations,
-        check_every=args.check_every,
-        data=args.data,
-        sets=args.set or [],
-        processes=args.processes,
-    )
+    try:
+        jobs, summaries = run_compare(
+            args.scenarios,
+            seeds,
+            args.out,
+            args.evaluations,
+            check_every=args.check_every,
+            data=args.data,
+            sets=args.set or [],
+            processes=args.processes,
+        )
+    except RunError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     table, _ = write_compare(args.out, jobs, summaries, tuple(args.thresholds))
     print(table)
     print(f"results: {args.out}/compare.md, {args.out}/compare.csv, {args.out}/compare.png")

@@ -95,3 +95,20 @@ def test_compare_on_notmnist_with_gradient_descent_in_epochs(notmnist_path, tmp_
     rows = json.loads((tmp_path / "compare.json").read_text())
     assert rows[0]["spent"] == 600 and rows[0]["final_mean"] > 30
     assert rows[1]["method"] == "gradient_descent" and rows[1]["currency"] == "epochs"
+
+
+def test_cli_compare_into_a_folder_of_another_run_is_a_clear_error(tmp_path, capsys):
+    spsa = str(SCENARIOS / "decision_boundary_spsa.toml")
+    first, stale = spsa + "@network.layers=[2, 4, 1]", spsa + "@network.layers=[2, 4, 1]@spsa.a=0.5"
+    common = ["--seeds", "1", "--evaluations", "40", "--out", str(tmp_path), "--processes", "1"]
+    assert main(["compare", first, *common]) == 0
+    ran = compare_jobs([first], [0], tmp_path, 40)[0].out_dir
+    target = compare_jobs([stale], [0], tmp_path, 40)[0].out_dir
+    (ran / "note.txt").write_text("mine")
+    target.parent.mkdir(parents=True)
+    ran.rename(target)  # the stale scenario's folder now holds a run of another scenario
+    capsys.readouterr()
+    assert main(["compare", stale, *common]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "another scenario" in err and "Traceback" not in err
+    assert (target / "note.txt").read_text() == "mine" and (target / "summary.json").is_file()

@@ -119,7 +119,6 @@ def test_spsa_standard_schedule_decays_both_gains():
 def test_node_perturbation_estimates_the_gradient():
     """Averaged over many noise draws, the node-perturbation update points along -dL/dw."""
     from synapse_sim.baselines.gradient import loss_and_gradients
-    from synapse_sim.tasks.base import mlp_forward  # noqa: F401  (the same forward pass the rule perturbs)
 
     scenario = Scenario().with_overrides(
         {

@@ -10,15 +10,11 @@ from ..tasks import Task
 from .simulation import NeuronData, Simulation, StepResult
 
 
-def neuron_ends(topology, activity) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """Each synapse's pre and post neuron activity (sid order) from per-layer activity."""
-    if activity is None:
-        return None, None
-    pre = np.concatenate([activity[layer][topology.row[topology.layer == layer]] for layer in range(topology.n_layers)])
-    post = np.concatenate(
-        [activity[layer + 1][topology.col[topology.layer == layer]] for layer in range(topology.n_layers)]
-    )
-    return pre, post
+def neuron_indices(topology) -> tuple[np.ndarray, np.ndarray]:
+    """Each synapse's pre and post neuron as an index into the concatenated per-layer activity (sid order)."""
+    starts = np.concatenate([[0], np.cumsum([size + 1 for size in topology.layer_sizes])])
+    layer = topology.layer.astype(np.int64)
+    return starts[layer] + topology.row, starts[layer + 1] + topology.col
 
 
 class VectorPopulation:
@@ -33,6 +29,17 @@ class VectorPopulation:
         self.load_memory(simulation.initial_memory())
         self._actions = np.ones(self.topology.n_synapses, dtype=np.int8)
         self._before = None
+        self._pre_index, self._post_index = neuron_indices(self.topology)
+        self._ends = (None, (None, None))  # (the NeuronData they were read from, (pre, post))
+
+    def neuron_ends(self, neurons: NeuronData | None) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """Each synapse's pre and post neuron activity, read once per step's neuron data."""
+        if neurons is None or neurons.activity is None:
+            return None, None
+        if self._ends[0] is not neurons:
+            flat = np.concatenate(neurons.activity)
+            self._ends = (neurons, (flat[self._pre_index], flat[self._post_index]))
+        return self._ends[1]
 
     def load_memory(self, memory) -> None:
         self.weights = np.array(memory["weights"], dtype=self.simulation.dtype)
@@ -51,7 +58,7 @@ class VectorPopulation:
         return self.weights
 
     def context(self, step: int, draws=None, broadcast=None, neurons: NeuronData | None = None) -> RuleContext:
-        pre, post = neuron_ends(self.topology, neurons.activity if neurons else None)
+        pre, post = self.neuron_ends(neurons)
         return RuleContext(
             step=step,
             sid=self.sids,

@@ -95,7 +95,10 @@ def validation_curve(out_dir: Path, scenario: Scenario) -> tuple[np.ndarray, np.
         if steps.size:
             return h["evaluations"][steps - 1].astype(np.int64), h["validation_accuracy"].astype(np.float64)
         every = max(1, int(scenario["run"]["validate_every"]))  # no held-out data: accuracy on the task's data
-        picked = np.arange(every - 1, h["accuracy"].size, every)
+        n = h["accuracy"].size
+        picked = np.arange(every - 1, n, every)
+        if n and (not picked.size or picked[-1] != n - 1):  # the end of the run counts as a check
+            picked = np.append(picked, n - 1)
         return h["evaluations"][picked].astype(np.int64), h["accuracy"][picked].astype(np.float64)
 
 
@@ -104,13 +107,15 @@ def first_reaching(x: np.ndarray, accuracy: np.ndarray, threshold: float) -> int
     return int(x[hits[0]]) if hits.size else None
 
 
-def compare_rows(jobs: list[Job], summaries: list[dict], thresholds=THRESHOLDS) -> list[dict]:
+def compare_rows(jobs: list[Job], summaries: list[dict], thresholds=THRESHOLDS, curves=None) -> list[dict]:
+    """One row per label; ``curves`` maps a job's folder to its :func:`validation_curve` (read here if absent)."""
+    curves_of = curves or {j.out_dir: validation_curve(j.out_dir, j.scenario) for j in jobs}
     rows = []
     for label in dict.fromkeys(j.label for j in jobs):
         runs = [(j, s) for j, s in zip(jobs, summaries, strict=True) if j.label == label]
         scenario = runs[0][0].scenario
         gd = scenario["run"]["method"] == GRADIENT_DESCENT
-        curves = [validation_curve(j.out_dir, j.scenario) for j, _ in runs]
+        curves = [curves_of[j.out_dir] for j, _ in runs]
         ends = [
             s["final_validation_accuracy"] if gd else acc[-1] for (_, acc), (_, s) in zip(curves, runs, strict=True)
         ]
@@ -186,8 +191,9 @@ def compare_csv(rows: list[dict]) -> str:
     return out.getvalue()
 
 
-def compare_figure(jobs: list[Job], title: str = "accuracy per unit of work", thresholds=THRESHOLDS):
+def compare_figure(jobs: list[Job], title: str = "accuracy per unit of work", thresholds=THRESHOLDS, curves=None):
     """Left: rules against loss evaluations; right: gradient descent against epochs (if any)."""
+    curves = curves or {j.out_dir: validation_curve(j.out_dir, j.scenario) for j in jobs}
     from matplotlib.figure import Figure
 
     gd_jobs = [j for j in jobs if j.scenario["run"]["method"] == GRADIENT_DESCENT]
@@ -198,7 +204,7 @@ def compare_figure(jobs: list[Job], title: str = "accuracy per unit of work", th
     drawn = set()
     for j in jobs:
         ax = axes[1] if j in gd_jobs else axes[0]
-        x, acc = validation_curve(j.out_dir, j.scenario)
+        x, acc = curves[j.out_dir]
         label = None if j.label in drawn else j.label
         drawn.add(j.label)
         ax.plot(x, 100 * acc, lw=1.2, alpha=0.85, color=colours[j.label], label=label)
@@ -233,10 +239,11 @@ def write_compare(out_root, jobs, summaries, thresholds=THRESHOLDS) -> tuple[str
     from ..plots import png_bytes
 
     out_root = Path(out_root)
-    rows = compare_rows(jobs, summaries, thresholds)
+    curves = {j.out_dir: validation_curve(j.out_dir, j.scenario) for j in jobs}
+    rows = compare_rows(jobs, summaries, thresholds, curves)
     table = compare_markdown(rows, thresholds)
     atomic_write_text(out_root / "compare.md", table)
     atomic_write_text(out_root / "compare.csv", compare_csv(rows))
     atomic_write_json(out_root / "compare.json", json.loads(json.dumps(rows)))
-    atomic_write_bytes(out_root / "compare.png", png_bytes(compare_figure(jobs, thresholds=thresholds)))
+    atomic_write_bytes(out_root / "compare.png", png_bytes(compare_figure(jobs, thresholds=thresholds, curves=curves)))
     return table, rows
