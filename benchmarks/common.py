@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 
 
@@ -16,9 +14,10 @@ def limit_threads(threads: int | None) -> None:
 
 def sample_data() -> tuple[np.ndarray, np.ndarray, str]:
     """The notMNIST sample when found ($SYNAPSE_SIM_NOTMNIST or ../shared/data/notmnist), else random pixels."""
-    from synapse_sim.tasks.data import default_sample_path, load_notmnist
+    from synapse_sim.locations import notmnist_sample
+    from synapse_sim.tasks.data import load_notmnist
 
-    path = os.environ.get("SYNAPSE_SIM_NOTMNIST") or default_sample_path()
+    path = notmnist_sample()
     if path:
         data = load_notmnist(path)
         return data.images, data.labels, f"notMNIST sample ({len(data.labels)} images)"

@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 
-from .rules.synaptic_rl.policy import SHIPPED_POLICY, PolicyFileError
+from .locations import scenario_folder, scenario_names, scenario_summary, user_policy_folder
+from .rules.synaptic_rl.policy import PolicyFileError
+from .runner import RunError
 from .scenario import Scenario, ScenarioError
 from .tasks.data import DataError
 
-SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
-SHIPPED_POLICY_NAME = SHIPPED_POLICY.name
+ADAPTIVE, STATIC = "decision_boundary_adaptive", "decision_boundary_static"
 
 
 def _run(args) -> int:
-    from .runner import RunError, default_out_dir, run
+    from .runner import default_out_dir, run
 
     sets = list(args.set or [])
     if args.engine:
@@ -32,7 +34,10 @@ def _run(args) -> int:
         out_dir = Path(args.resume)
     else:
         if not args.scenario:
-            raise ScenarioError("give a scenario file (e.g. scenarios/decision_boundary_adaptive.toml) or --resume DIR")
+            raise ScenarioError(
+                f"give a scenario (a TOML file or a shipped name such as {ADAPTIVE}; `synapse-sim scenarios` "
+                "lists them) or --resume DIR"
+            )
         scenario = Scenario.load(args.scenario).with_sets(sets)
         sets = []
         out_dir = Path(args.out) if args.out else default_out_dir(scenario)
@@ -108,6 +113,10 @@ def _learn_policy(args) -> int:
     from .io import atomic_write_json, atomic_write_text
     from .studies.experiments import select_policy
 
+    if args.install_dir and not args.install:
+        raise ScenarioError("--install-dir needs --install NAME (the name to install the chosen policy as)")
+    if args.install and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", args.install):
+        raise ScenarioError(f"--install {args.install!r}: a policy name is letters, digits, '_', '.', '-' only")
     adaptive = Scenario.load(args.adaptive).with_sets(args.set)
     static = Scenario.load(args.static).with_sets(args.set)
     best, report = select_policy(
@@ -117,7 +126,8 @@ def _learn_policy(args) -> int:
     print(report)
     print(f"chosen: {best}.npz / .json")
     if args.install:
-        target = SHIPPED_POLICY.parent / args.install
+        folder = Path(args.install_dir).expanduser() if args.install_dir else user_policy_folder()
+        target = folder / args.install
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(best.with_suffix(".npz"), target.with_suffix(".npz"))
         meta = json.loads(best.with_suffix(".json").read_text())
@@ -129,13 +139,12 @@ def _learn_policy(args) -> int:
             "report": report,
         }
         atomic_write_json(target.with_suffix(".json"), meta)
-        name = "shipped" if target == SHIPPED_POLICY else f"shipped:{args.install}"
+        name = str(target) if args.install_dir else f"user:{args.install}"
         print(f"installed as {target}.npz / .json (policy.file = {name!r})")
     return 0
 
 
 def _compare(args) -> int:
-    from .runner import RunError
     from .studies.compare import run_compare, write_compare
 
     seeds = args.seed_list or list(range(args.seeds))
@@ -159,6 +168,13 @@ def _compare(args) -> int:
     return 0
 
 
+def _scenarios(args) -> int:
+    for name in scenario_names():
+        print(f"{name}: {scenario_summary(scenario_folder() / f'{name}.toml')}")
+    print(f"(in {scenario_folder()}; run one by name: synapse-sim run NAME)")
+    return 0
+
+
 def _rules(args) -> int:
     from .rules import RULES
 
@@ -172,7 +188,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="synapse-sim", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("run", help="run a scenario to a results folder")
-    p.add_argument("scenario", nargs="?", help="scenario TOML file")
+    p.add_argument("scenario", nargs="?", help="scenario TOML file or shipped name (synapse-sim scenarios)")
     p.add_argument("--engine", choices=("vector", "agent"), help="vectorised backend (default) or Mesa agent view")
     p.add_argument("--seed", type=int, help="run.seed")
     p.add_argument("--iterations", type=int, help="run.iterations")
@@ -194,8 +210,8 @@ def build_parser() -> argparse.ArgumentParser:
         default=[100, 101, 102, 103, 104],
         help="seeds of the unseen boundaries for the static policy",
     )
-    f.add_argument("--adaptive", default=str(SCENARIOS / "decision_boundary_adaptive.toml"))
-    f.add_argument("--static", default=str(SCENARIOS / "decision_boundary_static.toml"))
+    f.add_argument("--adaptive", default=ADAPTIVE, help="scenario file or shipped name")
+    f.add_argument("--static", default=STATIC, help="scenario file or shipped name")
     f.add_argument("--iterations", type=int, help="run.iterations of every run")
     f.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a key in both scenarios")
     f.add_argument("--processes", type=int, help="parallel runs (default: one per core)")
@@ -211,10 +227,10 @@ def build_parser() -> argparse.ArgumentParser:
         default=[10, 11, 12],
         help="seeds of the screen runs (boundaries, or notMNIST splits)",
     )
-    lp.add_argument("--adaptive", default=str(SCENARIOS / "decision_boundary_adaptive.toml"))
+    lp.add_argument("--adaptive", default=ADAPTIVE, help="scenario file or shipped name")
     lp.add_argument(
         "--static",
-        default=str(SCENARIOS / "decision_boundary_static.toml"),
+        default=STATIC,
         help="scenario that screens each learned table frozen (a notMNIST scenario screens on notMNIST)",
     )
     lp.add_argument("--screen-iterations", type=int, help="iterations of each screen run (default: the scenario's)")
@@ -223,12 +239,11 @@ def build_parser() -> argparse.ArgumentParser:
     lp.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a key in both scenarios")
     lp.add_argument(
         "--install",
-        nargs="?",
-        const=SHIPPED_POLICY_NAME,
         metavar="NAME",
-        help=f"copy the chosen policy into the package as NAME (default {SHIPPED_POLICY_NAME}: policy 'shipped'; "
-        "another NAME: policy 'shipped:NAME')",
+        help="copy the chosen policy to the user policy folder as NAME (then policy.file = 'user:NAME'; "
+        f"the folder: $SYNAPSE_SIM_HOME/policies, else {user_policy_folder()})",
     )
+    lp.add_argument("--install-dir", metavar="DIR", help="install into DIR instead (policy.file = DIR/NAME)")
     lp.set_defaults(func=_learn_policy)
 
     c = sub.add_parser(
@@ -256,6 +271,9 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--out", default="runs/compare")
     c.set_defaults(func=_compare)
 
+    sc = sub.add_parser("scenarios", help="list the shipped scenarios, one line each (run one by name)")
+    sc.set_defaults(func=_scenarios)
+
     r = sub.add_parser("rules", help="list the registered learning rules and their scenario keys")
     r.set_defaults(func=_rules)
 
@@ -279,7 +297,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--max-iterations", type=int, help="cap synaptic-RL iterations (a shorter, cheaper table)")
     t.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a key in all four scenarios")
     t.add_argument("--processes", type=int, help="parallel runs (default: one per core)")
-    t.add_argument("--scenarios", default=str(SCENARIOS), help="folder holding notmnist_*.toml")
+    t.add_argument("--scenarios", default=str(scenario_folder()), help="folder holding notmnist_*.toml")
     t.add_argument("--out", default="runs/table1")
     t.set_defaults(func=_table1)
     return parser
@@ -289,7 +307,7 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ScenarioError, PolicyFileError, DataError) as exc:
+    except (ScenarioError, PolicyFileError, DataError, RunError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

@@ -1,15 +1,18 @@
-"""Figures a person would rather look at than read: boundaries and learning curves."""
+"""Figures a person would rather look at than read: boundaries and learning curves.
+
+Figures are built on :class:`matplotlib.figure.Figure`, never through pyplot, so this module
+leaves the user's backend alone (a notebook keeps its inline backend, a script its own) and a
+figure written to PNG needs no GUI. In Jupyter a returned figure shows when it is a cell's
+last value or is passed to ``display``.
+"""
 
 from __future__ import annotations
 
 import io
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.colors import ListedColormap
+from matplotlib.figure import Figure
 
 BOUNDARY_CMAP = ListedColormap(["#f4d6cc", "#c9dcf2"])
 ACTION_CMAP = ListedColormap(["#d7301f", "#f0f0f0", "#2b8cbe"])
@@ -40,7 +43,8 @@ def plot_curve(ax, steps, values, label: str, smooth: int = 0, **kwargs):
 
 def figure_decision_boundary(task, weights, history: dict, title: str = ""):
     """Fig. 1-style: target boundary, learned boundary, loss and accuracy per iteration."""
-    fig, axes = plt.subplots(2, 2, figsize=(10, 8.5))
+    fig = Figure(figsize=(10, 8.5))
+    axes = fig.subplots(2, 2)
     plot_boundary(axes[0, 0], task, weights, "target")
     plot_boundary(axes[0, 1], task, weights, "learned")
     steps = history["step"]
@@ -60,7 +64,8 @@ def figure_decision_boundary(task, weights, history: dict, title: str = ""):
 
 def figure_curves(history: dict, title: str = ""):
     """Loss, accuracy (training and held-out) and the action mix per iteration."""
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
+    fig = Figure(figsize=(15, 4.2))
+    axes = fig.subplots(1, 3)
     steps = history["step"]
     smooth = max(1, len(steps) // 200)
     plot_curve(axes[0], steps, history["loss"], "training (minibatch)", smooth=smooth if smooth > 1 else 0)
@@ -91,5 +96,4 @@ def figure_curves(history: dict, title: str = ""):
 def png_bytes(fig, dpi: int = 110) -> bytes:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=dpi)
-    plt.close(fig)
     return buffer.getvalue()

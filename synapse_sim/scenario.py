@@ -11,7 +11,6 @@ import copy
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -224,9 +223,16 @@ class Scenario:
 
     @classmethod
     def load(cls, path) -> Scenario:
-        path = Path(path)
-        if not path.is_file():
-            raise ScenarioError(f"scenario file {path} not found; the scenarios/ folder holds examples")
+        """A scenario from a TOML file, or a shipped one by name (``"decision_boundary_adaptive"``)."""
+        from .locations import find_scenario, scenario_names
+
+        found = find_scenario(path)
+        if found is None:
+            raise ScenarioError(
+                f"scenario {path} not found: not a file, nor a shipped scenario "
+                f"(`synapse-sim scenarios` lists them: {', '.join(scenario_names())})"
+            )
+        path = found
         try:
             data = tomllib.loads(path.read_text())
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:

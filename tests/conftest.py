@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from synapse_sim import Scenario
+from synapse_sim.locations import notmnist_sample
 from synapse_sim.randomness import STREAM_BATCH, generator
 from synapse_sim.tasks import ClassificationTask
 from synapse_sim.tasks.data import ENV_VAR
@@ -56,8 +57,7 @@ def notmnist_path() -> Path:
 
     Missing, the tests that need it are skipped, except under CI (``CI=true``), where that is a failure.
     """
-    env = os.environ.get(ENV_VAR)
-    path = Path(env) if env else Path(__file__).resolve().parents[2] / "shared" / "data" / "notmnist"
+    path = notmnist_sample() or Path(__file__).resolve().parents[2] / "shared" / "data" / "notmnist"
     if not path.exists():
         reason = (
             f"notMNIST sample not found at {path} (set {ENV_VAR} to the data, or keep the sample in "

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import mesa
 import numpy as np
+import pytest
 
 from synapse_sim.cli import main
 from synapse_sim.model import SynapseModel
@@ -62,7 +63,7 @@ def test_bad_scenario_key_exits_with_message(capsys):
 
 def test_missing_scenario_file(capsys):
     assert main(["run", "nowhere.toml"]) == 2
-    assert "scenario file nowhere.toml not found" in capsys.readouterr().err
+    assert "scenario nowhere.toml not found" in capsys.readouterr().err
 
 
 def test_sigterm_writes_checkpoint_and_resume_finishes_exactly(tmp_path):
@@ -114,25 +115,54 @@ def test_mesa_batch_run():
 
 
 def test_learn_policy_with_set_installs_under_a_name(tmp_path, monkeypatch, capsys):
-    """learn-policy learns with --set applied to both scenarios and installs the pick as 'shipped:NAME'."""
-    import synapse_sim.cli
-    import synapse_sim.rules.synaptic_rl.policy
-    from synapse_sim.rules.synaptic_rl.policy import read_policy_file, resolve_policy_path
+    """learn-policy learns with --set applied to both scenarios and installs the pick as 'user:NAME'."""
+    from synapse_sim.rules.synaptic_rl.policy import SHIPPED_POLICY, read_policy_file, resolve_policy_path
 
-    package = tmp_path / "package" / "paper_static"
-    monkeypatch.setattr(synapse_sim.rules.synaptic_rl.policy, "SHIPPED_POLICY", package)
-    monkeypatch.setattr(synapse_sim.cli, "SHIPPED_POLICY", package)
+    monkeypatch.setenv("SYNAPSE_SIM_HOME", str(tmp_path / "home"))
+    shipped_before = sorted(SHIPPED_POLICY.parent.iterdir())
     streak = '[{name="last_actions",n=2},{name="last_rewards",n=2},{name="streak",cap=3}]'
     args = ["learn-policy", "--seeds", "0", "1", "--screen-seeds", "10", "--processes", "1"]
     args += ["--out", str(tmp_path / "learn"), "--install", "mine"]
     args += ["--set", f"state.features={streak}", "--set", "run.iterations=30", "--set", "network.layers=[2, 4, 1]"]
     assert main(args) == 0
-    assert "policy.file = 'shipped:mine'" in capsys.readouterr().out
-    q, meta = read_policy_file(resolve_policy_path("shipped:mine"))
+    assert "policy.file = 'user:mine'" in capsys.readouterr().out
+    assert resolve_policy_path("user:mine") == tmp_path / "home" / "policies" / "mine"
+    q, meta = read_policy_file(resolve_policy_path("user:mine"))
     assert q.shape == (324, 3) and meta["state_space"][-1] == {"name": "streak", "cap": 3}
     assert meta["selected_by"]["screen_seeds"] == [10] and meta["selected_by"]["learned_on_seeds"] == [0, 1]
     assert "(chosen)" in meta["selected_by"]["report"]
-    assert not package.with_suffix(".npz").exists()
+    assert sorted(SHIPPED_POLICY.parent.iterdir()) == shipped_before
+
+    elsewhere = tmp_path / "my_policies"
+    args = [*args[: args.index("--out")], "--out", str(tmp_path / "learn2"), "--install", "other"]
+    args += ["--install-dir", str(elsewhere), "--set", f"state.features={streak}", "--set", "network.layers=[2, 4, 1]"]
+    assert main([*args, "--set", "run.iterations=20"]) == 0
+    assert f"policy.file = '{elsewhere / 'other'}'" in capsys.readouterr().out
+    assert read_policy_file(elsewhere / "other")[0].shape == (324, 3)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--install-dir", "x"], "--install-dir needs --install NAME"),
+        (["--install", "../evil"], "a policy name is letters"),
+    ],
+)
+def test_learn_policy_refuses_a_bad_install_before_learning(tmp_path, capsys, args, message):
+    assert main(["learn-policy", "--out", str(tmp_path / "learn"), *args]) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "learn").exists()
+
+
+def test_scenarios_lists_each_shipped_one_and_runs_by_name(tmp_path, capsys):
+    assert main(["scenarios"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    names = {line.split(":")[0] for line in lines[:-1]}
+    assert names == {p.stem for p in (ROOT / "scenarios").glob("*.toml")}
+    assert all(len(line) < 180 for line in lines)
+    out = tmp_path / "run"
+    assert main(["run", "decision_boundary_adaptive", "--quiet", "--out", str(out), "--iterations", "20"]) == 0
+    assert (out / "summary.json").is_file()
 
 
 def test_shipped_streak_policy_matches_its_scenario(tmp_path, capsys):

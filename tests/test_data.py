@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from synapse_sim.locations import notmnist_sample
 from synapse_sim.tasks.data import (
     ENV_VAR,
     LETTERS,
     DataError,
     Dataset,
-    default_sample_path,
     load_notmnist,
     split,
 )
@@ -144,10 +144,12 @@ def test_path_from_environment(forms, monkeypatch):
         load_notmnist()
 
 
-def test_default_sample_path_points_beside_the_repository():
-    path = default_sample_path()
+def test_the_sample_beside_the_checkout_is_found_and_the_variable_wins(monkeypatch, tmp_path):
+    monkeypatch.delenv(ENV_VAR, raising=False)
     expected = Path(__file__).resolve().parents[2] / "shared" / "data" / "notmnist"
-    assert path == (expected if expected.exists() else None)
+    assert notmnist_sample() == (expected if expected.exists() else None)
+    monkeypatch.setenv(ENV_VAR, str(tmp_path))
+    assert notmnist_sample() == tmp_path
 
 
 # ---------------------------------------------------------------- errors

@@ -1,6 +1,9 @@
 """The architecture holds: no import cycles; the engine never names a rule; the core never imports an interface."""
 
 import ast
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import networkx as nx
@@ -60,3 +63,23 @@ def test_the_engine_names_no_rule_and_the_core_no_interface():
             assert not {m for m in imported if any(m.startswith(r) for r in SHIPPED_RULES)}, module
         if module.startswith(("synapse_sim.engine", "synapse_sim.rules", "synapse_sim.tasks")):
             assert not {m for m in imported if any(m.startswith(i) for i in INTERFACES)}, module
+
+
+def test_importing_any_module_leaves_the_users_global_state_alone(tmp_path):
+    """No module picks a matplotlib backend, changes the working folder or writes files when imported."""
+    code = f"""
+import os, pkgutil, importlib, matplotlib
+matplotlib.use("svg")
+import synapse_sim
+for info in pkgutil.walk_packages(synapse_sim.__path__, "synapse_sim."):
+    if not info.name.endswith("__main__"):
+        importlib.import_module(info.name)
+assert matplotlib.get_backend() == "svg", matplotlib.get_backend()
+assert os.getcwd() == {str(tmp_path)!r}, os.getcwd()
+"""
+    env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}
+    result = subprocess.run(
+        [sys.executable, "-c", code], check=False, cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert list(tmp_path.iterdir()) == []

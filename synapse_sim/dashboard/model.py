@@ -460,7 +460,7 @@ def model_params(base: Scenario | None = None, task=None, raster_length: int = 2
         "policy_file": {
             "type": "InputText",
             "value": base["policy"]["file"] if base["policy"]["file"] not in (None, "shipped") else "",
-            "label": "synaptic_rl: policy file (NAME.npz + NAME.json, or shipped:NAME)",
+            "label": "synaptic_rl: policy file (NAME.npz + NAME.json, shipped:NAME or user:NAME)",
         },
         **rule_params,
         "seed": {"type": "InputText", "value": str(base["run"]["seed"]), "label": "seed"},

@@ -286,12 +286,13 @@ def table1_csv(rows: list[dict]) -> str:
 
 def figure3(rl_dir, gd_dir, title: str = "784-32-10 on notMNIST: synaptic RL vs gradient descent"):
     """Fig. 3 style: training and validation loss and accuracy, synaptic RL (per iteration) vs GD (per epoch)."""
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     with np.load(Path(rl_dir) / "history.npz") as rl_file, np.load(Path(gd_dir) / "history.npz") as gd_file:
         rl = {k: rl_file[k] for k in rl_file.files}
         gd = {k: gd_file[k] for k in gd_file.files}
-    fig, axes = plt.subplots(2, 2, figsize=(11, 7.5))
+    fig = Figure(figsize=(11, 7.5))
+    axes = fig.subplots(2, 2)
     smooth = max(1, rl["step"].size // 500)
     kernel = np.ones(smooth) / smooth
     steps = rl["step"][smooth - 1 :]

@@ -27,12 +27,13 @@ from pathlib import Path, PurePosixPath
 
 import numpy as np
 
+from ..locations import NOTMNIST_ENV_VAR, notmnist_sample
 from ..randomness import STREAM_SPLIT as SPLIT_STREAM
 
 LETTERS = "ABCDEFGHIJ"
 N_CLASSES = len(LETTERS)
 IMAGE_SHAPE = (28, 28)
-ENV_VAR = "SYNAPSE_SIM_NOTMNIST"
+ENV_VAR = NOTMNIST_ENV_VAR
 IMAGES_MAGIC, LABELS_MAGIC = 2051, 2049
 
 GZIP_MAGIC = b"\x1f\x8b"
@@ -42,14 +43,8 @@ class DataError(ValueError):
     """The notMNIST data is missing or unreadable; the message says what was found and what to do."""
 
 
-def default_sample_path() -> Path | None:
-    """The 10,000-image sample kept beside the repository (``../shared/data/notmnist``), if present."""
-    path = Path(__file__).resolve().parents[3] / "shared" / "data" / "notmnist"
-    return path if path.exists() else None
-
-
 def how_to_get() -> str:
-    sample = default_sample_path()
+    sample = notmnist_sample()
     where = f"; a 10,000-image sample in idx form is at {sample}" if sample else ""
     return (
         f"Pass --data PATH or set {ENV_VAR} to the notMNIST data: MNIST-style idx files (images + labels, "

@@ -16,9 +16,11 @@ from pathlib import Path
 
 import numpy as np
 
+from synapse_sim.locations import notmnist_sample
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
-DATA = ROOT.parent / "shared" / "data" / "notmnist"
+DATA = notmnist_sample()
 
 CASES = {
     "fig1_adaptive": ("decision_boundary_adaptive.toml", 10_000, False),

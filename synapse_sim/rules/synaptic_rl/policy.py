@@ -143,11 +143,28 @@ def shipped_policy_names() -> list[str]:
     return sorted(p.stem for p in SHIPPED_POLICY.parent.glob("*.json"))
 
 
+def user_policy_names() -> list[str]:
+    from ...locations import user_policy_folder
+
+    return sorted(p.stem for p in user_policy_folder().glob("*.json"))
+
+
 def resolve_policy_path(value) -> Path:
-    """``"shipped"`` names the paper-state policy included with the package, ``"shipped:NAME"`` another one."""
+    """``"shipped"`` names the paper-state policy included with the package, ``"shipped:NAME"``
+    another one, ``"user:NAME"`` one that ``learn-policy --install NAME`` put in the user folder."""
     value = str(value)
     if value == "shipped":
         return SHIPPED_POLICY
+    if value.startswith("user:"):
+        from ...locations import user_policy_folder
+
+        name = value.removeprefix("user:")
+        if name not in user_policy_names():
+            raise PolicyFileError(
+                f"no user policy {name!r} in {user_policy_folder()} (it holds {user_policy_names() or 'none'}); "
+                "`synapse-sim learn-policy --install NAME` puts one there"
+            )
+        return user_policy_folder() / name
     if value.startswith("shipped:"):
         name = value.removeprefix("shipped:")
         if name not in shipped_policy_names():

@@ -37,7 +37,12 @@ SECTIONS = {
         "mode": Field(
             "str", "adaptive", "learn the Q table while training, or keep it frozen", choices=("adaptive", "static")
         ),
-        "file": Field("str", None, "policy to start from: 'shipped' or a path (static mode needs one)", optional=True),
+        "file": Field(
+            "str",
+            None,
+            "policy to start from: 'shipped', 'shipped:NAME', 'user:NAME' or a path (static mode needs one)",
+            optional=True,
+        ),
         "epsilon": Field("float", 0.25, "exploration probability epsilon", low=0.0, high=1.0),
         "alpha_q": Field("float", 0.01, "Q-learning rate alpha_q", low=0.0, high=1.0),
         "gamma": Field("float", 0.9, "discount of future reward gamma", low=0.0, high=1.0),
