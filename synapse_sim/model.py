@@ -14,6 +14,7 @@ import mesa
 import numpy as np
 
 from .agents import SynapseAgent
+from .engine.footprint import check_fits
 from .engine.simulation import NeuronData, Simulation, StepResult
 from .scenario import Scenario
 from .tasks import Task
@@ -34,6 +35,9 @@ class SynapseModel(mesa.Model):
         task, rule: a task or rule object to use instead of the scenario's.
         **params: scenario overrides, ``epsilon=0.1`` or ``policy.epsilon=0.1`` style
             (what ``batch_run`` and SolaraViz pass).
+
+    The scenario in force is ``config`` (``model.scenario`` is Mesa's own
+    ``mesa.experimental.scenarios.Scenario``, which SolaraViz's Reset reads).
     """
 
     def __init__(
@@ -52,16 +56,17 @@ class SynapseModel(mesa.Model):
             scenario = Scenario()
             if isinstance(rng, (int, np.integer)) and "seed" not in params and "run.seed" not in params:
                 params["run.seed"] = int(rng)
-        self.scenario = scenario.with_overrides(params) if params else scenario
+        self.config = scenario.with_overrides(params) if params else scenario
+        check_fits(self.config, "agent")
         if activation not in ("shuffle", "sid", "reverse"):
             raise ValueError(f"activation must be 'shuffle', 'sid' or 'reverse', got {activation!r}")
         self.activation = activation
-        self.simulation = Simulation(self.scenario, task, rule)
+        self.simulation = Simulation(self.config, task, rule)
         self.topology = self.simulation.topology
         self.rule = self.simulation.rule
         self.task = self.simulation.task
         self.graph = self.topology.graph()
-        self.iterations = self.scenario["run"]["iterations"]
+        self.iterations = self.config["run"]["iterations"]
         self.fields = {f.name: f for f in self.rule.memory_fields()}
         self.synapses = [SynapseAgent(self, sid, None, {}) for sid in range(self.topology.n_synapses)]
         self.load_memory(self.simulation.initial_memory())

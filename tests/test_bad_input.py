@@ -52,3 +52,41 @@ def test_static_scenario_with_mismatched_policy(tmp_path):
     with pytest.raises(ValueError, match=r"learned on state space .*9 states.*scenario uses .*81 states"):
         run(scenario, tmp_path / "r", progress=False)
     assert not (tmp_path / "r").exists()
+
+
+def test_a_network_that_cannot_fit_is_refused_before_allocating():
+    """layers = [2, 50000000, 1] would allocate gigabytes and die in NumPy; the CLI refuses it at once."""
+    import resource
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from synapse_sim.cli import main; "
+        "sys.exit(main(['run', 'decision_boundary_adaptive', '--set', 'network.layers=[2, 50000000, 1]', '--quiet']))"
+    )
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    result = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=120)
+    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    assert result.returncode == 2, result.stderr[-2000:]
+    message = result.stderr
+    assert "needs about" in message and "200,000,001 synapses" in message and "available" in message
+    assert "network.layers" in message and "task.n_points" in message
+    assert "Traceback" not in message
+    assert peak_kb < 500_000 or peak_kb == before, f"the refusal itself used {peak_kb / 1000:.0f} MB"
+
+
+def test_the_footprint_estimate_names_the_view_and_scales_with_the_network():
+    from synapse_sim import Scenario
+    from synapse_sim.engine.footprint import check_fits, estimate
+    from synapse_sim.scenario import ScenarioError
+
+    small = Scenario().with_overrides({"network.layers": [2, 100, 1], "task.n_points": 10})
+    big = small.with_overrides({"network.layers": [2, 1000, 1]})
+    assert estimate(big).total > 9 * estimate(small).total
+    assert estimate(small, "agent").synapse_bytes > 10 * estimate(small, "vector").synapse_bytes
+    assert check_fits(small, available=10**9).synapses == 401
+    with pytest.raises(ScenarioError, match=r"in the agent view .* \(run.engine = 'vector'\)"):
+        check_fits(small, "agent", available=estimate(small).total * 2)
+    notmnist = Scenario().with_overrides({"task.name": "notmnist", "network.layers": [784, 10], "task.batch_size": 50})
+    with pytest.raises(ScenarioError, match=r"task.batch_size"):
+        check_fits(notmnist, available=1000)

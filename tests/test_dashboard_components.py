@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 import solara
 from conftest import random_classification_task, small_scenario
+from mesa.experimental.scenarios import Scenario as MesaScenario
 from mesa.visualization.utils import force_update
 from PIL import Image
 
@@ -560,7 +561,7 @@ def test_controls_become_scenario_overrides(tmp_path, monkeypatch):
     task_object = random_classification_task(n=40, batch_size=20)
     model = DashboardModel(task=task_object)
     assert model.task is task_object and model.topology.layer_sizes == (784, 10) and model.problems == []
-    assert model.scenario is None and model.config["task"]["name"] == "notmnist"
+    assert isinstance(model.scenario, MesaScenario) and model.config["task"]["name"] == "notmnist"
     params = model_params(task=task_object)
     assert initial_kwargs(params)["task_name"] == "notmnist"
 

@@ -315,12 +315,6 @@ class DashboardModel(SynapseModel):
     ``problems`` lists the control values that could not be used and what was used instead.
     ``weight_log`` keeps (step, weight vector) after each of the last ``raster_length`` steps:
     the inspector's weight trace, for any rule.
-
-    Mesa's SolaraViz treats ``model.scenario`` as a ``mesa.experimental.scenarios.Scenario``
-    (Reset and its parameter check call ``_get_scenario_defaults`` on it, which raises for any
-    other type), while :class:`SynapseModel` stores its own :class:`Scenario` there. This class
-    keeps that scenario as ``config`` and shows Mesa no scenario, so Reset rebuilds the model from
-    the controls alone.
     """
 
     def __init__(
@@ -371,7 +365,6 @@ class DashboardModel(SynapseModel):
             task=task_object,
         )
         self.problems = problems
-        self.config: Scenario = self.__dict__.pop("_dashboard_scenario")
         self.weight_log: deque = deque(maxlen=raster_length)
 
     render_context = None
@@ -381,16 +374,6 @@ class DashboardModel(SynapseModel):
         wait_for_page(self.render_context)
         super().step()
         self.weight_log.append((int(self.steps), self.weight_vector()))
-
-    # Mesa's Model.__init__ and SynapseModel.__init__ assign `self.scenario`; keep the value only
-    # while the model is being built (SynapseModel reads it back there), then show Mesa none.
-    @property
-    def scenario(self):
-        return self.__dict__.get("_dashboard_scenario")
-
-    @scenario.setter
-    def scenario(self, value):
-        self.__dict__["_dashboard_scenario"] = value
 
 
 def model_params(base: Scenario | None = None, task=None, raster_length: int = 200) -> dict:

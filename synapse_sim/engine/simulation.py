@@ -19,6 +19,7 @@ from ..randomness import STREAM_INIT, STREAM_NOISE, STREAM_STEP, generator
 from ..rules import Pass, Rule, make_rule
 from ..scenario import Scenario
 from ..tasks import Evaluation, NeuronNoise, Task, build_task, correlate
+from .footprint import check_fits
 from .topology import Topology, initial_weights
 
 N_ACTIONS = 3
@@ -79,6 +80,7 @@ class Simulation:
     """Global state and the step order shared by both views."""
 
     def __init__(self, scenario: Scenario, task: Task | None = None, rule: Rule | None = None):
+        check_fits(scenario, "vector")
         self.scenario = scenario
         network = scenario["network"]
         self.seed = scenario["run"]["seed"]
