@@ -8,7 +8,7 @@ Each state space goes through the same pipeline the shipped policy went through:
    boundaries 10-12 and the best is kept (``synapse_sim.studies.experiments.select_policy``);
 3. the selected policy, frozen, on 5 unseen boundaries (100-104);
 4. with ``--notmnist PATH``: the selected policy, static, on short 784-32-10 runs
-   (``--ocr-iterations``, ``--ocr-seeds``), validation accuracy every 5,000 iterations.
+   (``--notmnist-iterations``, ``--notmnist-seeds``), validation accuracy every 5,000 iterations.
 
 Finished runs are read back and interrupted ones resume, so the command can be
 repeated. Prints Markdown and writes ``study.md`` and ``study.png`` into ``--out``.
@@ -62,8 +62,8 @@ def main() -> None:
     parser.add_argument("--out", default="runs/study")
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--notmnist", help="notMNIST data: also run the short 32 HU comparison")
-    parser.add_argument("--ocr-iterations", type=int, default=50_000)
-    parser.add_argument("--ocr-seeds", type=int, default=3)
+    parser.add_argument("--notmnist-iterations", type=int, default=50_000)
+    parser.add_argument("--notmnist-seeds", type=int, default=3)
     parser.add_argument("--processes", type=int)
     args = parser.parse_args()
     out = Path(args.out)
@@ -146,21 +146,21 @@ def main() -> None:
 def notmnist_part(args, policies, out, ax) -> str:
     """Each state space's selected policy applied static to short 784-32-10 runs."""
     base = Scenario.load(ROOT / "scenarios" / "notmnist_32hu.toml").with_overrides(
-        {"task.data": str(args.notmnist), "run.iterations": args.ocr_iterations, "run.validate_every": 5000}
+        {"task.data": str(args.notmnist), "run.iterations": args.notmnist_iterations, "run.validate_every": 5000}
     )
     jobs = [
         Job(
             base.with_overrides({"state.features": spec, "policy.file": str(policies[name]), "run.seed": s}),
-            out / f"space{i}" / "ocr" / f"seed{s}",
+            out / f"space{i}" / "notmnist" / f"seed{s}",
             name,
         )
         for i, (name, spec) in enumerate(STATE_SPACES.items())
-        for s in range(args.ocr_seeds)
+        for s in range(args.notmnist_seeds)
     ]
     summaries = run_jobs(jobs, args.processes)
     lines = [
-        f"notMNIST 784-32-10, selected policy static, {args.ocr_iterations:,} iterations, "
-        f"seeds 0-{args.ocr_seeds - 1}:",
+        f"notMNIST 784-32-10, selected policy static, {args.notmnist_iterations:,} iterations, "
+        f"seeds 0-{args.notmnist_seeds - 1}:",
         "",
         f"| state space | validation accuracy, mean (min-max) | runs reaching {OCR_GOAL:.0%} "
         f"| iterations to {OCR_GOAL:.0%}, median |",

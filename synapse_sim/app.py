@@ -1,10 +1,11 @@
-"""The browser dashboard of the agent view (Solara on Mesa's SolaraViz).
+"""The browser dashboard of the agent view (Solara, on Mesa's SolaraViz parts).
 
-Start it with ``synapse-sim dashboard [SCENARIO]`` (or
-``python -m synapse_sim.dashboard.server [SCENARIO]``); ``solara run synapse_sim.app``
-works too. The scenario, if any, comes from ``$SYNAPSE_SIM_DASHBOARD_SCENARIO``; its
-values are the controls' defaults. In a notebook, ``make_page(scenario, task)()``
-shows the same page for a scenario or task object of your own.
+Start it with ``synapse-sim dashboard [SCENARIO | RUN_FOLDER]`` (or
+``python -m synapse_sim.dashboard.server ...``); ``solara run synapse_sim.app`` works too.
+A scenario comes from ``$SYNAPSE_SIM_DASHBOARD_SCENARIO`` (its values are the controls'
+defaults); a results folder from ``$SYNAPSE_SIM_DASHBOARD_RUN`` (the agents continue the
+run from its checkpoint, the curves start with its recorded history). In a notebook,
+``make_page(scenario, task)()`` or ``make_page(run_folder=PATH)()`` shows the same page.
 """
 
 from __future__ import annotations
@@ -12,38 +13,68 @@ from __future__ import annotations
 import os
 
 import solara
-from mesa.visualization import SolaraViz
 
 from synapse_sim.dashboard.components import CSS, FrameRelay, dashboard_components
 from synapse_sim.dashboard.model import DashboardModel, initial_kwargs, model_params
+from synapse_sim.dashboard.page import SynapseViz
+from synapse_sim.dashboard.run_folder import open_run_folder
+from synapse_sim.dashboard.run_panel import RunPanel
 from synapse_sim.scenario import Scenario
 
 SCENARIO_ENV = "SYNAPSE_SIM_DASHBOARD_SCENARIO"
+RUN_ENV = "SYNAPSE_SIM_DASHBOARD_RUN"
 PLAY_INTERVAL_MS = 10
 """Pause between played steps. The play thread steps only between renders of the page
 (:func:`synapse_sim.dashboard.model.wait_for_page`), so a short interval cannot starve a click's render."""
 TITLE = "synapse_sim: every synapse an agent"
 
 
-def make_page(scenario: Scenario | None = None, task=None, raster_length: int = 200, play_interval=PLAY_INTERVAL_MS):
-    """A ``Page`` component: SolaraViz over a :class:`DashboardModel` built per browser session."""
+def make_page(
+    scenario: Scenario | None = None,
+    task=None,
+    raster_length: int = 200,
+    play_interval=PLAY_INTERVAL_MS,
+    run_folder=None,
+):
+    """A ``Page`` component over a :class:`DashboardModel` built per browser session.
+
+    With ``run_folder`` (a results folder) the folder's scenario gives the controls' defaults
+    and the model continues the run from its checkpoint; ``scenario`` is then ignored.
+    """
+    if run_folder is not None:
+        folder = open_run_folder(run_folder)  # a folder that cannot be opened fails here, not in the browser
+        scenario, run_folder = folder.scenario, str(folder.path)
     params = model_params(scenario, task, raster_length)
+    if run_folder is not None:
+        params["run_folder"] = run_folder
 
     @solara.component
     def Page():
         # one model per session (a module-level model would be shared by every browser tab)
-        model = solara.use_memo(lambda: DashboardModel(**initial_kwargs(params)), [])
+        model = solara.use_reactive(solara.use_memo(lambda: DashboardModel(**initial_kwargs(params)), []))
         selected = solara.use_reactive(0)
         frame = solara.use_reactive(0)
         components = solara.use_memo(lambda: dashboard_components(selected, frame), [])
+        panel = solara.use_memo(lambda: bound_panel(frame), [])
         solara.Style(CSS)
         FrameRelay(frame)
-        SolaraViz(model, components=components, model_params=params, play_interval=play_interval, name=TITLE)
+        SynapseViz(model, params, components, name=TITLE, play_interval=play_interval, panel=panel)
 
     return Page
 
 
+def bound_panel(frame):
+    @solara.component
+    def Panel(model):
+        return RunPanel(model, frame)
+
+    return Panel
+
+
 def page_from_environment():
+    folder = os.environ.get(RUN_ENV)
+    if folder:
+        return make_page(run_folder=folder)
     path = os.environ.get(SCENARIO_ENV)
     return make_page(Scenario.load(path) if path else None)
 

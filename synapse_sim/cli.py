@@ -280,7 +280,7 @@ def build_parser() -> argparse.ArgumentParser:
     from .dashboard.server import add_arguments
     from .dashboard.server import command as dashboard_command
 
-    d = sub.add_parser("dashboard", help="browser dashboard of the agent view (Solara on Mesa's SolaraViz)")
+    d = sub.add_parser("dashboard", help="browser dashboard of the agent view, on a scenario or a results folder")
     add_arguments(d)
     d.set_defaults(func=dashboard_command)
 

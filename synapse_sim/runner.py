@@ -308,9 +308,9 @@ def run_gradient_descent(scenario: Scenario, out_dir, progress: bool = True) -> 
     baseline is simply run again (``experiments.run_job`` does that).
     """
     from .baselines.gradient import train_gradient_descent
-    from .engine.topology import Topology, initial_weights
-    from .randomness import STREAM_INIT, generator
-    from .tasks.notmnist import ocr_split
+    from .engine.simulation import scenario_initial_weights
+    from .engine.topology import Topology
+    from .tasks.notmnist import notmnist_split
 
     if scenario["task"]["name"] != "notmnist":
         raise RunError("run.method = 'gradient_descent' is implemented for the notMNIST task only")
@@ -319,10 +319,8 @@ def run_gradient_descent(scenario: Scenario, out_dir, progress: bool = True) -> 
         raise RunError(f"results folder {out_dir} already holds a run; use --out to write elsewhere")
     network, grad = scenario["network"], scenario["gradient"]
     topology = Topology.from_layers(network["layers"])
-    flat = initial_weights(
-        topology, generator(scenario["run"]["seed"], STREAM_INIT), network["init_range"], np.dtype(network["dtype"])
-    )
-    x_train, y_train, x_val, y_val = ocr_split(scenario)
+    flat = scenario_initial_weights(scenario, topology)
+    x_train, y_train, x_val, y_val = notmnist_split(scenario)
     out_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out_dir / "scenario.toml", scenario.to_toml())
 

@@ -239,6 +239,12 @@ class Scenario:
             raise ScenarioError(f"scenario file {path} is not valid TOML: {exc}") from None
         return cls(data, source=str(path))
 
+    @property
+    def data_seed(self) -> int:
+        """The seed of the task's data (the boundary, or the notMNIST split): ``task.data_seed``, else ``run.seed``."""
+        task = self.data["task"]
+        return task["data_seed"] if task["data_seed"] is not None else self.data["run"]["seed"]
+
     def __getitem__(self, section: str) -> dict:
         return self.data[section]
 

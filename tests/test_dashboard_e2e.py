@@ -4,14 +4,18 @@ Starts ``python -m synapse_sim.dashboard.server`` on a free loopback port with t
 pointed at an unreachable address (so a missing front-end file fails instead of being
 fetched), opens the page in Debian's Chromium driven by Playwright, steps the model and
 plays it, and checks that the views follow; then switches the learning rule to SPSA with the
-rule select and Reset, and checks that the views show SPSA. Outside CI it skips when Chromium, Playwright
-or the front-end assets are missing; under CI=true it fails instead.
+rule select and Reset, and checks that the views show SPSA. A second server opens a results folder
+of a short notMNIST 784-10 run: the page shows the run's recorded curves, fast-forwards 1,000 steps
+in the vectorised backend, takes one agent step, and its state digests equal a vectorised run's
+straight to that step. Outside CI it skips when Chromium, Playwright or the front-end assets are
+missing (and the notMNIST test when the data sample is); under CI=true it fails instead.
 
 SYNAPSE_SIM_SCREENSHOT=PATH also saves a mid-run screenshot there (docs/dashboard.png).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
@@ -76,11 +80,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    check_prerequisites()
+@contextlib.contextmanager
+def dashboard_server(arguments: list[str], log_path: Path):
+    """``python -m synapse_sim.dashboard.server ARGUMENTS`` on a free loopback port, offline; yields its URL."""
     port = free_port()
-    log_path = tmp_path_factory.mktemp("dashboard") / "server.log"
     env = {
         **os.environ,
         "SOLARA_ASSETS_CDN": UNREACHABLE_CDN,
@@ -88,9 +91,10 @@ def server(tmp_path_factory):
         "PYTHONUNBUFFERED": "1",
     }
     env.pop("SYNAPSE_SIM_DASHBOARD_SCENARIO", None)
+    env.pop("SYNAPSE_SIM_DASHBOARD_RUN", None)
     with open(log_path, "w") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "synapse_sim.dashboard.server", "--port", str(port)],
+            [sys.executable, "-m", "synapse_sim.dashboard.server", *arguments, "--port", str(port)],
             stdout=log,
             stderr=subprocess.STDOUT,
             env=env,
@@ -108,7 +112,7 @@ def server(tmp_path_factory):
             if proc.poll() is not None or time.time() > deadline:
                 pytest.fail(f"dashboard server did not start (exit {proc.poll()}):\n{log_path.read_text()[-3000:]}")
             time.sleep(0.2)
-        yield url, log_path
+        yield url
     finally:
         proc.terminate()
         try:
@@ -118,25 +122,47 @@ def server(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def browser(server, tmp_path_factory):
+def server(tmp_path_factory):
+    check_prerequisites()
+    log_path = tmp_path_factory.mktemp("dashboard") / "server.log"
+    with dashboard_server([], log_path) as url:
+        yield url, log_path
+
+
+@pytest.fixture(scope="module")
+def playwright_driver():
+    check_prerequisites()
     from playwright.sync_api import sync_playwright
 
-    profile = tmp_path_factory.mktemp("chromium-profile")
     with sync_playwright() as p:
-        context = p.chromium.launch_persistent_context(
-            str(profile),
-            executable_path=CHROMIUM,
-            headless=True,
-            args=CHROMIUM_ARGS,
-            viewport={"width": 1600, "height": 1420},
-        )
+        yield p
+
+
+@contextlib.contextmanager
+def chromium_page(driver, url: str, profile: Path, ready: str = ".synsim-status"):
+    """A page of headless Chromium on ``url`` once ``ready`` shows; yields (page, every URL it requested)."""
+    context = driver.chromium.launch_persistent_context(
+        str(profile),
+        executable_path=CHROMIUM,
+        headless=True,
+        args=CHROMIUM_ARGS,
+        viewport={"width": 1600, "height": 1420},
+    )
+    try:
         requests: list[str] = []
         context.on("request", lambda request: requests.append(request.url))
         page = context.new_page()
-        page.goto(server[0])
-        page.wait_for_selector(".synsim-status", timeout=45_000)
+        page.goto(url)
+        page.wait_for_selector(ready, timeout=45_000)
         yield page, requests
+    finally:
         context.close()
+
+
+@pytest.fixture(scope="module")
+def browser(server, playwright_driver, tmp_path_factory):
+    with chromium_page(playwright_driver, server[0], tmp_path_factory.mktemp("chromium-profile")) as opened:
+        yield opened
 
 
 def step_number(page) -> int:
@@ -345,3 +371,134 @@ def test_rule_select_switches_the_page_to_spsa(browser, server):
     except Exception as exc:
         raise AssertionError(f"{exc}\n--- server log (tail) ---\n{log_path.read_text()[-3000:]}") from exc
     assert_only_loopback(requests, log_path)
+
+
+# --- a results folder: recorded curves, fast-forward, one agent step -----------------------------------------------
+RUN_ITERATIONS, FAST_FORWARD = 300, 1000
+REFERENCE = """
+import sys
+from synapse_sim import Scenario, VectorEngine
+from synapse_sim.dashboard.run_folder import state_digest, weights_digest
+engine = VectorEngine(Scenario.load(sys.argv[1]))
+engine.run(int(sys.argv[2]))
+print(weights_digest(engine.population.weights), state_digest(engine.checkpoint()))
+"""
+
+
+@pytest.fixture(scope="module")
+def ocr_run(notmnist_path, tmp_path_factory):
+    """A 300-step synaptic-RL run of a 784-10 network on the notMNIST sample (about 2 s)."""
+    from synapse_sim import Scenario
+    from synapse_sim.runner import run
+
+    check_prerequisites()
+    scenario = Scenario.load("notmnist_0hu").with_overrides(
+        {
+            "task.data": str(notmnist_path),
+            "task.batch_size": 500,
+            "task.batch_interval": 500,
+            "run.iterations": RUN_ITERATIONS,
+            "run.validate_every": 100,
+            "run.checkpoint_every": 0,
+        }
+    )
+    folder = tmp_path_factory.mktemp("runs") / "notmnist_784_10"
+    run(scenario, folder, progress=False)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def run_page(ocr_run, playwright_driver, tmp_path_factory):
+    log_path = tmp_path_factory.mktemp("dashboard-run") / "server.log"
+    with dashboard_server([str(ocr_run)], log_path) as url:
+        with chromium_page(playwright_driver, url, tmp_path_factory.mktemp("chromium-run"), ".synsim-run") as opened:
+            yield (*opened, log_path)
+
+
+def run_attribute(page, name: str) -> str:
+    return page.locator(".synsim-run").first.get_attribute(name) or ""
+
+
+def click_until(page, label: str, done, what: str, attempts: int = 3, wait: float = 20.0) -> None:
+    """Click the button ``label`` until ``done()``; a click dropped during a re-render is repeated
+    (never once ``done()`` holds: a second fast-forward would run 1,000 more steps)."""
+    for _ in range(attempts):
+        if done():
+            return
+        page.get_by_role("button", name=label, exact=True).click(timeout=10_000)
+        try:
+            wait_for(done, timeout=wait, what=what)
+            return
+        except AssertionError:
+            continue
+    raise AssertionError(f"clicking {label!r} did not lead to {what}")
+
+
+def test_dashboard_opens_a_notmnist_run_folder_fast_forwards_and_steps(run_page, ocr_run):
+    page, requests, log_path = run_page
+    try:
+        check_run_page(page, ocr_run)
+    except Exception as exc:
+        raise AssertionError(f"{exc}\n--- server log (tail) ---\n{log_path.read_text()[-3000:]}") from exc
+    assert_only_loopback(requests, log_path)
+
+
+def check_run_page(page, folder: Path):
+    # opened at the run's last checkpoint, its recorded history in the curves
+    wait_for(lambda: run_attribute(page, "data-step") == str(RUN_ITERATIONS), what="the checkpoint's step")
+    assert step_number(page) == RUN_ITERATIONS
+    assert run_attribute(page, "data-folder") == str(folder.resolve())
+    assert f"from its checkpoint at step {RUN_ITERATIONS}" in page.locator(".synsim-run").first.inner_text()
+    source = page.locator(".synsim-curves-source").first
+    assert source.get_attribute("data-run-steps") == str(RUN_ITERATIONS)
+    assert f"1-{RUN_ITERATIONS}: the run" in source.inner_text()
+    curves = page.locator("svg.synsim-curves").first
+    assert curves.get_attribute("data-steps") == f"1-{RUN_ITERATIONS}"
+    assert curves.locator("polyline").count() == 6 and curves.locator("rect.synsim-band").count() == 4
+    assert curves.locator("circle.synsim-dot").count() == 3  # held-out accuracy at steps 100, 200, 300
+
+    # a named tab, sliders that show their values
+    tabs = [t.strip() for t in page.locator(".v-tab").all_text_contents()]
+    assert tabs == ["agent view"], tabs
+    heads = " | ".join(page.locator(".synsim-slider-head").all_inner_texts())
+    for text in ("synaptic_rl: epsilon (exploration): 0.10", "synaptic_rl: gamma (discount): 0.90", "(ms): 10"):
+        assert text in heads, heads
+
+    # fast-forward 1,000 steps in the vectorised backend, then one agent step
+    steps_box = page.get_by_label("fast-forward steps (vectorised backend)")
+    assert steps_box.input_value() == str(FAST_FORWARD)
+    forwarded = str(RUN_ITERATIONS + FAST_FORWARD)
+    started = time.time()
+    click_until(
+        page,
+        "Fast-forward",
+        lambda: run_attribute(page, "data-step") == forwarded or page.locator(".synsim-ff-progress").count() > 0,
+        "the fast-forward to start",
+    )
+    wait_for(lambda: run_attribute(page, "data-step") == forwarded, timeout=180, what=f"step {forwarded}")
+    print(
+        f"\nfast-forward of {FAST_FORWARD} steps (784-10, batch 500): in the page after {time.time() - started:.1f} s"
+    )
+    assert step_number(page) == RUN_ITERATIONS + FAST_FORWARD
+    final = str(RUN_ITERATIONS + FAST_FORWARD + 1)
+    click_until(page, "Step", lambda: run_attribute(page, "data-step") == final, f"step {final}")
+    wait_for(
+        lambda: page.locator(".synsim-curves-source").first.get_attribute("data-agent-steps") == "1", what="curves"
+    )
+    source = page.locator(".synsim-curves-source").first
+    assert source.get_attribute("data-fast-forward-steps") == str(FAST_FORWARD)
+    assert source.get_attribute("data-last-step") == final
+
+    # the agents' state equals a vectorised run straight to the same step (same BLAS settings as the server)
+    from synapse_sim.dashboard.server import server_environment
+
+    reference = subprocess.run(
+        [sys.executable, "-c", REFERENCE, str(folder / "scenario.toml"), final],
+        capture_output=True,
+        text=True,
+        env=server_environment(),
+        check=True,
+    ).stdout.split()
+    assert run_attribute(page, "data-weights-sha256") == reference[0]
+    assert run_attribute(page, "data-state-sha256") == reference[1]
+    assert reference[0][:16] in page.locator(".synsim-run").first.inner_text()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -19,6 +20,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 FAST = ["--set", "run.iterations=100"]
+SKIP = (".git", ".venv", "runs", "build", "*.egg-info", "__pycache__", "node_modules", ".pytest_cache", ".ruff_cache")
 
 
 def test_the_wheel_lists_every_package():
@@ -41,9 +43,21 @@ def installed(tmp_path_factory):
     """A fresh venv with synapse_sim installed from a wheel of this checkout (not editable)."""
     pytest.importorskip("setuptools", reason="the test extras install setuptools to build the wheel offline")
     root = tmp_path_factory.mktemp("install")
-    wheels = root / "wheels"
+    source, wheels = root / "source", root / "wheels"  # a copy: the build leaves build/ and *.egg-info behind
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(*SKIP))
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(wheels), str(ROOT)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(wheels),
+            str(source),
+        ],
         check=True,
         cwd=root,
         capture_output=True,

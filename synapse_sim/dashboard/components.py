@@ -43,6 +43,11 @@ img.synsim-qimg { display: block; }
 .synsim-true { font-weight: normal; color: #777; font-size: 11px; }
 .synsim-kv { font-size: 11px; border-collapse: collapse; margin: 3px 0; }
 .synsim-kv th { text-align: left; font-weight: normal; color: #555; padding-right: 8px; white-space: nowrap; }
+.synsim-slider-head { font-size: 13px; color: #444; margin-top: 6px; }
+.synsim-slider-value { color: #1a1a1a; }
+.synsim-slider .v-input { margin-top: 0; padding-top: 0; }
+.synsim-run code, .synsim-digest code { font-size: 11px; word-break: break-all; }
+.synsim-run div { margin-bottom: 2px; }
 """
 
 NETWORK_TEMPLATE = """
@@ -257,17 +262,14 @@ def RasterView(model, frame: solara.Reactive[int] | None = None):
 
 @solara.component
 def CurvesView(model, frame: solara.Reactive[int] | None = None):
-    """3. Loss, accuracy, reward and the action mix per step, from the DataCollector."""
+    """3. Loss, accuracy, reward and the action mix per step: a run folder's recorded history and
+    fast-forwarded steps (shaded), then the agents' steps from the DataCollector."""
     follow_steps(frame)
+    data = views.curves_data(model)
     with solara.Column(style=BOX, classes=["synsim-curves-view"]):
-        Html('<div class="synsim-title">curves (DataCollector, every step)</div>')
-        Html(
-            views.curves_svg(
-                views.curves_data(model),
-                broadcast_label=model.rule.broadcast_label,
-                discrete=rule_views.discrete(model),
-            )
-        )
+        Html('<div class="synsim-title">curves (every step)</div>')
+        Html(views.sources_text(data))
+        Html(views.curves_svg(data, broadcast_label=model.rule.broadcast_label, discrete=rule_views.discrete(model)))
 
 
 @solara.component
@@ -334,7 +336,7 @@ def SynapseInspector(model, selected: solara.Reactive[int] | None = None, frame:
 
 
 def dashboard_components(selected: solara.Reactive[int], frame: solara.Reactive[int] | None = None) -> list:
-    """SolaraViz ``components``: every view on page 0, sharing the selected synapse.
+    """The views as SolaraViz ``components``: every view on page 0 (the "agent view" tab), sharing the selected synapse.
 
     With ``frame`` the views follow it (render :class:`FrameRelay` once on the page), else Mesa's counter.
     """

@@ -1,277 +1,61 @@
-"""The agent view as SolaraViz drives it: one keyword argument per dashboard control.
+"""The agent view as the dashboard drives it: one keyword argument per control, a run folder, fast-forward.
 
-SolaraViz's Reset rebuilds the model as ``type(model)(**params)`` from its controls, so
-:class:`DashboardModel` takes the controls themselves (task, hidden layers, learning rule,
-the synaptic-RL controls epsilon, alpha_s, alpha_q, gamma, policy, the other rules' main
-parameters, seed) on top of a base scenario and turns them into scenario overrides. Only
-the chosen rule's controls apply: a scenario refuses keys of another rule's sections. A
-control value that cannot be used (a typed seed that is not a number, a policy file that
-is missing, an unknown rule, notMNIST without data) does not crash the page: the model
-falls back to a working value and lists the problem in ``problems``, which the dashboard
-shows.
+Reset rebuilds the model as ``type(model)(**params)`` from the controls, so
+:class:`DashboardModel` takes the controls themselves (see :mod:`.controls`: task, hidden
+layers, learning rule, each rule's parameters, seed) on top of a base scenario. A control
+value that cannot be used does not crash the page: the model falls back to a working value
+and lists the problem in ``problems``, which the dashboard shows.
+
+Opened from a results folder (``run_folder``), the model continues that run: the folder's
+scenario is the base, its checkpoint is loaded into the agents and its recorded history
+becomes the first part of the curves. :meth:`DashboardModel.fast_forward` runs steps in the
+vectorised backend and loads the result back into the agents; both views compute the same
+step bit for bit, so the agents continue exactly where the vectorised run stopped.
 """
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections import deque
 
+import numpy as np
+
+from ..engine.vector import VectorEngine
 from ..model import SynapseModel
-from ..rules import RULES
-from ..rules.synaptic_rl.features import StateSpace
-from ..rules.synaptic_rl.policy import PolicyFileError
-from ..rules.synaptic_rl.rule import build_policy
-from ..scenario import SCHEMA, SECTION_OWNER, Scenario, ScenarioError
-from ..tasks import ClassificationTask, DecisionBoundaryTask, build_task
+from ..runner import RESUMABLE_CHANGES, changed_keys
+from .controls import (
+    POLICY_CHOICES,
+    TASKS,
+    base_for_task,
+    default_rule,
+    initial_kwargs,
+    model_params,
+    parse_hidden,
+    policy_choice,
+    resolve,
+    rule_controls,
+    with_rule,
+)
+from .recorded import AGENTS, FAST_FORWARD, SERIES, Recorded
+from .run_folder import RunFolder, RunFolderError, open_run_folder, state_digest, weights_digest
 
-TASKS = ("decision_boundary", "notmnist")
-POLICY_CHOICES = ("adaptive", "static: shipped", "static: file", "adaptive: start from file")
-ALPHA_S_VALUES = (0.00005, 0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01)
-# scenario keys that belong to a task but are not dashboard controls
-TASK_PRESETS = {
-    "decision_boundary": {"network.hidden_activation": "tanh", "network.dtype": "float64"},
-    "notmnist": {"network.hidden_activation": "relu", "network.dtype": "float32"},
-}
-DEFAULT_HIDDEN = {"decision_boundary": [100], "notmnist": []}
-SYNAPTIC_RL = "synaptic_rl"
-# the other rules' controls: control name -> scenario key (applied only when that rule is chosen)
-RULE_CONTROLS = {
-    "spsa": {"spsa_a": "spsa.a", "spsa_c": "spsa.c"},
-    "node_perturbation": {"np_sigma": "node_perturbation.sigma", "np_eta": "node_perturbation.eta"},
-}
-RULE_VALUES = {
-    "spsa_a": (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05),
-    "spsa_c": (0.0001, 0.0005, 0.001, 0.002, 0.005, 0.01),
-    "np_sigma": (0.001, 0.003, 0.01, 0.03, 0.1),
-    "np_eta": (0.01, 0.03, 0.1, 0.3, 1.0),
-}
-RULE_LABELS = {
-    "spsa_a": "spsa: a (step size)",
-    "spsa_c": "spsa: c (perturbation size)",
-    "np_sigma": "node_perturbation: sigma (noise std)",
-    "np_eta": "node_perturbation: eta (learning rate)",
-}
-
-
-def default_rule(scenario: Scenario) -> str:
-    """The scenario's ``run.method`` if the dashboard can run it (a registered rule), else synaptic RL."""
-    method = scenario["run"]["method"]
-    return method if method in RULES else SYNAPTIC_RL
-
-
-def with_rule(scenario: Scenario, name: str) -> Scenario:
-    """``scenario`` run by rule ``name``: every other rule's sections back at their defaults."""
-    if scenario["run"]["method"] == name:
-        return scenario
-    overrides = {
-        f"{section}.{key}": field.default
-        for section, owner in SECTION_OWNER.items()
-        if owner != name
-        for key, field in SCHEMA[section].items()
-    }
-    return scenario.with_overrides({**overrides, "run.method": name})
-
-
-def parse_hidden(text) -> list[int]:
-    """``"100"`` -> [100], ``"32, 16"`` -> [32, 16], ``""`` -> [] (no hidden layer)."""
-    if isinstance(text, (list, tuple)):
-        values = list(text)
-    else:
-        parts = str(text).replace(";", ",").replace("-", ",").replace(" ", ",").split(",")
-        values = [p for p in parts if p.strip()]
-    try:
-        sizes = [int(v) for v in values]
-    except (TypeError, ValueError):
-        raise ValueError(f"hidden layers {text!r}: expected sizes like '100' or '32, 16'") from None
-    if any(s < 1 for s in sizes):
-        raise ValueError(f"hidden layers {text!r}: sizes must be positive")
-    return sizes
-
-
-def policy_choice(scenario: Scenario) -> str:
-    p = scenario["policy"]
-    if p["mode"] == "static":
-        return "static: shipped" if p["file"] == "shipped" else "static: file"
-    return "adaptive: start from file" if p["file"] else "adaptive"
-
-
-def task_kind(task) -> str | None:
-    if isinstance(task, ClassificationTask):
-        return "notmnist"
-    if isinstance(task, DecisionBoundaryTask):
-        return "decision_boundary"
-    return None
-
-
-def base_for_task(task) -> Scenario:
-    """A base scenario matching a task object passed in (e.g. a classification task with 784 inputs)."""
-    if isinstance(task, ClassificationTask):
-        return Scenario().with_overrides(
-            {
-                "task.name": "notmnist",
-                "network.layers": [task.x_val.shape[1], task.n_classes],
-                **TASK_PRESETS["notmnist"],
-                "policy.epsilon": 0.1,
-                "synapse.alpha_s": 0.0001,
-            }
-        )
-    return Scenario()
-
-
-def io_sizes(name: str, task) -> tuple[int, int]:
-    if name == "notmnist":
-        if isinstance(task, ClassificationTask):
-            return task.x_val.shape[1], task.n_classes
-        return 784, 10
-    return 2, 1
-
-
-def resolve(
-    base: Scenario | None = None,
-    task=None,
-    *,
-    task_name=None,
-    hidden=None,
-    epsilon=None,
-    alpha_s=None,
-    alpha_q=None,
-    gamma=None,
-    policy=None,
-    policy_file=None,
-    seed=None,
-    rule=None,
-    spsa_a=None,
-    spsa_c=None,
-    np_sigma=None,
-    np_eta=None,
-) -> tuple[Scenario, object, list[str]]:
-    """Controls -> (scenario, task object or None to let the model build it, problems).
-
-    ``rule`` picks ``run.method``; only that rule's controls apply (synaptic RL: epsilon,
-    alpha_s, alpha_q, gamma, policy, policy_file; spsa: spsa_a, spsa_c; node_perturbation:
-    np_sigma, np_eta), the others are ignored.
-    """
-    base = base if base is not None else base_for_task(task)
-    problems: list[str] = []
-    scenario = base
-
-    def apply(overrides: dict, what: str) -> bool:
-        nonlocal scenario
-        try:
-            scenario = scenario.with_overrides(overrides)
-            return True
-        except ScenarioError as exc:
-            problems.append(f"{what}: {exc}")
-            return False
-
-    def apply_numbers(pairs) -> None:
-        for key, value in pairs:
-            if value is None or value == "":
-                continue
-            try:
-                number = float(value)
-            except (TypeError, ValueError):
-                problems.append(f"{key} = {value!r} is not a number; keeping {scenario.get(key)}")
-                continue
-            apply({key: number}, key)
-
-    rule_name = default_rule(base) if rule is None or rule == "" else str(rule)
-    if (rule is None or rule == "") and base["run"]["method"] not in RULES:
-        problems.append(f"run.method {base['run']['method']!r} has no synapse agents; showing {SYNAPTIC_RL}")
-    if rule_name not in RULES:
-        problems.append(f"rule {rule!r} is not one of {', '.join(sorted(RULES))}; using {SYNAPTIC_RL}")
-        rule_name = SYNAPTIC_RL
-    try:
-        scenario = with_rule(scenario, rule_name)
-    except ScenarioError as exc:
-        problems.append(f"rule {rule_name}: {exc}; using {SYNAPTIC_RL} with its defaults")
-        rule_name = SYNAPTIC_RL
-        scenario = with_rule(scenario, rule_name)
-
-    name = task_name or base["task"]["name"]
-    if name not in TASKS:
-        problems.append(f"task {name!r} is not one of {', '.join(TASKS)}; using {base['task']['name']}")
-        name = base["task"]["name"]
-    if name != base["task"]["name"]:
-        apply({"task.name": name, **TASK_PRESETS[name]}, "task")
-    n_in, n_out = io_sizes(name, task)
-    current = scenario["network"]["layers"]
-    fallback_hidden = current[1:-1] if name == base["task"]["name"] else DEFAULT_HIDDEN[name]
-    try:
-        hidden_sizes = parse_hidden(hidden) if hidden is not None else fallback_hidden
-    except ValueError as exc:
-        problems.append(f"{exc}; using {fallback_hidden}")
-        hidden_sizes = fallback_hidden
-    apply({"network.layers": [n_in, *hidden_sizes, n_out]}, "network")
-
-    if rule_name == SYNAPTIC_RL:
-        apply_numbers(
-            (
-                ("policy.epsilon", epsilon),
-                ("synapse.alpha_s", alpha_s),
-                ("policy.alpha_q", alpha_q),
-                ("policy.gamma", gamma),
-            )
-        )
-    controls = {"spsa_a": spsa_a, "spsa_c": spsa_c, "np_sigma": np_sigma, "np_eta": np_eta}
-    apply_numbers((key, controls[control]) for control, key in RULE_CONTROLS.get(rule_name, {}).items())
-
-    if seed is not None and str(seed).strip() != "":
-        try:
-            number = int(str(seed).strip())
-        except ValueError:
-            problems.append(f"seed {seed!r} is not a whole number; keeping {scenario['run']['seed']}")
-        else:
-            apply({"run.seed": number}, "seed")
-
-    if policy is not None and rule_name == SYNAPTIC_RL:
-        file = str(policy_file or "").strip() or None
-        if policy not in POLICY_CHOICES:
-            problems.append(f"policy {policy!r} is not one of {', '.join(POLICY_CHOICES)}; using adaptive")
-            policy = "adaptive"
-        if policy in ("static: file", "adaptive: start from file") and file is None:
-            problems.append(f"policy '{policy}' needs a policy file (NAME.npz + NAME.json); using adaptive")
-            policy = "adaptive"
-        mode, file = {
-            "adaptive": ("adaptive", None),
-            "static: shipped": ("static", "shipped"),
-            "static: file": ("static", file),
-            "adaptive: start from file": ("adaptive", file),
-        }[policy]
-        apply({"policy.mode": mode, "policy.file": file}, "policy")
-    if rule_name == SYNAPTIC_RL:
-        try:
-            build_policy(scenario, StateSpace.from_spec(scenario["state"]["features"]))
-        except (PolicyFileError, OSError) as exc:
-            problems.append(f"{exc}; using an adaptive policy that starts from zeros")
-            apply({"policy.mode": "adaptive", "policy.file": None}, "policy")
-
-    task_object = None
-    layers = scenario["network"]["layers"]
-    if task is not None and task_kind(task) == name and io_sizes(name, task) == (layers[0], layers[-1]):
-        task_object = task
-    elif name == "notmnist":
-        try:
-            task_object = build_task(scenario, scenario["network"]["dtype"])
-        except (ImportError, OSError, ValueError) as exc:
-            problems.append(
-                f"notMNIST data could not be loaded ({exc}); start the dashboard with a notMNIST scenario whose "
-                "task.data points to the data (or set $SYNAPSE_SIM_NOTMNIST). Showing the decision-boundary task"
-            )
-            fallback = Scenario().with_overrides({"run.seed": scenario["run"]["seed"]})
-            if rule_name == SYNAPTIC_RL:
-                kept = {
-                    "epsilon": scenario["policy"]["epsilon"],
-                    "alpha_q": scenario["policy"]["alpha_q"],
-                    "gamma": scenario["policy"]["gamma"],
-                    "policy": policy_choice(scenario),
-                    "policy_file": scenario["policy"]["file"],
-                }
-            else:
-                kept = {control: scenario.get(key) for control, key in RULE_CONTROLS.get(rule_name, {}).items()}
-            scenario, task_object, _ = resolve(fallback, None, rule=rule_name, **kept)
-    return scenario, task_object, problems
+__all__ = [
+    "POLICY_CHOICES",
+    "TASKS",
+    "DashboardModel",
+    "base_for_task",
+    "default_rule",
+    "initial_kwargs",
+    "model_params",
+    "parse_hidden",
+    "policy_choice",
+    "resolve",
+    "rule_controls",
+    "wait_for_page",
+    "with_rule",
+]
 
 
 def wait_for_page(render_context, timeout: float = 2.0) -> None:
@@ -305,16 +89,21 @@ class DashboardModel(SynapseModel):
         epsilon, alpha_s, alpha_q, gamma: the paper's parameters (numbers or numeric strings).
         policy: one of :data:`POLICY_CHOICES`; ``policy_file`` names NAME(.npz/.json) for the file choices.
         seed: ``run.seed`` (int or a typed string).
-        rule: the learning rule (``run.method``), a registered rule
-            (``synapse_sim.rules.RULES``, read when the page is built); default: the base scenario's.
+        rule: the learning rule (``run.method``), a registered rule; default: the base scenario's.
             Only the chosen rule's controls apply: epsilon ... policy_file for ``synaptic_rl``,
-            ``spsa_a`` / ``spsa_c`` (a, c) for ``spsa``, ``np_sigma`` / ``np_eta`` for ``node_perturbation``.
+            the :func:`~.controls.rule_controls` (``spsa_a=...``, ``np_sigma=...``) for the others.
         base_scenario: everything the controls do not set (default: the decision-boundary defaults).
         task: a task object to use when it fits the chosen task (e.g. a ClassificationTask for notMNIST).
+        run_folder: a results folder to continue: its scenario is the base, and when the controls
+            leave it unchanged the model starts at the folder's checkpoint with the run's history.
+        scenario: Mesa's experiment scenario, which Reset passes to a model taking keyword arguments;
+            unused (the scenario in force is ``config``, built from the controls).
+        **rule_values: the other rules' controls (``spsa_a=0.01``, ``np_sigma=0.02``, ...).
 
     ``problems`` lists the control values that could not be used and what was used instead.
     ``weight_log`` keeps (step, weight vector) after each of the last ``raster_length`` steps:
-    the inspector's weight trace, for any rule.
+    the inspector's weight trace, for any rule. ``recorded`` holds the curves' steps before the
+    DataCollector's first row (the run's history, fast-forwards, agent steps before them).
     """
 
     def __init__(
@@ -329,16 +118,24 @@ class DashboardModel(SynapseModel):
         policy_file: str | None = None,
         seed: int | str | None = None,
         rule: str | None = None,
-        spsa_a: float | None = None,
-        spsa_c: float | None = None,
-        np_sigma: float | None = None,
-        np_eta: float | None = None,
-        base_scenario: Scenario | None = None,
+        base_scenario=None,
         task=None,
         raster_length: int = 200,
+        run_folder=None,
         rng=None,
         activation: str = "shuffle",
+        scenario=None,
+        **rule_values,
     ):
+        del scenario  # Mesa's; ours is built from the controls
+        folder, notes = None, []
+        if run_folder:
+            try:
+                folder = open_run_folder(run_folder)
+            except RunFolderError as exc:
+                notes.append(f"{exc}; showing a new run instead")
+            else:
+                base_scenario = folder.scenario
         scenario, task_object, problems = resolve(
             base_scenario,
             task,
@@ -352,10 +149,7 @@ class DashboardModel(SynapseModel):
             policy_file=policy_file,
             seed=seed,
             rule=rule,
-            spsa_a=spsa_a,
-            spsa_c=spsa_c,
-            np_sigma=np_sigma,
-            np_eta=np_eta,
+            **rule_values,
         )
         super().__init__(
             scenario,
@@ -364,95 +158,137 @@ class DashboardModel(SynapseModel):
             raster_length=raster_length,
             task=task_object,
         )
-        self.problems = problems
+        self.problems = notes + problems
         self.weight_log: deque = deque(maxlen=raster_length)
+        self.lock = threading.RLock()
+        self.fast_forwarding = False
+        self.recorded = Recorded()
+        self.run_folder = None  # the results folder this model continues (a Path), if any
+        self.opened_at: int | None = None  # the step of that folder's checkpoint
+        self.fast_forwards: list[tuple[int, int]] = []  # (from step, to step) of each fast-forward
+        self._digests: tuple = (None, "", "")
+        if folder is not None:
+            self.continue_run(folder)
 
     render_context = None
     """The page's reacton render context, set by the views as they render (see :func:`wait_for_page`)."""
 
+    # --- a results folder ---------------------------------------------------------------------------------------
+    def continue_run(self, folder: RunFolder) -> bool:
+        """Load the folder's checkpoint and history, unless the controls changed the run's scenario."""
+        changed = sorted(changed_keys(folder.scenario, self.config) - RESUMABLE_CHANGES)
+        if changed:
+            self.problems.append(
+                f"the controls differ from the run in {folder.path} ({', '.join(changed)}): this is a new run from "
+                "step 0, not the run's checkpoint; set them back and press Reset to continue the run"
+            )
+            return False
+        if folder.step > 0:
+            self.restore(folder.state)
+        self.steps = self.simulation.step_count
+        self._clear_collected()
+        self.recorded = Recorded.from_history(folder.history)
+        self.run_folder, self.opened_at = folder.path, folder.step
+        self.iterations = math.inf  # a continued run goes on past run.iterations
+        self.running = True
+        return True
+
+    def _clear_collected(self) -> None:
+        for values in self.datacollector.model_vars.values():
+            values.clear()
+
+    def _move_collected(self) -> None:
+        """The DataCollector's rows (agent steps since the last fast-forward) into ``recorded``."""
+        series = self.datacollector.model_vars
+        n = min(len(series[name]) for name in SERIES)
+        if n:
+            steps = np.arange(self.steps - n + 1, self.steps + 1)
+            self.recorded.append(steps, {name: series[name][:n] for name in SERIES}, AGENTS)
+        self._clear_collected()
+
+    # --- stepping -----------------------------------------------------------------------------------------------
     def step(self) -> None:
         wait_for_page(self.render_context)
-        super().step()
-        self.weight_log.append((int(self.steps), self.weight_vector()))
+        if self.fast_forwarding:  # a Step click or the play thread during a fast-forward: nothing to do
+            self.steps = self.simulation.step_count
+            return
+        with self.lock:
+            super().step()
+            self.steps = self.simulation.step_count
+            self.weight_log.append((int(self.steps), self.weight_vector()))
 
+    def fast_forward(self, n_steps: int, progress=None, stop=None) -> int:
+        """Run ``n_steps`` in the vectorised backend from this state, then load the result into the agents.
 
-def model_params(base: Scenario | None = None, task=None, raster_length: int = 200) -> dict:
-    """SolaraViz ``model_params``: the controls, with the base scenario's values as defaults."""
-    base = base if base is not None else base_for_task(task)
-    name = base["task"]["name"]
-    alpha_s = base["synapse"]["alpha_s"]
-    rule_params = {}
-    for controls in RULE_CONTROLS.values():
-        for control, key in controls.items():
-            value = base.get(key)
-            rule_params[control] = {
-                "type": "Select",
-                "value": value,
-                "values": sorted({*RULE_VALUES[control], value}),
-                "label": RULE_LABELS[control],
-            }
-    return {
-        "task_name": {"type": "Select", "value": name, "values": list(TASKS), "label": "task"},
-        "hidden": {
-            "type": "InputText",
-            "value": ", ".join(str(s) for s in base["network"]["layers"][1:-1]),
-            "label": "hidden layers (e.g. 100 or 32, 16; empty: none)",
-        },
-        "rule": {
-            "type": "Select",
-            "value": default_rule(base),
-            "values": sorted(RULES),
-            "label": "learning rule (each rule uses only its own controls below)",
-        },
-        "epsilon": {
-            "type": "SliderFloat",
-            "value": base["policy"]["epsilon"],
-            "min": 0.0,
-            "max": 1.0,
-            "step": 0.01,
-            "label": "synaptic_rl: epsilon (exploration)",
-        },
-        "alpha_s": {
-            "type": "Select",
-            "value": alpha_s,
-            "values": sorted({*ALPHA_S_VALUES, alpha_s}),
-            "label": "synaptic_rl: alpha_s (synaptic step)",
-        },
-        "alpha_q": {
-            "type": "SliderFloat",
-            "value": base["policy"]["alpha_q"],
-            "min": 0.0,
-            "max": 0.2,
-            "step": 0.005,
-            "label": "synaptic_rl: alpha_q (Q learning rate)",
-        },
-        "gamma": {
-            "type": "SliderFloat",
-            "value": base["policy"]["gamma"],
-            "min": 0.0,
-            "max": 1.0,
-            "step": 0.01,
-            "label": "synaptic_rl: gamma (discount)",
-        },
-        "policy": {
-            "type": "Select",
-            "value": policy_choice(base),
-            "values": list(POLICY_CHOICES),
-            "label": "synaptic_rl: policy",
-        },
-        "policy_file": {
-            "type": "InputText",
-            "value": base["policy"]["file"] if base["policy"]["file"] not in (None, "shipped") else "",
-            "label": "synaptic_rl: policy file (NAME.npz + NAME.json, shipped:NAME or user:NAME)",
-        },
-        **rule_params,
-        "seed": {"type": "InputText", "value": str(base["run"]["seed"]), "label": "seed"},
-        "base_scenario": base,
-        "task": task,
-        "raster_length": raster_length,
-    }
+        The vectorised engine is built from the same scenario and task, restored from this model's
+        checkpoint, stepped, and its checkpoint restored into the agents: the agents then hold the
+        state the vectorised run reached (bit for bit), and the next agent step is the one it would
+        take. ``progress(done, total)`` is called after each step; ``stop()`` returning true ends the
+        fast-forward early (at the step reached). Returns the number of steps run.
+        """
+        n_steps = int(n_steps)
+        if n_steps < 1:
+            return 0
+        with self.lock:
+            self.fast_forwarding = True
+            try:
+                return self._fast_forward(n_steps, progress, stop)
+            finally:
+                self.fast_forwarding = False
 
+    def _fast_forward(self, n_steps: int, progress, stop) -> int:
+        engine = VectorEngine(self.config, task=self.task)
+        start = self.simulation.step_count
+        if start > 0:  # at step 0 a new engine already holds this model's state (restoring would count L_0 twice)
+            engine.restore(self.checkpoint())
+        n = self.topology.n_synapses
+        steps = np.zeros(n_steps, dtype=np.int64)
+        series = {name: np.zeros(n_steps) for name in SERIES}
+        tail: deque = deque(maxlen=self.action_log.maxlen)
+        validate_every = self.config["run"]["validate_every"]
+        validation = []
+        done = 0
+        while done < n_steps and not (stop is not None and stop()):
+            result = engine.step()
+            steps[done] = result.step
+            series["loss"][done], series["accuracy"][done] = result.loss, result.accuracy
+            series["reward"][done] = result.reward
+            mix = result.action_counts / n
+            series["decrement"][done], series["keep"][done], series["increment"][done] = mix
+            weights = engine.population.weights
+            tail.append((engine.population.actions().copy(), result.reward, (result.step, weights.copy())))
+            if validate_every and result.step % validate_every == 0:
+                validation.append((result.step, self.task.validate(engine.weight_matrices())))
+            done += 1
+            if progress is not None:
+                progress(done, n_steps)
+        if not done:
+            return 0
+        self._move_collected()
+        self.recorded.append(steps[:done], {k: v[:done] for k, v in series.items()}, FAST_FORWARD)
+        for step, metrics in validation:
+            self.recorded.add_validation(step, metrics)
+        self.restore(engine.checkpoint())
+        self.steps = self.simulation.step_count
+        self.last_result = engine.last_result
+        for agent, action in zip(self.synapses, engine.population.actions(), strict=True):
+            agent.action = int(action)
+        for actions, reward, weights in tail:
+            self.action_log.append(actions)
+            self.reward_log.append(reward)
+            self.weight_log.append(weights)
+        self.fast_forwards.append((start, self.steps))
+        self.running = self.simulation.step_count < self.iterations
+        return done
 
-def initial_kwargs(params: dict) -> dict:
-    """The keyword arguments a model built from ``model_params`` defaults gets (what Reset passes first)."""
-    return {k: (v["value"] if isinstance(v, dict) and "type" in v else v) for k, v in params.items()}
+    # --- what the run panel shows -------------------------------------------------------------------------------
+    def digests(self) -> tuple[str, str]:
+        """(SHA-256 of the weights, SHA-256 of the whole state) now; the last ones while a step is running."""
+        key = (self.simulation.step_count, len(self.fast_forwards), self.run_folder)
+        if self._digests[0] != key and self.lock.acquire(blocking=False):
+            try:
+                if not self.fast_forwarding:
+                    self._digests = (key, weights_digest(self.weight_vector()), state_digest(self.checkpoint()))
+            finally:
+                self.lock.release()
+        return self._digests[1], self._digests[2]

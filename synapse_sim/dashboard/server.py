@@ -1,4 +1,9 @@
-"""Start the dashboard: ``python -m synapse_sim.dashboard.server [SCENARIO] [--host H] [--port P]``.
+"""Start the dashboard: ``python -m synapse_sim.dashboard.server [SCENARIO | RUN_FOLDER] [--host H] [--port P]``.
+
+The argument is a scenario (a TOML file or a shipped scenario's name), whose values become
+the controls' defaults, or a results folder written by ``synapse-sim run`` (it holds
+``scenario.toml`` and ``checkpoint.npz``), which the agents continue from its checkpoint.
+Either is checked here, before the server starts: a bad one is a clear error (exit 2).
 
 The server binds to 127.0.0.1 by default, runs solara in production mode with its
 version check, browser opening and telemetry off, and serves its front end from the
@@ -19,6 +24,7 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
 APP = "synapse_sim.app"
 SCENARIO_ENV = "SYNAPSE_SIM_DASHBOARD_SCENARIO"
+RUN_ENV = "SYNAPSE_SIM_DASHBOARD_RUN"
 # environment solara reads when its settings are imported: no telemetry (the version check and
 # browser opening are command-line flags, see solara_arguments), no "runs on Solara" banner over the views
 SERVER_ENV = {
@@ -43,18 +49,41 @@ def solara_arguments(host: str, port: int, open_browser: bool = False) -> list[s
     ]
 
 
-def server_environment(scenario_path=None, base=None) -> dict:
-    """The server's environment: ``base`` (default ``os.environ``) plus what the app and solara read."""
+def server_environment(scenario_path=None, base=None, run_folder=None) -> dict:
+    """The server's environment: ``base`` (default ``os.environ``) plus what the app and solara read
+    (the scenario's path, or the results folder's, for the app)."""
     env = dict(os.environ if base is None else base)
     env.update(SERVER_ENV)
     # The agent view multiplies small matrices; on a busy machine OpenBLAS's threads only add
     # contention (2-3x slower steps and redraws measured on 2 shared cores). Respect a user's choice.
     env.setdefault("OPENBLAS_NUM_THREADS", "1")
-    if scenario_path:
-        env[SCENARIO_ENV] = str(Path(scenario_path).resolve())
-    else:
-        env.pop(SCENARIO_ENV, None)
+    env.pop(SCENARIO_ENV, None)
+    env.pop(RUN_ENV, None)
+    if run_folder:
+        env[RUN_ENV] = str(Path(run_folder).expanduser().resolve())
+    elif scenario_path:
+        path = Path(scenario_path).expanduser()
+        env[SCENARIO_ENV] = str(path.resolve()) if path.exists() else str(scenario_path)  # a shipped name as it is
     return env
+
+
+def check_target(target) -> tuple[str | None, str | None]:
+    """(scenario, results folder) for the command line's argument, checked: a folder is opened as a
+    results folder (its scenario, checkpoint, rule and data), anything else loaded as a scenario."""
+    if not target:
+        return None, None
+    from ..scenario import Scenario, ScenarioError
+    from .run_folder import check_run_folder, looks_like_run_folder
+
+    if looks_like_run_folder(target):
+        return None, str(check_run_folder(target).path)
+    try:
+        Scenario.load(target)  # a bad file fails here, with the key named, not in the browser
+    except ScenarioError as exc:
+        if not Path(target).expanduser().exists():
+            raise ScenarioError(f"{exc} (nor a results folder: no such folder)") from None
+        raise
+    return str(target), None
 
 
 def check_assets() -> list[str]:
@@ -67,17 +96,15 @@ def check_assets() -> list[str]:
         return [str(exc)]
 
 
-def serve(scenario_path=None, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, open_browser: bool = False) -> int:
-    """Run the dashboard server until interrupted; returns its exit status (130 after Ctrl-C).
+def serve(target=None, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, open_browser: bool = False) -> int:
+    """Run the dashboard server on a scenario or a results folder (``target``) until interrupted;
+    returns its exit status (130 after Ctrl-C).
 
     The server runs as a child process (``python -m solara run synapse_sim.app ...``) so that
     its environment (telemetry off, one BLAS thread) holds from the first import; SIGINT and
     SIGTERM are passed on to it.
     """
-    if scenario_path:
-        from ..scenario import Scenario
-
-        Scenario.load(scenario_path)  # a bad file fails here, with the key named, not in the browser
+    scenario_path, run_folder = check_target(target)
     absent = check_assets()
     if absent:
         print(
@@ -92,8 +119,9 @@ def serve(scenario_path=None, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT
             file=sys.stderr,
         )
     command = [sys.executable, "-m", "solara", *solara_arguments(host, port, open_browser)]
-    print(f"synapse_sim dashboard: http://{host}:{port}/ (Ctrl-C stops it)", flush=True)
-    child = subprocess.Popen(command, env=server_environment(scenario_path))
+    opened = f" on the run in {run_folder}" if run_folder else ""
+    print(f"synapse_sim dashboard{opened}: http://{host}:{port}/ (Ctrl-C stops it)", flush=True)
+    child = subprocess.Popen(command, env=server_environment(scenario_path, run_folder=run_folder))
 
     interrupted = []
 
@@ -118,7 +146,14 @@ def serve(scenario_path=None, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    parser.add_argument("scenario", nargs="?", help="scenario TOML file whose values become the controls' defaults")
+    parser.add_argument(
+        "scenario",
+        nargs="?",
+        metavar="SCENARIO_OR_RUN_FOLDER",
+        help="a scenario (TOML file or shipped name) whose values become the controls' defaults, or a results "
+        "folder of `synapse-sim run` (scenario.toml + checkpoint.npz): the agents continue that run from its "
+        "checkpoint, the curves show its recorded history",
+    )
     parser.add_argument(
         "--host", default=DEFAULT_HOST, help=f"address to bind (default {DEFAULT_HOST}: this machine only)"
     )
@@ -136,11 +171,12 @@ def main(argv=None) -> int:
     parser = add_arguments(argparse.ArgumentParser(prog="synapse-sim dashboard", description=__doc__.split("\n\n")[0]))
     args = parser.parse_args(argv)
     from ..rules.synaptic_rl.policy import PolicyFileError
+    from ..runner import RunError
     from ..scenario import ScenarioError
 
     try:
         return command(args)
-    except (ScenarioError, PolicyFileError) as exc:
+    except (ScenarioError, PolicyFileError, RunError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

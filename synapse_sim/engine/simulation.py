@@ -1,4 +1,4 @@
-"""One step, as both views do it, for every rule (DESIGN.md; :mod:`synapse_sim.rules.base`).
+"""One step, as both views do it, for every rule (docs/DESIGN.md; :mod:`synapse_sim.rules.base`).
 
 :class:`Simulation` owns what is global: the step counter, the task, the rule and its
 shared state, the randomness and the counting of loss evaluations. The synapses'
@@ -24,6 +24,13 @@ from .topology import Topology, initial_weights
 
 N_ACTIONS = 3
 PLAIN_PASS = Pass()
+
+
+def scenario_initial_weights(scenario: Scenario, topology: Topology) -> np.ndarray:
+    """The run's initial weights (sid order): the same for every rule, view and the gradient baseline."""
+    network = scenario["network"]
+    rng = generator(scenario["run"]["seed"], STREAM_INIT)
+    return initial_weights(topology, rng, network["init_range"], np.dtype(network["dtype"]))
 
 
 @dataclass
@@ -96,9 +103,7 @@ class Simulation:
         self.neurons = NeuronData()
 
     def initial_weights(self) -> np.ndarray:
-        return initial_weights(
-            self.topology, generator(self.seed, STREAM_INIT), self.scenario["network"]["init_range"], self.dtype
-        )
+        return scenario_initial_weights(self.scenario, self.topology)
 
     def initial_memory(self) -> dict[str, np.ndarray]:
         """Weights at their initial draw, the rule's memory at its initial values."""

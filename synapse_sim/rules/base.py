@@ -1,6 +1,6 @@
 """The rule protocol: what a synapse remembers, what is broadcast, how a synapse acts and learns.
 
-One step, for every rule (DESIGN.md, "Rules: the step, generalised"):
+One step, for every rule (docs/DESIGN.md, "Rules: the step, generalised"):
 
 1. **propose** (per synapse): from its memory and this step's random numbers, a
    weight change applied now and/or weight *offsets* for the evaluation passes;

@@ -111,8 +111,7 @@ def decision_boundary_table(jobs: list[Job], summaries: list[dict]) -> str:
     ]
     for job, s in zip(jobs, summaries, strict=True):
         first = s["first_step_accuracy_95"]
-        task = job.scenario["task"]
-        boundary = task["data_seed"] if task["data_seed"] is not None else job.scenario["run"]["seed"]
+        boundary = job.scenario.data_seed
         rows.append(
             f"| {job.label.split()[0]} | {job.scenario['run']['seed']} | {boundary} | {s['final_accuracy']:.2%} | "
             f"{s['best_accuracy']:.2%} | {first if first else 'not reached'} | {s['final_loss']:.6f} |"

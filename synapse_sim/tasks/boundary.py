@@ -102,10 +102,9 @@ class DecisionBoundaryTask(Task):
 
 def build(scenario, dtype) -> DecisionBoundaryTask:
     task, network = scenario["task"], scenario["network"]
-    seed = task["data_seed"] if task["data_seed"] is not None else scenario["run"]["seed"]
     return DecisionBoundaryTask(
         network["layers"],
-        generator(seed, STREAM_DATA),
+        generator(scenario.data_seed, STREAM_DATA),
         n_points=task["n_points"],
         extent=task["extent"],
         target_range=task["target_range"],

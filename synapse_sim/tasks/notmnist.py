@@ -10,8 +10,6 @@ from ..randomness import STREAM_BATCH, generator
 from ..scenario import Scenario
 from .classification import ClassificationTask
 
-LETTERS = "ABCDEFGHIJ"
-
 
 @functools.lru_cache(maxsize=4)
 def _dataset(path: str | None):
@@ -20,19 +18,18 @@ def _dataset(path: str | None):
     return load_notmnist(path)
 
 
-def ocr_split(scenario: Scenario):
+def notmnist_split(scenario: Scenario):
     """The seeded train / validation split of the scenario's data (same for RL and GD)."""
     from .data import split
 
     task = scenario["task"]
-    seed = task["data_seed"] if task["data_seed"] is not None else scenario["run"]["seed"]
-    return split(_dataset(task["data"]), seed, task["validation_fraction"])
+    return split(_dataset(task["data"]), scenario.data_seed, task["validation_fraction"])
 
 
 def build(scenario: Scenario, dtype) -> ClassificationTask:
     task = scenario["task"]
     network = scenario["network"]
-    x_train, y_train, x_val, y_val = ocr_split(scenario)
+    x_train, y_train, x_val, y_val = notmnist_split(scenario)
     if network["layers"][0] != x_train.shape[1] or network["layers"][-1] != 10:
         raise ValueError(
             f"notMNIST networks map {x_train.shape[1]} pixels to 10 letters: network.layers must be "

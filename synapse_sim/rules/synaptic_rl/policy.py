@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ...io import atomic_savez, atomic_write_json
-from .features import ACTION_NAMES, StateSpace
+from .features import StateSpace
 
 N_ACTIONS = 3
 DECREMENT, KEEP, INCREMENT = 0, 1, 2
@@ -66,7 +66,7 @@ class Policy:
         return int(random_action) if explore else int(self.greedy[state])
 
     def update(self, states, actions, next_states, reward: int) -> None:
-        """Synchronous TD update from one transition per synapse (DESIGN.md step 5).
+        """Synchronous TD update from one transition per synapse (docs/DESIGN.md step 5).
 
         Targets ``R + gamma * max_a Q[s', a]`` come from the table before this
         step. The k synapses sharing (s, a, s') share one target T, and k
@@ -129,9 +129,6 @@ class Policy:
                 "(policy.mode = 'adaptive') or change [state] to match the file"
             )
         return cls(file_space, q=q, **kwargs)
-
-    def describe_rule(self) -> list[str]:
-        return [f"{self.state_space.describe(s)} -> {ACTION_NAMES[a]}" for s, a in enumerate(self.greedy)]
 
 
 def _policy_base(path) -> Path:

@@ -3,7 +3,7 @@
 Every synapse observes its local state (features of its own memory), takes the shared
 Q policy's epsilon-greedy action (decrement / keep / increment: ``(a - 1) * alpha_s``),
 and learns from one broadcast bit, R_t = +1 if the loss fell, else -1. The Q table is
-shared state: it learns from every synapse's transition at once (DESIGN.md, step 5).
+shared state: it learns from every synapse's transition at once (docs/DESIGN.md, step 5).
 """
 
 from __future__ import annotations

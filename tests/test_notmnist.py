@@ -10,12 +10,12 @@ from test_resume import assert_same_arrays, read_npz
 
 from synapse_sim import Scenario, VectorEngine
 from synapse_sim.runner import run
-from synapse_sim.tasks.notmnist import build as build_ocr_task
+from synapse_sim.tasks.notmnist import build as build_notmnist_task
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def ocr_scenario(path, name="notmnist_0hu.toml", **overrides):
+def notmnist_scenario(path, name="notmnist_0hu.toml", **overrides):
     return Scenario.load(ROOT / "scenarios" / name).with_overrides({"task.data": str(path), **overrides})
 
 
@@ -36,11 +36,11 @@ def test_table1_scenarios_hold_the_paper_settings():
 
 
 def test_task_uses_the_seeded_split(notmnist_path):
-    scenario = ocr_scenario(notmnist_path)
-    task = build_ocr_task(scenario, np.float32)
+    scenario = notmnist_scenario(notmnist_path)
+    task = build_notmnist_task(scenario, np.float32)
     assert task.x_train.shape == (7500, 784) and task.x_val.shape == (2500, 784)
-    again = build_ocr_task(scenario.with_overrides({"run.seed": 0}), np.float32)
-    other = build_ocr_task(scenario.with_overrides({"run.seed": 1}), np.float32)
+    again = build_notmnist_task(scenario.with_overrides({"run.seed": 0}), np.float32)
+    other = build_notmnist_task(scenario.with_overrides({"run.seed": 1}), np.float32)
     assert np.array_equal(task.y_val, again.y_val) and not np.array_equal(task.y_val, other.y_val)
     x_t, labels = task.batch(1)
     assert x_t.shape == (785, 5000) and np.all(x_t[-1] == 1) and labels.shape == (5000,)
@@ -49,7 +49,7 @@ def test_task_uses_the_seeded_split(notmnist_path):
 
 def test_wrong_network_shape_is_a_clear_error(notmnist_path):
     with pytest.raises(ValueError, match=r"must be \[784, \.\.\., 10\]"):
-        build_ocr_task(ocr_scenario(notmnist_path, layers=[784, 5]), np.float32)
+        build_notmnist_task(notmnist_scenario(notmnist_path, layers=[784, 5]), np.float32)
 
 
 def test_missing_data_is_a_clear_error(tmp_path, monkeypatch):
@@ -64,14 +64,14 @@ def test_missing_data_is_a_clear_error(tmp_path, monkeypatch):
 
 
 def test_mirror_784_10_on_the_sample(notmnist_path):
-    scenario = ocr_scenario(notmnist_path, batch_size=500, batch_interval=2)
+    scenario = notmnist_scenario(notmnist_path, batch_size=500, batch_interval=2)
     vector, model = run_both(scenario, 5)
     assert model.topology.n_synapses == 7850
     assert_same_state(vector, model)
 
 
-def test_ocr_run_resumes_bit_for_bit(tmp_path, notmnist_path):
-    scenario = ocr_scenario(
+def test_notmnist_run_resumes_bit_for_bit(tmp_path, notmnist_path):
+    scenario = notmnist_scenario(
         notmnist_path,
         "notmnist_32hu.toml",
         iterations=40,
@@ -92,7 +92,7 @@ def test_ocr_run_resumes_bit_for_bit(tmp_path, notmnist_path):
 
 
 def test_short_run_learns_far_above_chance(notmnist_path):
-    scenario = ocr_scenario(notmnist_path, alpha_s=1e-3, iterations=3000, batch_size=1000, batch_interval=1000)
+    scenario = notmnist_scenario(notmnist_path, alpha_s=1e-3, iterations=3000, batch_size=1000, batch_interval=1000)
     engine = VectorEngine(scenario)
     engine.run(3000)
     accuracy = engine.simulation.task.validate(engine.weight_matrices())["accuracy"]
@@ -102,15 +102,15 @@ def test_short_run_learns_far_above_chance(notmnist_path):
 def test_gradient_descent_twin_runs_on_the_same_split_and_initialisation(tmp_path, notmnist_path):
     from synapse_sim.baselines.gradient import evaluate
     from synapse_sim.engine.simulation import Simulation
-    from synapse_sim.tasks.notmnist import ocr_split
+    from synapse_sim.tasks.notmnist import notmnist_split
 
-    scenario = ocr_scenario(notmnist_path, "notmnist_0hu_gd.toml", max_epochs=30, evaluate_every=10)
+    scenario = notmnist_scenario(notmnist_path, "notmnist_0hu_gd.toml", max_epochs=30, evaluate_every=10)
     summary = run(scenario, tmp_path / "gd", progress=False)
     assert summary["method"] == "gradient_descent" and summary["epochs"] == 30
     history = read_npz(tmp_path / "gd" / "history.npz")
     assert history["epoch"].tolist() == [0, 10, 20, 30]
-    *_, x_val, y_val = ocr_split(scenario)
-    rl_start = Simulation(ocr_scenario(notmnist_path))
+    *_, x_val, y_val = notmnist_split(scenario)
+    rl_start = Simulation(notmnist_scenario(notmnist_path))
     w0 = rl_start.topology.matrices(rl_start.initial_weights())
     assert np.isclose(history["val_loss"][0], evaluate(w0, x_val, y_val)[0], rtol=1e-5)
     assert history["val_loss"][-1] < history["val_loss"][0]
@@ -164,7 +164,7 @@ def test_policies_learned_on_boundaries_can_be_screened_on_notmnist(tmp_path, no
     from synapse_sim.studies.experiments import select_policy
 
     adaptive = small_scenario(iterations=60)
-    static = ocr_scenario(notmnist_path, **{"run.validate_every": 4})
+    static = notmnist_scenario(notmnist_path, **{"run.validate_every": 4})
     best, report = select_policy(adaptive, static, [0, 1], [7], tmp_path, processes=1, screen_iterations=8)
     for seed in (0, 1):
         summary = json.loads((tmp_path / "screen" / f"policy{seed}" / "seed7" / "summary.json").read_text())

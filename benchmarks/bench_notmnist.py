@@ -7,7 +7,7 @@ and their ratio; then peak memory. Data: the notMNIST sample when found
 ($SYNAPSE_SIM_NOTMNIST or ../shared/data/notmnist), random pixels otherwise
 (timing does not depend on the values).
 
-    .venv/bin/python benchmarks/bench_ocr.py [--iterations 300] [--threads N]
+    .venv/bin/python benchmarks/bench_notmnist.py [--iterations 300] [--threads N]
 """
 
 from __future__ import annotations

@@ -1,0 +1,342 @@
+"""The dashboard's controls and how they become a scenario.
+
+:func:`model_params` lists the controls (Mesa's ``model_params`` format: one dict per
+control, its ``value`` the base scenario's); :func:`resolve` turns their values into a
+scenario on top of a base scenario. Synaptic RL has hand-made controls (epsilon, alpha_s,
+alpha_q, gamma, policy, policy file); every other registered rule gets one control per key
+of the scenario sections it owns (``Rule.sections``: a number, a flag or a choice), named
+``SECTION_KEY`` (``spsa_a``; node perturbation's keys are ``np_sigma`` ...; see
+:mod:`.rule_controls`). Only the chosen
+rule's controls apply: a scenario refuses keys of another rule's sections. A control value
+that cannot be used is listed in ``problems`` and a working value is used instead.
+"""
+
+from __future__ import annotations
+
+from ..rules import RULES
+from ..rules.synaptic_rl.features import StateSpace
+from ..rules.synaptic_rl.policy import PolicyFileError
+from ..rules.synaptic_rl.rule import build_policy
+from ..scenario import SCHEMA, SECTION_OWNER, Scenario, ScenarioError
+from ..tasks import ClassificationTask, DecisionBoundaryTask, build_task
+from .rule_controls import SYNAPTIC_RL, rule_controls
+
+TASKS = ("decision_boundary", "notmnist")
+POLICY_CHOICES = ("adaptive", "static: shipped", "static: file", "adaptive: start from file")
+ALPHA_S_VALUES = (0.00005, 0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01)
+# scenario keys that belong to a task but are not dashboard controls
+TASK_PRESETS = {
+    "decision_boundary": {"network.hidden_activation": "tanh", "network.dtype": "float64"},
+    "notmnist": {"network.hidden_activation": "relu", "network.dtype": "float32"},
+}
+DEFAULT_HIDDEN = {"decision_boundary": [100], "notmnist": []}
+SYNAPTIC_RL_CONTROLS = ("epsilon", "alpha_s", "alpha_q", "gamma", "policy", "policy_file")
+
+
+def controls_of(rule: str) -> tuple[str, ...]:
+    """The control names that apply under ``rule`` (the rule select, task, hidden and seed always do)."""
+    if rule == SYNAPTIC_RL:
+        return SYNAPTIC_RL_CONTROLS
+    return tuple(c.name for c in rule_controls().get(rule, ()))
+
+
+def default_rule(scenario: Scenario) -> str:
+    """The scenario's ``run.method`` if the dashboard can run it (a registered rule), else synaptic RL."""
+    method = scenario["run"]["method"]
+    return method if method in RULES else SYNAPTIC_RL
+
+
+def with_rule(scenario: Scenario, name: str) -> Scenario:
+    """``scenario`` run by rule ``name``: every other rule's sections back at their defaults."""
+    if scenario["run"]["method"] == name:
+        return scenario
+    overrides = {
+        f"{section}.{key}": field.default
+        for section, owner in SECTION_OWNER.items()
+        if owner != name
+        for key, field in SCHEMA[section].items()
+    }
+    return scenario.with_overrides({**overrides, "run.method": name})
+
+
+def parse_hidden(text) -> list[int]:
+    """``"100"`` -> [100], ``"32, 16"`` -> [32, 16], ``""`` -> [] (no hidden layer)."""
+    if isinstance(text, (list, tuple)):
+        values = list(text)
+    else:
+        parts = str(text).replace(";", ",").replace("-", ",").replace(" ", ",").split(",")
+        values = [p for p in parts if p.strip()]
+    try:
+        sizes = [int(v) for v in values]
+    except (TypeError, ValueError):
+        raise ValueError(f"hidden layers {text!r}: expected sizes like '100' or '32, 16'") from None
+    if any(s < 1 for s in sizes):
+        raise ValueError(f"hidden layers {text!r}: sizes must be positive")
+    return sizes
+
+
+def policy_choice(scenario: Scenario) -> str:
+    p = scenario["policy"]
+    if p["mode"] == "static":
+        return "static: shipped" if p["file"] == "shipped" else "static: file"
+    return "adaptive: start from file" if p["file"] else "adaptive"
+
+
+def task_kind(task) -> str | None:
+    if isinstance(task, ClassificationTask):
+        return "notmnist"
+    if isinstance(task, DecisionBoundaryTask):
+        return "decision_boundary"
+    return None
+
+
+def base_for_task(task) -> Scenario:
+    """A base scenario matching a task object passed in (e.g. a classification task with 784 inputs)."""
+    if isinstance(task, ClassificationTask):
+        return Scenario().with_overrides(
+            {
+                "task.name": "notmnist",
+                "network.layers": [task.x_val.shape[1], task.n_classes],
+                **TASK_PRESETS["notmnist"],
+                "policy.epsilon": 0.1,
+                "synapse.alpha_s": 0.0001,
+            }
+        )
+    return Scenario()
+
+
+def io_sizes(name: str, task) -> tuple[int, int]:
+    if name == "notmnist":
+        if isinstance(task, ClassificationTask):
+            return task.x_val.shape[1], task.n_classes
+        return 784, 10
+    return 2, 1
+
+
+def resolve(
+    base: Scenario | None = None,
+    task=None,
+    *,
+    task_name=None,
+    hidden=None,
+    epsilon=None,
+    alpha_s=None,
+    alpha_q=None,
+    gamma=None,
+    policy=None,
+    policy_file=None,
+    seed=None,
+    rule=None,
+    **rule_values,
+) -> tuple[Scenario, object, list[str]]:
+    """Controls -> (scenario, task object or None to let the model build it, problems).
+
+    ``rule`` picks ``run.method``; only that rule's controls apply (synaptic RL: epsilon,
+    alpha_s, alpha_q, gamma, policy, policy_file; any other rule: its :func:`rule_controls`,
+    passed as ``rule_values``: ``spsa_a=0.01``), the others are ignored.
+    """
+    base = base if base is not None else base_for_task(task)
+    problems: list[str] = []
+    scenario = base
+    known = {c.name for controls in rule_controls().values() for c in controls}
+    unknown = sorted(set(rule_values) - known)
+    if unknown:
+        raise TypeError(f"unknown dashboard controls {unknown}; known rule controls: {sorted(known)}")
+
+    def apply(overrides: dict, what: str) -> bool:
+        nonlocal scenario
+        try:
+            scenario = scenario.with_overrides(overrides)
+            return True
+        except ScenarioError as exc:
+            problems.append(f"{what}: {exc}")
+            return False
+
+    def apply_numbers(pairs) -> None:
+        for key, value in pairs:
+            if value is None or value == "":
+                continue
+            try:
+                number = float(value)
+            except (TypeError, ValueError):
+                problems.append(f"{key} = {value!r} is not a number; keeping {scenario.get(key)}")
+                continue
+            apply({key: number}, key)
+
+    rule_name = default_rule(base) if rule is None or rule == "" else str(rule)
+    if (rule is None or rule == "") and base["run"]["method"] not in RULES:
+        problems.append(f"run.method {base['run']['method']!r} has no synapse agents; showing {SYNAPTIC_RL}")
+    if rule_name not in RULES:
+        problems.append(f"rule {rule!r} is not one of {', '.join(sorted(RULES))}; using {SYNAPTIC_RL}")
+        rule_name = SYNAPTIC_RL
+    try:
+        scenario = with_rule(scenario, rule_name)
+    except ScenarioError as exc:
+        problems.append(f"rule {rule_name}: {exc}; using {SYNAPTIC_RL} with its defaults")
+        rule_name = SYNAPTIC_RL
+        scenario = with_rule(scenario, rule_name)
+
+    name = task_name or base["task"]["name"]
+    if name not in TASKS:
+        problems.append(f"task {name!r} is not one of {', '.join(TASKS)}; using {base['task']['name']}")
+        name = base["task"]["name"]
+    if name != base["task"]["name"]:
+        apply({"task.name": name, **TASK_PRESETS[name]}, "task")
+    n_in, n_out = io_sizes(name, task)
+    current = scenario["network"]["layers"]
+    fallback_hidden = current[1:-1] if name == base["task"]["name"] else DEFAULT_HIDDEN[name]
+    try:
+        hidden_sizes = parse_hidden(hidden) if hidden is not None else fallback_hidden
+    except ValueError as exc:
+        problems.append(f"{exc}; using {fallback_hidden}")
+        hidden_sizes = fallback_hidden
+    apply({"network.layers": [n_in, *hidden_sizes, n_out]}, "network")
+
+    if rule_name == SYNAPTIC_RL:
+        apply_numbers(
+            (
+                ("policy.epsilon", epsilon),
+                ("synapse.alpha_s", alpha_s),
+                ("policy.alpha_q", alpha_q),
+                ("policy.gamma", gamma),
+            )
+        )
+    for control in rule_controls().get(rule_name, ()):
+        value = rule_values.get(control.name)
+        if value is None or value == "":
+            continue
+        try:
+            parsed = control.parse(value)
+        except ValueError as exc:
+            problems.append(f"{exc}; keeping {scenario.get(control.key)}")
+            continue
+        apply({control.key: parsed}, control.key)
+
+    if seed is not None and str(seed).strip() != "":
+        try:
+            number = int(str(seed).strip())
+        except ValueError:
+            problems.append(f"seed {seed!r} is not a whole number; keeping {scenario['run']['seed']}")
+        else:
+            apply({"run.seed": number}, "seed")
+
+    if policy is not None and rule_name == SYNAPTIC_RL:
+        file = str(policy_file or "").strip() or None
+        if policy not in POLICY_CHOICES:
+            problems.append(f"policy {policy!r} is not one of {', '.join(POLICY_CHOICES)}; using adaptive")
+            policy = "adaptive"
+        if policy in ("static: file", "adaptive: start from file") and file is None:
+            problems.append(f"policy '{policy}' needs a policy file (NAME.npz + NAME.json); using adaptive")
+            policy = "adaptive"
+        mode, file = {
+            "adaptive": ("adaptive", None),
+            "static: shipped": ("static", "shipped"),
+            "static: file": ("static", file),
+            "adaptive: start from file": ("adaptive", file),
+        }[policy]
+        apply({"policy.mode": mode, "policy.file": file}, "policy")
+    if rule_name == SYNAPTIC_RL:
+        try:
+            build_policy(scenario, StateSpace.from_spec(scenario["state"]["features"]))
+        except (PolicyFileError, OSError) as exc:
+            problems.append(f"{exc}; using an adaptive policy that starts from zeros")
+            apply({"policy.mode": "adaptive", "policy.file": None}, "policy")
+
+    task_object = None
+    layers = scenario["network"]["layers"]
+    if task is not None and task_kind(task) == name and io_sizes(name, task) == (layers[0], layers[-1]):
+        task_object = task
+    elif name == "notmnist":
+        try:
+            task_object = build_task(scenario, scenario["network"]["dtype"])
+        except (ImportError, OSError, ValueError) as exc:
+            problems.append(
+                f"notMNIST data could not be loaded ({exc}); start the dashboard with a notMNIST scenario whose "
+                "task.data points to the data (or set $SYNAPSE_SIM_NOTMNIST). Showing the decision-boundary task"
+            )
+            fallback = Scenario().with_overrides({"run.seed": scenario["run"]["seed"]})
+            if rule_name == SYNAPTIC_RL:
+                kept = {
+                    "epsilon": scenario["policy"]["epsilon"],
+                    "alpha_q": scenario["policy"]["alpha_q"],
+                    "gamma": scenario["policy"]["gamma"],
+                    "policy": policy_choice(scenario),
+                    "policy_file": scenario["policy"]["file"],
+                }
+            else:
+                kept = {c.name: scenario.get(c.key) for c in rule_controls().get(rule_name, ())}
+            scenario, task_object, _ = resolve(fallback, None, rule=rule_name, **kept)
+    return scenario, task_object, problems
+
+
+def model_params(base: Scenario | None = None, task=None, raster_length: int = 200) -> dict:
+    """SolaraViz ``model_params``: the controls, with the base scenario's values as defaults."""
+    base = base if base is not None else base_for_task(task)
+    name = base["task"]["name"]
+    alpha_s = base["synapse"]["alpha_s"]
+    rule_params = {c.name: c.param(base.get(c.key)) for controls in rule_controls().values() for c in controls}
+    return {
+        "task_name": {"type": "Select", "value": name, "values": list(TASKS), "label": "task"},
+        "hidden": {
+            "type": "InputText",
+            "value": ", ".join(str(s) for s in base["network"]["layers"][1:-1]),
+            "label": "hidden layers (e.g. 100 or 32, 16; empty: none)",
+        },
+        "rule": {
+            "type": "Select",
+            "value": default_rule(base),
+            "values": sorted(RULES),
+            "label": "learning rule (each rule uses only its own controls below)",
+        },
+        "epsilon": {
+            "type": "SliderFloat",
+            "value": base["policy"]["epsilon"],
+            "min": 0.0,
+            "max": 1.0,
+            "step": 0.01,
+            "label": "synaptic_rl: epsilon (exploration)",
+        },
+        "alpha_s": {
+            "type": "Select",
+            "value": alpha_s,
+            "values": sorted({*ALPHA_S_VALUES, alpha_s}),
+            "label": "synaptic_rl: alpha_s (synaptic step)",
+        },
+        "alpha_q": {
+            "type": "SliderFloat",
+            "value": base["policy"]["alpha_q"],
+            "min": 0.0,
+            "max": 0.2,
+            "step": 0.005,
+            "label": "synaptic_rl: alpha_q (Q learning rate)",
+        },
+        "gamma": {
+            "type": "SliderFloat",
+            "value": base["policy"]["gamma"],
+            "min": 0.0,
+            "max": 1.0,
+            "step": 0.01,
+            "label": "synaptic_rl: gamma (discount)",
+        },
+        "policy": {
+            "type": "Select",
+            "value": policy_choice(base),
+            "values": list(POLICY_CHOICES),
+            "label": "synaptic_rl: policy",
+        },
+        "policy_file": {
+            "type": "InputText",
+            "value": base["policy"]["file"] if base["policy"]["file"] not in (None, "shipped") else "",
+            "label": "synaptic_rl: policy file (NAME.npz + NAME.json, shipped:NAME or user:NAME)",
+        },
+        **rule_params,
+        "seed": {"type": "InputText", "value": str(base["run"]["seed"]), "label": "seed"},
+        "base_scenario": base,
+        "task": task,
+        "raster_length": raster_length,
+    }
+
+
+def initial_kwargs(params: dict) -> dict:
+    """The keyword arguments a model built from ``model_params`` defaults gets (what Reset passes first)."""
+    return {k: (v["value"] if isinstance(v, dict) and "type" in v else v) for k, v in params.items()}

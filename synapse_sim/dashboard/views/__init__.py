@@ -1,0 +1,151 @@
+"""What each dashboard view shows, built from a model without a browser.
+
+Every view has a ``*_data(model, ...)`` function that reads the model into plain arrays
+(what the tests check) and a renderer that turns that data into something a browser
+shows: PNG bytes for pixel pictures (rasters, boundaries, weight images), SVG or HTML
+strings for charts and tables. The renderers avoid matplotlib on purpose: a live view
+redraws after every step, and numpy -> PNG / string -> SVG take about a millisecond
+where a matplotlib figure takes tens.
+
+One module per view family: :mod:`.common` (helpers, colours), :mod:`.status`,
+:mod:`.network`, :mod:`.raster`, :mod:`.curves`, :mod:`.policy`, :mod:`.task`,
+:mod:`.synapse`; every public name is importable from here (``views.raster_data``).
+"""
+
+from __future__ import annotations
+
+from .common import (
+    ACTION_HEX,
+    ACTION_RGB,
+    ACTION_WORDS,
+    BOUNDARY_RGB,
+    LETTERS,
+    MAX_DRAWN_LAYER,
+    MAX_DRAWN_SYNAPSES,
+    NETWORK_ACTION_HEX,
+    NODE_HEX,
+    REWARD_HEX,
+    WEIGHT_CMAP,
+    current_actions,
+    data_uri,
+    digits,
+    diverging_rgb,
+    fmt,
+    hex_rgb,
+    image_shape,
+    joined,
+    png,
+    to_image,
+    upscale,
+)
+from .curves import CURVES, SOURCE_NAMES, curves_data, curves_svg, sources_text
+from .network import (
+    NetworkGeometry,
+    NetworkState,
+    WeightImages,
+    is_large,
+    network_geometry,
+    network_layout,
+    network_state,
+    weight_images,
+    weight_images_png,
+)
+from .policy import (
+    Q_BAR,
+    Q_CELL,
+    Q_ROWS,
+    PolicyData,
+    policy_blocks,
+    policy_data,
+    policy_header_html,
+    policy_labels_html,
+    policy_legend_html,
+    policy_png,
+    policy_rgb,
+    policy_scale,
+)
+from .raster import RasterData, raster_data, raster_png, raster_rgb, raster_sample
+from .status import Status, status_data, status_html
+from .synapse import SynapseInfo, action_strip_html, sparkline_svg, synapse_html, synapse_info
+from .task import (
+    BoundaryData,
+    LettersData,
+    boundary_data,
+    boundary_png,
+    letters_data,
+    letters_html,
+    sample_indices,
+    task_kind,
+)
+
+__all__ = [
+    "ACTION_HEX",
+    "ACTION_RGB",
+    "ACTION_WORDS",
+    "BOUNDARY_RGB",
+    "CURVES",
+    "LETTERS",
+    "MAX_DRAWN_LAYER",
+    "MAX_DRAWN_SYNAPSES",
+    "NETWORK_ACTION_HEX",
+    "NODE_HEX",
+    "Q_BAR",
+    "Q_CELL",
+    "Q_ROWS",
+    "REWARD_HEX",
+    "SOURCE_NAMES",
+    "WEIGHT_CMAP",
+    "BoundaryData",
+    "LettersData",
+    "NetworkGeometry",
+    "NetworkState",
+    "PolicyData",
+    "RasterData",
+    "Status",
+    "SynapseInfo",
+    "WeightImages",
+    "action_strip_html",
+    "boundary_data",
+    "boundary_png",
+    "current_actions",
+    "curves_data",
+    "curves_svg",
+    "data_uri",
+    "digits",
+    "diverging_rgb",
+    "fmt",
+    "hex_rgb",
+    "image_shape",
+    "is_large",
+    "joined",
+    "letters_data",
+    "letters_html",
+    "network_geometry",
+    "network_layout",
+    "network_state",
+    "png",
+    "policy_blocks",
+    "policy_data",
+    "policy_header_html",
+    "policy_labels_html",
+    "policy_legend_html",
+    "policy_png",
+    "policy_rgb",
+    "policy_scale",
+    "raster_data",
+    "raster_png",
+    "raster_rgb",
+    "raster_sample",
+    "sample_indices",
+    "sources_text",
+    "sparkline_svg",
+    "status_data",
+    "status_html",
+    "synapse_html",
+    "synapse_info",
+    "task_kind",
+    "to_image",
+    "upscale",
+    "weight_images",
+    "weight_images_png",
+]

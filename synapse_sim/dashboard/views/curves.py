@@ -1,0 +1,189 @@
+"""3. The curves: loss, accuracy, the broadcast's running mean and the action mix per step."""
+
+from __future__ import annotations
+
+import html
+
+import numpy as np
+
+from ...rules.synaptic_rl.features import ACTION_NAMES
+from .. import recorded, rule_views
+from .common import NETWORK_ACTION_HEX, REWARD_HEX, fmt
+
+CURVES = ("loss", "accuracy", "reward", "decrement", "keep", "increment")
+SOURCE_NAMES = recorded.SOURCES
+BAND_HEX = {recorded.RUN: "#fdf0c2", recorded.FAST_FORWARD: "#d6e6f7"}  # behind steps the agents did not take
+
+
+def curves_data(model, reward_window: int = 25) -> dict[str, np.ndarray]:
+    """The series per step and the reward's running mean: the model's ``recorded`` steps (a run folder's
+    history, fast-forwards; a :class:`~..model.DashboardModel` only), then the DataCollector's (step 0
+    is the initial network). ``source`` says where each step comes from (:data:`SOURCE_NAMES`);
+    ``validation_step`` / ``validation_accuracy`` are the held-out evaluations recorded with them."""
+    series = model.datacollector.model_vars
+    collected = len(series["loss"])
+    n = min(len(series[name]) for name in CURVES)  # equal, unless a step is being collected right now
+    data = {name: np.asarray(series[name][:n], dtype=np.float64) for name in CURVES}
+    data["step"] = np.arange(n) + (model.steps - collected + 1)
+    data["source"] = np.full(n, recorded.AGENTS, dtype=np.int8)
+    validation = {"step": [], "accuracy": []}
+    earlier = getattr(model, "recorded", None)
+    if earlier is not None and len(earlier):
+        before = earlier.arrays()
+        data = {k: np.concatenate([before[k], v]) for k, v in data.items()}
+        validation = earlier.validation
+    n = data["step"].size
+    rewards = data["reward"]
+    cumulative = np.concatenate([[0.0], np.cumsum(rewards)])
+    window = np.minimum(np.arange(1, n + 1), reward_window)
+    data["reward_mean"] = (cumulative[1:] - cumulative[np.arange(1, n + 1) - window]) / window
+    data["validation_step"] = np.asarray(validation["step"], dtype=np.int64)
+    data["validation_accuracy"] = np.asarray(validation["accuracy"], dtype=np.float64)
+    return data
+
+
+def sources_text(data: dict[str, np.ndarray]) -> str:
+    """Where the curves' steps come from, in words (HTML), with the step counts per source as data attributes."""
+    steps, sources = data["step"], data.get("source", np.zeros(data["step"].size, dtype=np.int8))
+    counts = np.bincount(sources.astype(np.int64), minlength=len(SOURCE_NAMES))
+    runs = recorded.segments(steps, sources)
+    words = "; ".join(f"{a}-{b}: {SOURCE_NAMES[s]}" if a != b else f"{a}: {SOURCE_NAMES[s]}" for a, b, s in runs[-6:])
+    if len(runs) > 6:
+        words = f"... ({len(runs) - 6} earlier parts); {words}"
+    first, last = (int(steps[0]), int(steps[-1])) if steps.size else (0, 0)
+    legend = ""
+    if counts[recorded.RUN] or counts[recorded.FAST_FORWARD]:
+        run, forward = (f'<span class="synsim-swatch" style="background:{BAND_HEX[s]}"></span>' for s in BAND_HEX)
+        legend = f" ({run}run, {forward}fast-forward)"
+    if data.get("validation_step", np.zeros(0)).size:
+        legend += " &middot; dots: held-out accuracy"
+    return (
+        f'<div class="synsim-curves-source synsim-note" data-first-step="{first}" data-last-step="{last}" '
+        f'data-agent-steps="{int(counts[recorded.AGENTS])}" data-run-steps="{int(counts[recorded.RUN])}" '
+        f'data-fast-forward-steps="{int(counts[recorded.FAST_FORWARD])}">'
+        f"steps {html.escape(words or 'none yet')}{legend}</div>"
+    )
+
+
+def _thin(n: int, max_points: int) -> np.ndarray:
+    if n <= max_points:
+        return np.arange(n)
+    return np.unique(np.linspace(0, n - 1, max_points).round().astype(np.int64))
+
+
+def _panel(x0, y0, w, h, title, steps, lines, ylim=None, bands=(), dots=None) -> str:
+    """One chart: frame, y range labels, first / last step, one polyline per (values, colour);
+    ``bands``: (first step, last step, colour) shaded behind; ``dots``: (steps, values, colour) as circles."""
+    out = [f'<g class="synsim-panel" data-title="{html.escape(title)}">']
+    out.append(f'<text x="{x0}" y="{y0 - 4}" font-size="11" fill="#222">{html.escape(title)}</text>')
+    out.append(f'<rect x="{x0}" y="{y0}" width="{w}" height="{h}" fill="#fafafa" stroke="#ccc"/>')
+    values = np.concatenate([v for v, _, _ in lines]) if lines else np.zeros(0)
+    values = values[np.isfinite(values)]
+    if ylim is None:
+        lo, hi = (float(values.min()), float(values.max())) if values.size else (0.0, 1.0)
+    else:
+        lo, hi = ylim
+    if hi - lo < 1e-12:
+        lo, hi = lo - 0.5, hi + 0.5
+    if steps.size:
+        s0, s1 = float(steps[0]), float(steps[-1])
+        span = max(s1 - s0, 1.0)
+        for a, b, colour in bands:
+            bx, bw = x0 + (a - s0) / span * w, max((b - a) / span * w, 0.5)
+            out.append(
+                f'<rect class="synsim-band" x="{bx:.1f}" y="{y0}" width="{bw:.1f}" height="{h}" fill="{colour}"/>'
+            )
+        for v, colour, label in lines:
+            xs = x0 + (steps - s0) / span * w
+            ys = y0 + h - (np.clip(v, lo, hi) - lo) / (hi - lo) * h
+            points = " ".join(f"{x:.1f},{y:.1f}" for x, y in zip(xs, ys, strict=True) if np.isfinite(y))
+            out.append(
+                f'<polyline data-series="{label}" points="{points}" fill="none" stroke="{colour}" stroke-width="1.3"/>'
+            )
+        if dots is not None and dots[0].size:
+            dx = x0 + (dots[0] - s0) / span * w
+            dy = y0 + h - (np.clip(dots[1], lo, hi) - lo) / (hi - lo) * h
+            out.extend(
+                f'<circle class="synsim-dot" cx="{x:.1f}" cy="{y:.1f}" r="2.2" fill="none" stroke="{dots[2]}"/>'
+                for x, y in zip(dx, dy, strict=True)
+                if np.isfinite(y)
+            )
+        out.append(f'<text x="{x0}" y="{y0 + h + 11}" font-size="9" fill="#666">{int(s0)}</text>')
+        out.append(f'<text x="{x0 + w}" y="{y0 + h + 11}" font-size="9" fill="#666" text-anchor="end">{int(s1)}</text>')
+    out.append(f'<text x="{x0 - 3}" y="{y0 + 8}" font-size="9" fill="#666" text-anchor="end">{fmt(hi, 3)}</text>')
+    out.append(f'<text x="{x0 - 3}" y="{y0 + h}" font-size="9" fill="#666" text-anchor="end">{fmt(lo, 3)}</text>')
+    out.append("</g>")
+    return "".join(out)
+
+
+def curves_svg(
+    data: dict[str, np.ndarray],
+    max_points: int = 400,
+    width: int = 600,
+    height: int = 330,
+    broadcast_label: str = "reward",
+    discrete: bool = True,
+) -> str:
+    """Loss, accuracy, the broadcast (running mean) and the action mix per step, as one SVG.
+
+    For a rule without discrete actions (``discrete=False``) the mix is that of the weight
+    changes' signs and the broadcast's axis follows its values."""
+    keep = _thin(data["step"].size, max_points)
+    steps = data["step"][keep]
+    sources = data.get("source", np.zeros(data["step"].size, dtype=np.int8))
+    bands = [(a, b, BAND_HEX[s]) for a, b, s in recorded.segments(data["step"], sources) if s in BAND_HEX]
+    dots = None
+    if data.get("validation_step", np.zeros(0)).size and steps.size:
+        dots = (data["validation_step"], data["validation_accuracy"], "#6a3d9a")
+
+    def last(name):
+        return data[name][-1] if data[name].size else float("nan")
+
+    left, between, right, top, middle, bottom = 42, 40, 6, 18, 36, 16
+    pw, ph = (width - left - between - right) / 2, (height - top - middle - bottom) / 2
+    xs, ys = (left, left + pw + between), (top, top + ph + middle)
+    mix = [(data[name][keep], NETWORK_ACTION_HEX[a], name) for a, name in enumerate(("decrement", "keep", "increment"))]
+    names = ACTION_NAMES if discrete else rule_views.SIGN_WORDS
+    last_mix = ", ".join(f"{names[a]} {last(name):.2f}" for a, name in enumerate(("decrement", "keep", "increment")))
+    mix_title = f"action mix: {last_mix}" if discrete else f"weight change signs: {last_mix}"
+    panels = [
+        _panel(
+            xs[0],
+            ys[0],
+            pw,
+            ph,
+            f"loss {fmt(last('loss'))}",
+            steps,
+            [(data["loss"][keep], "#333", "loss")],
+            bands=bands,
+        ),
+        _panel(
+            xs[1],
+            ys[0],
+            pw,
+            ph,
+            f"accuracy {fmt(last('accuracy'), 3)}",
+            steps,
+            [(data["accuracy"][keep], "#6a3d9a", "accuracy")],
+            ylim=(0.0, 1.0),
+            bands=bands,
+            dots=dots,
+        ),
+        _panel(
+            xs[0],
+            ys[1],
+            pw,
+            ph,
+            f"{broadcast_label}: mean of last 25 steps {fmt(last('reward_mean'), 2 if discrete else 3)}",
+            steps,
+            [(data["reward_mean"][keep], REWARD_HEX[1], "reward_mean")],
+            ylim=(-1.0, 1.0) if discrete else None,
+            bands=bands,
+        ),
+        _panel(xs[1], ys[1], pw, ph, mix_title, steps, mix, ylim=(0.0, 1.0), bands=bands),
+    ]
+    first, final = (int(data["step"][0]), int(data["step"][-1])) if data["step"].size else (0, 0)
+    return (
+        f'<svg class="synsim-curves" viewBox="0 0 {width} {height}" width="100%" data-steps="{first}-{final}" '
+        f'xmlns="http://www.w3.org/2000/svg" font-family="sans-serif">{"".join(panels)}</svg>'
+    )
