@@ -73,4 +73,4 @@ fi
 command -v npm >/dev/null 2>&1 || die "npm is not installed; the dashboard's front end comes from the npm registry: install Node.js and npm (Debian: apt-get install -y npm)"
 "$py" -m synapse_sim.dashboard.assets || die "could not fill solara's front-end cache (message above)"
 "$py" -m synapse_sim.dashboard.assets --check || die "solara's front-end cache is still incomplete"
-echo "setup_dashboard: dashboard ready; start it with: synapse-sim dashboard [SCENARIO] (or .venv/bin/python -m synapse_sim.dashboard.server)"
+echo "setup_dashboard: dashboard ready; start it with: synapse-sim dashboard [SCENARIO or RUN_FOLDER] (or .venv/bin/python -m synapse_sim.dashboard.server)"

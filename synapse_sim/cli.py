@@ -1,20 +1,44 @@
-"""Command line: ``synapse-sim run SCENARIO.toml [--engine ...] [--seed N] [--set k=v ...]``."""
+"""Command line: ``synapse-sim run SCENARIO.toml [--engine ...] [--seed N] [--set k=v ...]``.
+
+Ordinary mistakes end with ``error: ...`` and exit status 2; anything unexpected prints the
+error and the path of a log holding its traceback (``--debug`` shows the traceback instead).
+"""
 
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
+import os
 import re
 import sys
+import traceback
 from pathlib import Path
 
-from .locations import scenario_folder, scenario_names, scenario_summary, user_policy_folder
+from .locations import scenario_folder, scenario_names, scenario_summary, user_folder, user_policy_folder
 from .rules.synaptic_rl.policy import PolicyFileError
 from .runner import RunError
 from .scenario import Scenario, ScenarioError
 from .tasks.data import DataError
 
 ADAPTIVE, STATIC = "decision_boundary_adaptive", "decision_boundary_static"
+
+
+def load_scenario(name_or_path) -> Scenario:
+    """``Scenario.load``, with a folder given as the scenario explained (a results folder: what to do with it)."""
+    path = Path(os.path.expanduser(str(name_or_path)))
+    if path.is_dir():
+        if (path / "scenario.toml").is_file():
+            raise ScenarioError(
+                f"{path} is a results folder, not a scenario: continue its run with `synapse-sim run --resume "
+                f"{path}`, open it with `synapse-sim dashboard {path}`, or start a new run from its scenario with "
+                f"`synapse-sim run {path / 'scenario.toml'} --out NEW_FOLDER`"
+            )
+        raise ScenarioError(
+            f"{path} is a directory, not a scenario: give a scenario TOML file or a shipped name "
+            "(`synapse-sim scenarios` lists them)"
+        )
+    return Scenario.load(name_or_path)
 
 
 def _run(args) -> int:
@@ -30,7 +54,7 @@ def _run(args) -> int:
     if args.data:
         sets.append(f"task.data={json.dumps(str(args.data))}")
     if args.resume:
-        scenario = Scenario.load(args.scenario) if args.scenario else None
+        scenario = load_scenario(args.scenario) if args.scenario else None
         out_dir = Path(args.resume)
     else:
         if not args.scenario:
@@ -38,7 +62,7 @@ def _run(args) -> int:
                 f"give a scenario (a TOML file or a shipped name such as {ADAPTIVE}; `synapse-sim scenarios` "
                 "lists them) or --resume DIR"
             )
-        scenario = Scenario.load(args.scenario).with_sets(sets)
+        scenario = load_scenario(args.scenario).with_sets(sets)
         sets = []
         out_dir = Path(args.out) if args.out else default_out_dir(scenario)
     try:
@@ -63,8 +87,8 @@ def _run(args) -> int:
 def _fig1(args) -> int:
     from .studies.experiments import decision_boundary_jobs, decision_boundary_table, run_jobs
 
-    adaptive = Scenario.load(args.adaptive).with_sets(list(args.set or []))
-    static = Scenario.load(args.static).with_sets(list(args.set or []))
+    adaptive = load_scenario(args.adaptive).with_sets(list(args.set or []))
+    static = load_scenario(args.static).with_sets(list(args.set or []))
     if args.iterations:
         adaptive = adaptive.with_overrides({"run.iterations": args.iterations})
         static = static.with_overrides({"run.iterations": args.iterations})
@@ -108,17 +132,23 @@ def _table1(args) -> int:
 
 
 def _learn_policy(args) -> int:
-    import shutil
-
-    from .io import atomic_write_json, atomic_write_text
+    from .io import atomic_write_bytes, atomic_write_json, atomic_write_text
     from .studies.experiments import select_policy
 
     if args.install_dir and not args.install:
         raise ScenarioError("--install-dir needs --install NAME (the name to install the chosen policy as)")
     if args.install and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", args.install):
         raise ScenarioError(f"--install {args.install!r}: a policy name is letters, digits, '_', '.', '-' only")
-    adaptive = Scenario.load(args.adaptive).with_sets(args.set)
-    static = Scenario.load(args.static).with_sets(args.set)
+    if args.install:
+        folder = Path(args.install_dir).expanduser() if args.install_dir else user_policy_folder()
+        target = folder / args.install
+        if not args.replace and any(target.with_suffix(s).exists() for s in (".npz", ".json")):
+            raise ScenarioError(
+                f"a policy {args.install!r} is already installed at {target}.npz / .json; choose another NAME, "
+                "or pass --replace to write over it"
+            )
+    adaptive = load_scenario(args.adaptive).with_sets(args.set)
+    static = load_scenario(args.static).with_sets(args.set)
     best, report = select_policy(
         adaptive, static, args.seeds, args.screen_seeds, args.out, args.processes, args.screen_iterations
     )
@@ -126,10 +156,7 @@ def _learn_policy(args) -> int:
     print(report)
     print(f"chosen: {best}.npz / .json")
     if args.install:
-        folder = Path(args.install_dir).expanduser() if args.install_dir else user_policy_folder()
-        target = folder / args.install
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(best.with_suffix(".npz"), target.with_suffix(".npz"))
+        atomic_write_bytes(target.with_suffix(".npz"), best.with_suffix(".npz").read_bytes())
         meta = json.loads(best.with_suffix(".json").read_text())
         meta["selected_by"] = {
             "learned_on_seeds": list(args.seeds),
@@ -186,8 +213,16 @@ def _rules(args) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="synapse-sim", description=__doc__)
+    debug = "show the full traceback of an unexpected error instead of writing it to a log"
+    parser.add_argument("--debug", action="store_true", help=debug)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=debug)
     sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("run", help="run a scenario to a results folder")
+
+    def add(name, **kwargs):
+        return sub.add_parser(name, parents=[common], **kwargs)
+
+    p = add("run", help="run a scenario to a results folder")
     p.add_argument("scenario", nargs="?", help="scenario TOML file or shipped name (synapse-sim scenarios)")
     p.add_argument("--engine", choices=("vector", "agent"), help="vectorised backend (default) or Mesa agent view")
     p.add_argument("--seed", type=int, help="run.seed")
@@ -201,7 +236,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", help="notMNIST data (task.data): idx files, PNG folder, .tar.gz or .npz")
     p.set_defaults(func=_run)
 
-    f = sub.add_parser("fig1", help="decision-boundary reproduction over seeds: adaptive (Fig. 1) and static (Fig. 2)")
+    f = add("fig1", help="decision-boundary reproduction over seeds: adaptive (Fig. 1) and static (Fig. 2)")
     f.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4], help="adaptive runs' seeds")
     f.add_argument(
         "--static-seeds",
@@ -218,7 +253,7 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--out", default="runs/fig1")
     f.set_defaults(func=_fig1)
 
-    lp = sub.add_parser("learn-policy", help="learn policies with the adaptive scenario, pick one by a held-out screen")
+    lp = add("learn-policy", help="learn policies with the adaptive scenario, pick one by a held-out screen")
     lp.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4], help="adaptive runs' seeds")
     lp.add_argument(
         "--screen-seeds",
@@ -244,11 +279,10 @@ def build_parser() -> argparse.ArgumentParser:
         f"the folder: $SYNAPSE_SIM_HOME/policies, else {user_policy_folder()})",
     )
     lp.add_argument("--install-dir", metavar="DIR", help="install into DIR instead (policy.file = DIR/NAME)")
+    lp.add_argument("--replace", action="store_true", help="write over an installed policy of the same NAME")
     lp.set_defaults(func=_learn_policy)
 
-    c = sub.add_parser(
-        "compare", help="rules side by side on the same seeds, counted in loss evaluations (and GD in epochs)"
-    )
+    c = add("compare", help="rules side by side on the same seeds, counted in loss evaluations (and GD in epochs)")
     c.add_argument(
         "scenarios",
         nargs="+",
@@ -271,20 +305,20 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--out", default="runs/compare")
     c.set_defaults(func=_compare)
 
-    sc = sub.add_parser("scenarios", help="list the shipped scenarios, one line each (run one by name)")
+    sc = add("scenarios", help="list the shipped scenarios, one line each (run one by name)")
     sc.set_defaults(func=_scenarios)
 
-    r = sub.add_parser("rules", help="list the registered learning rules and their scenario keys")
+    r = add("rules", help="list the registered learning rules and their scenario keys")
     r.set_defaults(func=_rules)
 
     from .dashboard.server import add_arguments
     from .dashboard.server import command as dashboard_command
 
-    d = sub.add_parser("dashboard", help="browser dashboard of the agent view, on a scenario or a results folder")
+    d = add("dashboard", help="browser dashboard of the agent view, on a scenario or a results folder")
     add_arguments(d)
     d.set_defaults(func=dashboard_command)
 
-    t = sub.add_parser("table1", help="Table 1: synaptic RL vs gradient descent on notMNIST, 0 and 32 hidden units")
+    t = add("table1", help="Table 1: synaptic RL vs gradient descent on notMNIST, 0 and 32 hidden units")
     t.add_argument(
         "--data", help="notMNIST data: idx files, PNG folder, .tar.gz or .npz (default: $SYNAPSE_SIM_NOTMNIST)"
     )
@@ -310,6 +344,30 @@ def main(argv=None) -> int:
     except (ScenarioError, PolicyFileError, DataError, RunError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("\ninterrupted (a results folder keeps its last checkpoint; --resume DIR continues it)", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if args.debug:
+            raise
+        log = write_error_log(argv)
+        kind = "" if isinstance(exc, OSError) else f"{type(exc).__name__}: "
+        where = f"the traceback is in {log}" if log else "the traceback could not be written to a log"
+        print(f"error: {kind}{exc}\n({where}; add --debug to see it here)", file=sys.stderr)
+        return 1
+
+
+def write_error_log(argv) -> Path | None:
+    """The current exception's traceback, in the user folder's ``logs/`` (None if it cannot be written)."""
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    path = user_folder() / "logs" / f"error-{stamp}-{os.getpid()}.log"
+    command = " ".join(["synapse-sim", *(sys.argv[1:] if argv is None else map(str, argv))])
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"{command}\n\n{traceback.format_exc()}")
+    except OSError:
+        return None
+    return path
 
 
 if __name__ == "__main__":

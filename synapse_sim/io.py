@@ -1,7 +1,12 @@
-"""Atomic file writes: a reader never sees a half-written result or checkpoint."""
+"""Atomic file writes: a reader never sees a half-written result or checkpoint.
+
+While a run owns a results folder (:mod:`synapse_sim.folder`), every atomic write into it
+passes its guard first, so that nothing the run did not write is ever replaced.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -10,10 +15,26 @@ from pathlib import Path
 
 import numpy as np
 
+_GUARDS: dict[Path, object] = {}
+
+
+@contextlib.contextmanager
+def guarded(folder, guard):
+    """Route atomic writes into ``folder`` through ``guard.before_write`` / ``guard.after_write``."""
+    key = Path(folder).resolve()
+    _GUARDS[key] = guard
+    try:
+        yield guard
+    finally:
+        _GUARDS.pop(key, None)
+
 
 def atomic_write_bytes(path, data: bytes) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    guard = _GUARDS.get(path.parent.resolve()) if _GUARDS else None
+    if guard is not None:
+        guard.before_write(path, data)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -25,6 +46,8 @@ def atomic_write_bytes(path, data: bytes) -> Path:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    if guard is not None:
+        guard.after_write(path, data)
     return path
 
 

@@ -1,8 +1,16 @@
-"""Per-step history of a run, kept as preallocated arrays."""
+"""Per-step history of a run, kept as preallocated arrays, and the checkpoint that holds it."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
+
+from .folder import RunError, npz_error
+from .io import atomic_savez
+
+CHECKPOINT_FORMAT = 1
+CHECKPOINT_KEYS = ("format", "wall_time", "engine_step", "engine_weights", "history_loss")
 
 STEP_FIELDS = ("loss", "accuracy", "reward", "decrement", "keep", "increment", "step_size", "evaluations")
 
@@ -66,3 +74,30 @@ class History:
     def first_step_reaching(self, accuracy: float) -> int | None:
         hits = np.nonzero(self.arrays["accuracy"][: self.length] >= accuracy)[0]
         return int(hits[0]) + 1 if hits.size else None
+
+
+def save_checkpoint(path: Path, engine, history: History, wall_time: float) -> None:
+    state = engine.checkpoint()
+    arrays = {f"engine_{k}": v for k, v in state.items()}
+    arrays.update({f"history_{k}": v for k, v in history.to_arrays().items()})
+    arrays["format"] = np.array(CHECKPOINT_FORMAT)
+    arrays["wall_time"] = np.array(wall_time)
+    atomic_savez(path, **arrays)
+
+
+def load_checkpoint(path: Path) -> tuple[dict, dict, float]:
+    if not path.is_file():
+        raise RunError(f"no checkpoint at {path}: this folder holds no interrupted run to resume")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {k: data[k] for k in data.files}
+        if int(arrays.get("format", -1)) != CHECKPOINT_FORMAT:
+            raise ValueError("unknown checkpoint format")
+        missing = [k for k in CHECKPOINT_KEYS if k not in arrays]
+        if missing:
+            raise ValueError(f"it lacks {', '.join(missing)}")
+    except Exception as exc:  # zipfile / format errors come in many types
+        raise RunError(f"checkpoint {path} is corrupt or unreadable ({npz_error(exc)})") from None
+    engine_state = {k[len("engine_") :]: v for k, v in arrays.items() if k.startswith("engine_")}
+    history = {k[len("history_") :]: v for k, v in arrays.items() if k.startswith("history_")}
+    return engine_state, history, float(arrays["wall_time"])

@@ -1,10 +1,11 @@
 """Run a scenario to a results folder: progress, checkpoints, interruption, resume.
 
 A results folder holds ``scenario.toml`` (the resolved scenario), ``checkpoint.npz``
-(everything needed to continue exactly), and at the end ``summary.json``,
-``history.npz``, ``rule.json`` (the rule and its parameters), the rule's own outputs
-(synaptic RL: ``policy.npz`` + ``policy.json``) and the figures. Every file is
-written atomically; Ctrl-C or SIGTERM writes a checkpoint before stopping.
+(everything needed to continue exactly), ``manifest.json`` (what the run wrote and what it
+was made of, :mod:`synapse_sim.folder`), and at the end ``summary.json``, ``history.npz``,
+``rule.json`` (the rule and its parameters), the rule's own outputs (synaptic RL:
+``policy.npz`` + ``policy.json``) and the figures. Every file is written atomically; Ctrl-C
+or SIGTERM writes a checkpoint before stopping; ``run.lock`` keeps a second run out.
 """
 
 from __future__ import annotations
@@ -12,32 +13,39 @@ from __future__ import annotations
 import contextlib
 import platform
 import signal
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
 from . import __version__
+from .folder import (  # noqa: F401 (RESUMABLE_CHANGES, changed_keys, check_same_run: used from here)
+    CHECKPOINT,
+    RESULT_FILES,
+    RESUMABLE_CHANGES,
+    SCENARIO,
+    SUMMARY,
+    ResultsFolder,
+    RunError,
+    begin,
+    blas_threads,
+    changed_keys,
+    check_baseline_folder,
+    check_same_run,
+    check_toml_integers,
+    current_blas_threads,
+    folder_scenario,
+    folder_state,
+    summary_record,
+    trained_on,
+)
 from .io import atomic_savez, atomic_write_bytes, atomic_write_json, atomic_write_text
-from .records import History
+from .records import History, load_checkpoint, save_checkpoint
 from .scenario import Scenario, ScenarioError
 from .tasks import NonFiniteLossError
 
-CHECKPOINT_FORMAT = 1
 STOPPED_EARLY = "stopped early"
-RESUMABLE_CHANGES = {
-    "run.max_evaluations",
-    "policy.average_from",
-    "run.iterations",
-    "run.checkpoint_every",
-    "run.engine",
-    "run.validate_every",
-    "task.data",
-}
-
-
-class RunError(RuntimeError):
-    """A run cannot start or continue; the message says why and what to do."""
 
 
 class Interrupted(Exception):
@@ -65,11 +73,20 @@ def default_out_dir(scenario: Scenario, root="runs") -> Path:
 
 @contextlib.contextmanager
 def interrupt_flag():
-    """Turn SIGINT / SIGTERM into a flag the run loop checks after each step."""
-    flag = {"signal": None}
+    """Turn SIGINT / SIGTERM into a flag the run loop checks after each step.
+
+    The handlers stay until the final checkpoint and results are written: a second signal
+    during that save is reported and waited out (the files are written atomically anyway);
+    a third one stops at once."""
+    flag = {"signal": None, "count": 0}
 
     def handler(signum, _frame):
         flag["signal"] = signal.Signals(signum).name
+        flag["count"] += 1
+        if flag["count"] == 2:
+            print("\nsynapse-sim: saving the checkpoint and results, please wait", file=sys.stderr, flush=True)
+        elif flag["count"] > 2:
+            raise KeyboardInterrupt
 
     previous = {}
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -84,74 +101,55 @@ def interrupt_flag():
             signal.signal(sig, old)
 
 
-def save_checkpoint(path: Path, engine, history: History, wall_time: float) -> None:
-    state = engine.checkpoint()
-    arrays = {f"engine_{k}": v for k, v in state.items()}
-    arrays.update({f"history_{k}": v for k, v in history.to_arrays().items()})
-    arrays["format"] = np.array(CHECKPOINT_FORMAT)
-    arrays["wall_time"] = np.array(wall_time)
-    atomic_savez(path, **arrays)
-
-
-def load_checkpoint(path: Path) -> tuple[dict, dict, float]:
-    if not path.is_file():
-        raise RunError(f"no checkpoint at {path}: this folder holds no interrupted run to resume")
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {k: data[k] for k in data.files}
-        if int(arrays.get("format", -1)) != CHECKPOINT_FORMAT:
-            raise ValueError("unknown checkpoint format")
-    except Exception as exc:
-        raise RunError(
-            f"checkpoint {path} is corrupt or unreadable ({exc}); rerun the scenario from the start"
-        ) from None
-    engine_state = {k[len("engine_") :]: v for k, v in arrays.items() if k.startswith("engine_")}
-    history = {k[len("history_") :]: v for k, v in arrays.items() if k.startswith("history_")}
-    return engine_state, history, float(arrays["wall_time"])
-
-
-def changed_keys(saved: Scenario, new: Scenario) -> set[str]:
-    """The ``section.key`` names whose values differ between two scenarios."""
-    return {f"{s}.{k}" for s in saved.data for k in saved.data[s] if saved.data[s][k] != new.data[s][k]}
-
-
-def check_same_run(out_dir: Path, scenario: Scenario) -> None:
-    """Refuse to read back or resume a folder that holds a run of another scenario."""
-    saved = Path(out_dir) / "scenario.toml"
-    if not saved.is_file():
-        return
-    changed = changed_keys(Scenario.load(saved), scenario) - RESUMABLE_CHANGES
+def prepare(scenario: Scenario | None, folder: ResultsFolder, resume: bool, sets=()):
+    """Check the folder and return (scenario, engine state or None, history arrays, wall time)."""
+    out_dir = folder.path
+    state = folder_state(out_dir)
+    folder.manifest = state.manifest
+    if not resume:
+        if state.holds_run:
+            raise RunError(f"results folder {out_dir} already holds a run ({state.what()}); {state.advice()}")
+        check_toml_integers(scenario)
+        return scenario, None, None, 0.0
+    if not state.holds_run:
+        raise RunError(f"{out_dir} is not a results folder (no {SCENARIO}, checkpoint or manifest); nothing to resume")
+    if not state.resumable():
+        raise RunError(f"cannot resume the run in {out_dir} ({state.what()}): {state.advice()}")
+    base = folder_scenario(out_dir, state.manifest)
+    resumed = (scenario if scenario is not None else base).with_sets(list(sets))
+    changed = changed_keys(base, resumed) - RESUMABLE_CHANGES
     if changed:
         raise RunError(
-            f"results folder {out_dir} holds a run of another scenario ({', '.join(sorted(changed))} differ); "
-            "move or delete it, or write elsewhere (--out), so old results are not mixed with new ones"
+            f"cannot change {sorted(changed)} when resuming (it would not continue "
+            f"the same run); only {sorted(RESUMABLE_CHANGES)} may change"
         )
-
-
-def prepare(scenario: Scenario | None, out_dir, resume: bool, sets=()):
-    """Check the folder and return (scenario, engine state or None, history arrays, wall time)."""
-    out_dir = Path(out_dir)
-    checkpoint = out_dir / "checkpoint.npz"
-    if resume:
-        saved = out_dir / "scenario.toml"
-        if not saved.is_file():
-            raise RunError(f"{out_dir} is not a results folder (no scenario.toml); nothing to resume")
-        base = Scenario.load(saved)
-        resumed = (scenario if scenario is not None else base).with_sets(list(sets))
-        changed = changed_keys(base, resumed) - RESUMABLE_CHANGES
-        if changed:
-            raise RunError(
-                f"cannot change {sorted(changed)} when resuming (it would not continue "
-                f"the same run); only {sorted(RESUMABLE_CHANGES)} may change"
-            )
-        engine_state, history, wall = load_checkpoint(checkpoint)
-        return resumed, engine_state, history, wall
-    if checkpoint.exists() or (out_dir / "summary.json").exists():
+    check_toml_integers(resumed)
+    if state.checkpoint_step is None:  # started, never checkpointed: the same run from step 0
+        return resumed, None, None, 0.0
+    engine_state, history, wall = load_checkpoint(out_dir / CHECKPOINT)
+    done = int(engine_state["step"])
+    if resumed["run"]["iterations"] < done:
         raise RunError(
-            f"results folder {out_dir} already holds a run; pass --resume {out_dir} to continue it, "
-            "or --out to write elsewhere"
+            f"run.iterations = {resumed['run']['iterations']} is below the {done} steps the run in {out_dir} has "
+            f"done; a run is never shortened: give run.iterations >= {done}, or start a shorter run elsewhere (--out)"
         )
-    return scenario, None, None, 0.0
+    return resumed, engine_state, history, wall
+
+
+def restore(engine, engine_state, history_arrays, iterations, out_dir) -> History:
+    """Load a checkpoint into the engine; a checkpoint that does not fit is a clear error."""
+    conflict = getattr(engine.simulation.rule, "resume_conflict", None)
+    try:
+        message = conflict(engine_state) if conflict else None
+        if message is None:
+            engine.restore(engine_state)
+            return History.from_arrays(history_arrays, iterations)
+    except (KeyError, ValueError, IndexError, TypeError, NonFiniteLossError) as exc:
+        raise RunError(
+            f"checkpoint {out_dir / CHECKPOINT} cannot be restored ({type(exc).__name__}: {exc}); it cannot be "
+            f"resumed; to start over, delete the folder (rm -r {out_dir}) or write elsewhere (--out)"
+        ) from None
+    raise RunError(f"cannot resume the run in {out_dir}: {message}")
 
 
 def run(
@@ -166,35 +164,60 @@ def run(
 ) -> dict:
     """Run (or resume) a scenario into ``out_dir`` and return its summary.
 
-    ``interrupt_at`` stops as if interrupted after that many steps (for tests).
+    The folder is locked for the duration (:mod:`synapse_sim.folder`); ``interrupt_at`` stops as
+    if interrupted after that many steps (for tests).
     """
     out_dir = Path(out_dir)
     if scenario is not None and not resume and scenario["run"]["method"] == "gradient_descent":
         return run_gradient_descent(scenario, out_dir, progress)
-    scenario, engine_state, history_arrays, wall_before = prepare(scenario, out_dir, resume, sets)
-    iterations = scenario["run"]["iterations"]
-    engine_name = scenario["run"]["engine"]
-    engine = make_engine(scenario, engine_name, **(engine_kwargs or {}))
-    simulation = engine.simulation
-    history = History(iterations)
-    if engine_state is not None:
-        engine.restore(engine_state)
-        history = History.from_arrays(history_arrays, iterations)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out_dir / "scenario.toml", scenario.to_toml())
+    with ResultsFolder.owned(out_dir, create=not resume) as folder:
+        scenario, engine_state, history_arrays, wall_before = prepare(scenario, folder, resume, sets)
+        manifest = folder.manifest
+        threads = manifest.data.get("blas_threads") if manifest is not None else None
+        threads = threads or current_blas_threads()
+        with blas_threads(threads):
+            try:
+                engine = make_engine(scenario, scenario["run"]["engine"], **(engine_kwargs or {}))
+            except NonFiniteLossError as exc:
+                loss = str(exc).split(";")[0].split(" at step")[0]
+                raise RunError(
+                    f"{loss} before the first step (at the initial weights or the checkpoint's); check the data for "
+                    "NaN/inf values and network.init_range (the folder was not changed)"
+                ) from None
+            history = History(scenario["run"]["iterations"])
+            if engine_state is not None:
+                history = restore(engine, engine_state, history_arrays, scenario["run"]["iterations"], out_dir)
+            rule = engine.simulation.rule
+            inputs = [("policy.file", getattr(rule, "input_files", tuple)()), _data_input(scenario)]
+            names = (*RESULT_FILES, *getattr(rule, "output_files", ()))
+            trained = trained_on(engine.simulation.task)
+            effective = begin(folder, scenario, names, inputs, trained, threads, getattr(rule, "policy_source", None))
+            with folder.guard():
+                atomic_write_text(out_dir / SCENARIO, scenario.to_toml())
+                extra = summary_record(folder, effective)
+                return _loop(scenario, engine, history, out_dir, wall_before, progress, interrupt_at, extra)
 
+
+def _data_input(scenario: Scenario) -> tuple[str, list[Path]]:
+    data = scenario["task"]["data"] if scenario["task"]["name"] == "notmnist" else None
+    return ("task.data", [Path(data).expanduser()] if data else [])
+
+
+def _loop(scenario, engine, history: History, out_dir: Path, wall_before, progress, interrupt_at, extra) -> dict:
+    simulation = engine.simulation
+    iterations = scenario["run"]["iterations"]
     n = simulation.topology.n_synapses
     every = scenario["run"]["checkpoint_every"]
     validate_every = scenario["run"]["validate_every"]
-    checkpoint_path = out_dir / "checkpoint.npz"
+    checkpoint_path = out_dir / CHECKPOINT
     start_step = simulation.step_count
     started = time.perf_counter()
     status = "completed"
     early_stop_at = scenario["run"]["early_stop_iteration"]
     early_stop_below = scenario["run"]["early_stop_accuracy"]
     bar = _progress(progress, iterations, start_step, out_dir)
-    try:
-        with interrupt_flag() as flag:
+    with interrupt_flag() as flag:
+        try:
             max_evaluations = scenario["run"]["max_evaluations"] or float("inf")
             while simulation.step_count < iterations and simulation.evaluations < max_evaluations:
                 engine.step()
@@ -216,28 +239,30 @@ def run(
                 if t == early_stop_at and result.accuracy < early_stop_below:
                     status = f"{STOPPED_EARLY} (training accuracy {result.accuracy:.3f} < {early_stop_below} at {t})"
                     break
-    except Interrupted as stop:
-        status = f"interrupted ({stop.args[0]})"
-    except NonFiniteLossError as exc:
-        _close(bar)
-        summary = _summary(scenario, engine, history, "failed: " + str(exc), wall_before, started, start_step)
-        atomic_write_json(out_dir / "summary.json", summary)
-        raise RunError(f"{exc} (results folder: {out_dir})") from None
-    finally:
-        _close(bar)
-    steps_validated = history.validation["step"]
-    done = simulation.step_count
-    if (
-        validate_every
-        and done
-        and not status.startswith("interrupted")
-        and (not steps_validated or steps_validated[-1] != done)
-    ):
-        history.record_validation(done, simulation.task.validate(engine.weight_matrices()))
-    wall = wall_before + time.perf_counter() - started
-    save_checkpoint(checkpoint_path, engine, history, wall)
-    summary = _summary(scenario, engine, history, status, wall_before, started, start_step)
-    write_results(out_dir, scenario, engine, history, summary)
+        except Interrupted as stop:
+            status = f"interrupted ({stop.args[0]})"
+        except NonFiniteLossError as exc:
+            _close(bar)
+            failed = "failed: " + str(exc).split("; the last checkpoint")[0]
+            summary = _summary(scenario, engine, history, failed, wall_before, started, start_step) | extra
+            atomic_write_json(out_dir / SUMMARY, summary)
+            state = folder_state(out_dir)
+            raise RunError(f"{failed.removeprefix('failed: ')} (results folder {out_dir}: {state.advice()})") from None
+        finally:
+            _close(bar)
+        steps_validated = history.validation["step"]
+        done = simulation.step_count
+        if (
+            validate_every
+            and done
+            and not status.startswith("interrupted")
+            and (not steps_validated or steps_validated[-1] != done)
+        ):
+            history.record_validation(done, simulation.task.validate(engine.weight_matrices()))
+        wall = wall_before + time.perf_counter() - started
+        save_checkpoint(checkpoint_path, engine, history, wall)
+        summary = _summary(scenario, engine, history, status, wall_before, started, start_step) | extra
+        write_results(out_dir, scenario, engine, history, summary)
     return summary
 
 
@@ -298,7 +323,7 @@ def write_results(out_dir: Path, scenario, engine, history: History, summary: di
         if scenario["task"]["name"] == "decision_boundary":
             fig = figure_decision_boundary(engine.simulation.task, engine.weight_matrices(), arrays, title)
             atomic_write_bytes(out_dir / "figure.png", png_bytes(fig))
-    atomic_write_json(out_dir / "summary.json", summary)
+    atomic_write_json(out_dir / SUMMARY, summary)
 
 
 def run_gradient_descent(scenario: Scenario, out_dir, progress: bool = True) -> dict:
@@ -307,22 +332,29 @@ def run_gradient_descent(scenario: Scenario, out_dir, progress: bool = True) -> 
     It trains in seconds to minutes, so it keeps no checkpoint: an interrupted
     baseline is simply run again (``experiments.run_job`` does that).
     """
+    if scenario["task"]["name"] != "notmnist":
+        raise RunError("run.method = 'gradient_descent' is implemented for the notMNIST task only")
+    with ResultsFolder.owned(out_dir, create=True) as folder:
+        check_baseline_folder(folder, scenario)
+        check_toml_integers(scenario)
+        threads = (folder.manifest.data.get("blas_threads") if folder.manifest else None) or current_blas_threads()
+        with blas_threads(threads):
+            begin(folder, scenario, RESULT_FILES, [_data_input(scenario)], None, threads)
+            with folder.guard():
+                return _gradient_descent(scenario, out_dir, progress, summary_record(folder, {}))
+
+
+def _gradient_descent(scenario: Scenario, out_dir: Path, progress: bool, extra: dict) -> dict:
     from .baselines.gradient import train_gradient_descent
     from .engine.simulation import scenario_initial_weights
     from .engine.topology import Topology
     from .tasks.notmnist import notmnist_split
 
-    if scenario["task"]["name"] != "notmnist":
-        raise RunError("run.method = 'gradient_descent' is implemented for the notMNIST task only")
-    out_dir = Path(out_dir)
-    if (out_dir / "summary.json").exists():
-        raise RunError(f"results folder {out_dir} already holds a run; use --out to write elsewhere")
     network, grad = scenario["network"], scenario["gradient"]
     topology = Topology.from_layers(network["layers"])
     flat = scenario_initial_weights(scenario, topology)
     x_train, y_train, x_val, y_val = notmnist_split(scenario)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out_dir / "scenario.toml", scenario.to_toml())
+    atomic_write_text(out_dir / SCENARIO, scenario.to_toml())
 
     def report(entry):
         if progress:
@@ -332,20 +364,23 @@ def run_gradient_descent(scenario: Scenario, out_dir, progress: bool = True) -> 
                 flush=True,
             )
 
-    result = train_gradient_descent(
-        topology.matrices(flat),
-        x_train,
-        y_train,
-        x_val,
-        y_val,
-        learning_rate=grad["learning_rate"],
-        max_epochs=grad["max_epochs"],
-        evaluate_every=grad["evaluate_every"],
-        patience=grad["patience"],
-        min_delta=grad["min_delta"],
-        hidden_activation=network["hidden_activation"],
-        progress=report,
-    )
+    try:
+        result = train_gradient_descent(
+            topology.matrices(flat),
+            x_train,
+            y_train,
+            x_val,
+            y_val,
+            learning_rate=grad["learning_rate"],
+            max_epochs=grad["max_epochs"],
+            evaluate_every=grad["evaluate_every"],
+            patience=grad["patience"],
+            min_delta=grad["min_delta"],
+            hidden_activation=network["hidden_activation"],
+            progress=report,
+        )
+    except NonFiniteLossError as exc:
+        raise RunError(f"{exc} (results folder: {out_dir}); lower gradient.learning_rate") from None
     history = {k: np.asarray(v) for k, v in result.history.items()}
     atomic_savez(out_dir / "history.npz", **history)
     atomic_savez(out_dir / "weights.npz", **{f"layer{i}": w for i, w in enumerate(result.weights)})
@@ -361,6 +396,7 @@ def run_gradient_descent(scenario: Scenario, out_dir, progress: bool = True) -> 
         "n_synapses": topology.n_synapses,
         "parameters": scenario.to_dict(),
         "versions": {"synapse_sim": __version__, "python": platform.python_version(), "numpy": np.__version__},
+        **extra,
     }
-    atomic_write_json(out_dir / "summary.json", summary)
+    atomic_write_json(out_dir / SUMMARY, summary)
     return summary

@@ -42,13 +42,23 @@ class Field:
         return f"{self.kind}" + (f" {' and '.join(bounds)}" if bounds else "")
 
 
+MAX_SCALE = 1e6  # extent and weight ranges: larger ones overflow the uniform draws or float32 sums
+INT_LIMIT = 2**63  # TOML's integers are 64-bit: a scenario file cannot hold a larger one
+MAX_SEED = INT_LIMIT - 1
+
 SCHEMA: dict[str, dict[str, Field]] = {
     "task": {
         "name": Field("str", "decision_boundary", "which task", choices=("decision_boundary", "notmnist")),
         "n_points": Field("int", 2000, "decision boundary: number of data points", low=1),
-        "extent": Field("float", 10.0, "decision boundary: points uniform in [-extent, extent]^2", low=1e-9),
-        "target_range": Field("float", 1.0, "decision boundary: target weights uniform in [-r, r]", low=1e-9),
-        "data_seed": Field("int", None, "seed of the task's data / split (default: run.seed)", low=0, optional=True),
+        "extent": Field(
+            "float", 10.0, "decision boundary: points uniform in [-extent, extent]^2", low=1e-9, high=MAX_SCALE
+        ),
+        "target_range": Field(
+            "float", 1.0, "decision boundary: target weights uniform in [-r, r]", low=1e-9, high=MAX_SCALE
+        ),
+        "data_seed": Field(
+            "int", None, "seed of the task's data / split (default: run.seed)", low=0, high=MAX_SEED, optional=True
+        ),
         "data": Field(
             "str",
             None,
@@ -62,7 +72,7 @@ SCHEMA: dict[str, dict[str, Field]] = {
     "network": {
         "layers": Field("int_list", [2, 100, 1], "neurons per layer, inputs first"),
         "hidden_activation": Field("str", "tanh", "hidden-unit nonlinearity", choices=("tanh", "relu", "identity")),
-        "init_range": Field("float", 0.1, "initial weights uniform in [-r, r], biases 0", low=0.0),
+        "init_range": Field("float", 0.1, "initial weights uniform in [-r, r], biases 0", low=0.0, high=MAX_SCALE),
         "bias_step_scale": Field("float", 2.0, "bias synapses step by this times alpha_s (authors' code: 2)", low=0.0),
         "dtype": Field("str", "float64", "floating-point type of weights and data", choices=("float64", "float32")),
     },
@@ -76,12 +86,18 @@ SCHEMA: dict[str, dict[str, Field]] = {
     "run": {
         "method": Field("method", "synaptic_rl", "learning rule (see `synapse-sim rules`) or 'gradient_descent'"),
         "iterations": Field("int", 10000, "training iterations", low=1),
-        "seed": Field("int", 0, "seed of everything random in the run", low=0),
+        "seed": Field("int", 0, "seed of everything random in the run", low=0, high=MAX_SEED),
         "checkpoint_every": Field(
             "int", 1000, "iterations between checkpoints (0: only at the end / on interrupt)", low=0
         ),
         "engine": Field("str", "vector", "vectorised backend or Mesa agent view", choices=("vector", "agent")),
-        "validate_every": Field("int", 0, "iterations between held-out evaluations (0: never)", low=0),
+        "validate_every": Field(
+            "int",
+            0,
+            "iterations between held-out evaluations (0: never; the decision-boundary task has no held-out "
+            "data, so it records none: its accuracy on its own points is the training accuracy)",
+            low=0,
+        ),
         "max_evaluations": Field(
             "int",
             None,
@@ -105,6 +121,20 @@ SCHEMA: dict[str, dict[str, Field]] = {
 }
 
 
+def nonzero_step(what: str, default: float) -> Callable[[float], float]:
+    """A :class:`Field` check for a rule's step size: 0 would leave every weight where it is, so the run
+    could not learn at all; it is refused (the message names the key) rather than run for nothing."""
+
+    def check(value: float) -> float:
+        if value == 0:
+            raise ValueError(
+                f"{what} is 0, so no weight would ever change and the run cannot learn; set it > 0 (default {default})"
+            )
+        return value
+
+    return check
+
+
 GRADIENT_DESCENT = "gradient_descent"
 METHODS: dict[str, Callable | None] = {GRADIENT_DESCENT: None}
 SECTION_OWNER: dict[str, str] = {}  # rule sections ([gradient] stays free: table1 sets it for every scenario)
@@ -124,6 +154,14 @@ def register_method(name: str, sections: dict[str, dict[str, Field]], check: Cal
     METHODS[name] = check
 
 
+def _float(value: int | float) -> float:
+    """``float(value)``, with an integer too large for a float read as infinity (then refused as not finite)."""
+    try:
+        return float(value)
+    except OverflowError:
+        return float("inf") if value > 0 else float("-inf")
+
+
 def _check(section: str, key: str, value: Any) -> Any:
     where = f"{section}.{key}"
     if section not in SCHEMA:
@@ -139,14 +177,20 @@ def _check(section: str, key: str, value: Any) -> Any:
     if field.kind == "int":
         if isinstance(value, bool) or not isinstance(value, int):
             raise ScenarioError(bad)
+        if not -INT_LIMIT <= value < INT_LIMIT:
+            raise ScenarioError(
+                f"scenario key '{where}' = {value} is too large: scenario files hold 64-bit integers "
+                f"(below 2**63 in size); expected {field.allowed()} ({field.help})"
+            )
     elif field.kind == "float":
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ScenarioError(bad)
-        value = float(value)
-        if not np.isfinite(value):
+        number = _float(value) + 0.0  # -0.0 becomes 0.0 (NumPy reads uniform(0.0, -0.0) as an empty range)
+        if not np.isfinite(number):
             raise ScenarioError(
                 f"scenario key '{where}' = {value!r} is not a finite number: expected {field.allowed()}"
             )
+        value = number
     elif field.kind == "str":
         if not isinstance(value, str):
             raise ScenarioError(bad)
@@ -157,10 +201,11 @@ def _check(section: str, key: str, value: Any) -> Any:
         if (
             not isinstance(value, list)
             or len(value) < 2
-            or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in value)
+            or not all(isinstance(v, int) and not isinstance(v, bool) and 1 <= v < INT_LIMIT for v in value)
         ):
             raise ScenarioError(
-                f"scenario key '{where}' = {value!r} is invalid: expected a list of at least two positive integers"
+                f"scenario key '{where}' = {value!r} is invalid: expected a list of at least two positive "
+                "(64-bit) integers"
             )
         return list(value)
     elif field.kind == "schedule":
@@ -168,16 +213,18 @@ def _check(section: str, key: str, value: Any) -> Any:
             isinstance(p, list)
             and len(p) == 2
             and isinstance(p[0], int)
-            and p[0] >= 1
+            and not isinstance(p[0], bool)
+            and 1 <= p[0] < INT_LIMIT
             and isinstance(p[1], (int, float))
             and not isinstance(p[1], bool)
             and p[1] >= 0
+            and np.isfinite(_float(p[1]))
             for p in value
         )
         if not ok:
             raise ScenarioError(
                 f"scenario key '{where}' = {value!r} is invalid: "
-                "expected [[iteration, alpha_s], ...] with iteration >= 1 and alpha_s >= 0"
+                "expected [[iteration, alpha_s], ...] with iteration >= 1 and a finite alpha_s >= 0"
             )
         return sorted([int(i), float(a)] for i, a in value)
     elif field.kind == "list":
@@ -185,7 +232,7 @@ def _check(section: str, key: str, value: Any) -> Any:
             raise ScenarioError(f"scenario key '{where}' is invalid: expected a list of tables ({field.help})")
         value = [dict(v) for v in value]
     elif field.kind == "method":
-        if value not in METHODS:
+        if not isinstance(value, str) or value not in METHODS:
             import difflib
 
             near = difflib.get_close_matches(str(value), METHODS, n=1)
@@ -234,8 +281,14 @@ class Scenario:
             )
         path = found
         try:
-            data = tomllib.loads(path.read_text())
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            text = path.read_text()
+        except OSError as exc:
+            raise ScenarioError(f"scenario file {path} cannot be read: {exc.strerror or exc}") from None
+        except UnicodeDecodeError as exc:
+            raise ScenarioError(f"scenario file {path} is not valid TOML: {exc}") from None
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
             raise ScenarioError(f"scenario file {path} is not valid TOML: {exc}") from None
         return cls(data, source=str(path))
 
@@ -304,6 +357,23 @@ class Scenario:
         check = METHODS.get(method)
         if check is not None:
             check(self)
+        if method == GRADIENT_DESCENT:
+            self._check_gradient_descent()
+
+    def _check_gradient_descent(self) -> None:
+        """Refuse a gradient-descent baseline that cannot learn at all."""
+        network, rate = self.data["network"], self.data["gradient"]["learning_rate"]
+        if rate == 0:
+            raise ScenarioError(
+                "scenario key 'gradient.learning_rate' = 0 with run.method = 'gradient_descent': the weights would "
+                "never change; set a learning rate > 0 (default 0.1)"
+            )
+        if network["init_range"] == 0 and len(network["layers"]) > 2:
+            raise ScenarioError(
+                f"scenario key 'network.init_range' = 0 with hidden layers (network.layers = {network['layers']}) "
+                "and run.method = 'gradient_descent': at all-zero weights every gradient but the output biases' is "
+                "exactly 0 and stays 0, so the hidden layers never learn; set network.init_range > 0 (e.g. 0.1)"
+            )
 
     def to_dict(self) -> dict:
         return copy.deepcopy(self.data)

@@ -87,14 +87,16 @@ def test_sigterm_writes_checkpoint_and_resume_finishes_exactly(tmp_path):
     assert summary["status"] == "interrupted (SIGTERM)"
     done = summary["steps"]
     assert 0 < done < 200000
-    assert main(["run", "--resume", str(out), "--set", f"run.iterations={done + 50}", "--quiet"]) == 0
+    # twice the steps done: the averaging window (after half of run.iterations) starts where the run stopped
+    assert main(["run", "--resume", str(out), "--set", f"run.iterations={2 * done}", "--quiet"]) == 0
     reference = tmp_path / "ref"
-    assert main(["run", ADAPTIVE, "--iterations", str(done + 50), "--out", str(reference), *common]) == 0
+    assert main(["run", ADAPTIVE, "--iterations", str(2 * done), "--out", str(reference), *common]) == 0
     with np.load(out / "history.npz") as a, np.load(reference / "history.npz") as b:
         for key in ("loss", "accuracy", "reward", "decrement"):
             assert np.array_equal(a[key], b[key]), key
-    with np.load(out / "policy_final.npz") as a, np.load(reference / "policy_final.npz") as b:
-        assert np.array_equal(a["q"], b["q"])
+    for name in ("policy_final.npz", "policy.npz"):
+        with np.load(out / name) as a, np.load(reference / name) as b:
+            assert np.array_equal(a["q"], b["q"]), name
 
 
 def test_mesa_batch_run():
@@ -196,3 +198,14 @@ def test_run_with_another_rule_and_an_unknown_one(tmp_path, capsys):
     assert (tmp_path / "spsa" / "rule.json").is_file()
     code = main(["run", str(scenario), "--set", "run.method=spsaa", "--out", str(tmp_path / "bad")])
     assert code == 2 and "did you mean 'spsa'" in capsys.readouterr().err
+
+
+def test_learn_policy_never_replaces_an_installed_policy_unasked(tmp_path, monkeypatch, capsys):
+    home = tmp_path / "home"
+    monkeypatch.setenv("SYNAPSE_SIM_HOME", str(home))
+    (home / "policies").mkdir(parents=True)
+    (home / "policies" / "mine.json").write_text("{}")
+    assert main(["learn-policy", "--out", str(tmp_path / "learn"), "--install", "mine"]) == 2
+    err = capsys.readouterr().err
+    assert "already installed" in err and "--replace" in err
+    assert (home / "policies" / "mine.json").read_text() == "{}" and not (tmp_path / "learn").exists()

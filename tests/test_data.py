@@ -294,6 +294,29 @@ def test_split_fraction():
         split(numbered(10), 0, validation_fraction=0.01)
 
 
+def test_a_one_image_data_set_is_a_data_error_naming_the_key():
+    """It was a bare ValueError (a traceback from the command line)."""
+    with pytest.raises(DataError) as error:
+        split(numbered(1), 0)
+    assert_explains(error, "task.validation_fraction = 0.25", "of 1 image(s) (0 held out)", "use more images")
+
+
+def test_nan_and_inf_pixels_are_counted_not_hidden(tmp_path):
+    """A NaN pixel was reported as 'found 0.0..1.0' (the range without it)."""
+    images = np.full((4, 784), 0.5, np.float32)
+    images[0, 0], images[2, 5], images[2, 6] = 0.0, np.nan, np.inf
+    images[3, 0] = 1.0
+    np.savez(tmp_path / "nan.npz", images=images, labels=np.arange(4))
+    with pytest.raises(DataError) as error:
+        load_notmnist(tmp_path / "nan.npz")
+    assert_explains(error, "found 1 NaN and 1 infinite pixel value(s) (the first in image 2)")
+    images[2, 5:7] = 1.5
+    np.savez(tmp_path / "range.npz", images=images, labels=np.arange(4))
+    with pytest.raises(DataError) as error:
+        load_notmnist(tmp_path / "range.npz")
+    assert_explains(error, "finite numbers in [0, 1]", "found 0.0..1.5")
+
+
 def test_split_of_the_sample(notmnist_path):
     x_train, y_train, x_val, y_val = split(load_notmnist(notmnist_path), seed=0)
     n = x_train.shape[0] + x_val.shape[0]

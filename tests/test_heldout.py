@@ -96,16 +96,17 @@ def test_a_second_call_reads_finished_runs_back(study):
 
 
 def test_a_failed_run_continued_is_one_longer_run(study, tmp_path):
+    """400 = twice 200: the averaged table's window (the second half) starts after the steps done, so it stays exact."""
     out, jobs, summaries = study
     rows = seed_rows(jobs[:1], summaries[:1], 1.0, 200)
     assert rows[0]["reached_at"] is None
-    extend_failures(jobs[:1], rows, out, 300, 1.0, processes=1)
-    assert rows[0]["continued_to"] == 300 and rows[0]["reached_when_continued"] is None
-    assert "continued to 300 it." in write_heldout(tmp_path, rows, 1.0, 200)
-    longer = out / "extended300" / "decision_boundary_adaptive" / "seed1000"
-    assert json.loads((longer / "summary.json").read_text())["steps"] == 300
+    extend_failures(jobs[:1], rows, out, 400, 1.0, processes=1)
+    assert rows[0]["continued_to"] == 400 and rows[0]["reached_when_continued"] is None
+    assert "continued to 400 it." in write_heldout(tmp_path, rows, 1.0, 200)
+    longer = out / "extended400" / "decision_boundary_adaptive" / "seed1000"
+    assert json.loads((longer / "summary.json").read_text())["steps"] == 400
     assert json.loads((jobs[0].out_dir / "summary.json").read_text())["steps"] == 200, "the original is kept"
-    (direct,) = run_heldout([small()], [1000], tmp_path, iterations=300, processes=1)[0]
+    (direct,) = run_heldout([small()], [1000], tmp_path, iterations=400, processes=1)[0]
     with np.load(longer / "history.npz") as a, np.load(direct.out_dir / "history.npz") as b:
         np.testing.assert_array_equal(a["accuracy"], b["accuracy"])
 

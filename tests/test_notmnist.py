@@ -52,6 +52,35 @@ def test_wrong_network_shape_is_a_clear_error(notmnist_path):
         build_notmnist_task(notmnist_scenario(notmnist_path, layers=[784, 5]), np.float32)
 
 
+@pytest.mark.parametrize(
+    ("shape", "layers", "message"),
+    [
+        (
+            (40, 784),
+            [100, 10],
+            r"network.layers = \[100, 10\] does not fit .* 28x28 = 784 pixels, so .* must be \[784, \.\.\., 10\]",
+        ),
+        (
+            (40, 32, 32),
+            [784, 10],
+            r"32x32 = 1,024 pixels, so network.layers must be \[1024, \.\.\., 10\].* expect 28x28",
+        ),
+        ((40, 784), [784, 32, 9], r"must be \[784, \.\.\., 10\]"),
+    ],
+    ids=["inputs", "32x32-images", "outputs"],
+)
+def test_a_network_that_does_not_fit_the_data_is_a_scenario_error(tmp_path, shape, layers, message):
+    """These were bare ValueErrors: a traceback from the command line."""
+    from synapse_sim.scenario import ScenarioError
+
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "d.npz", images=rng.integers(0, 256, shape, dtype=np.uint8), labels=np.arange(40) % 10)
+    scenario = notmnist_scenario(tmp_path / "d.npz", layers=layers)
+    with pytest.raises(ScenarioError, match=message):
+        build_notmnist_task(scenario, np.float32)
+    assert build_notmnist_task(scenario.with_overrides({"layers": [int(np.prod(shape[1:])), 10]}), np.float32)
+
+
 def test_missing_data_is_a_clear_error(tmp_path, monkeypatch):
     from synapse_sim.tasks.data import DataError
 

@@ -74,7 +74,7 @@ def test_existing_results_are_not_overwritten(tmp_path):
     scenario = small_scenario(iterations=10)
     run(scenario, tmp_path / "r", progress=False)
     before = (tmp_path / "r" / "summary.json").read_bytes()
-    with pytest.raises(RunError, match="already holds a run; pass --resume"):
+    with pytest.raises(RunError, match=r"already holds a run \(completed, 10 steps\); extend it with --resume"):
         run(scenario, tmp_path / "r", progress=False)
     assert (tmp_path / "r" / "summary.json").read_bytes() == before
 
@@ -125,8 +125,8 @@ def test_a_study_refuses_a_folder_that_holds_another_scenario(tmp_path):
     other = scenario.with_overrides({"policy.epsilon": 0.1})
     with pytest.raises(RunError, match=r"holds a run of another scenario \(policy.epsilon differ\)"):
         run_job(Job(other, tmp_path / "r"))
-    longer = run_job(Job(scenario.with_overrides({"run.iterations": 30}), tmp_path / "r"))
-    assert longer["steps"] == 30, "more iterations of the same run continue it"
+    longer = run_job(Job(scenario.with_overrides({"run.iterations": 40}), tmp_path / "r"))
+    assert longer["steps"] == 40, "more iterations of the same run continue it"
 
 
 @pytest.mark.parametrize(

@@ -13,12 +13,16 @@ local cache that ``scripts/setup_dashboard.sh`` fills (see :mod:`.assets`).
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
 from pathlib import Path
+
+from ..runner import RunError
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
@@ -86,6 +90,55 @@ def check_target(target) -> tuple[str | None, str | None]:
     return str(target), None
 
 
+def check_address(host: str, port: int) -> None:
+    """Refuse a port out of range, or one already taken on ``host``, before anything is printed or started.
+
+    The probe binds the way uvicorn (solara's server) does: IPv6 when the host has a ':', else IPv4,
+    with SO_REUSEADDR, so a port left in TIME_WAIT by a previous dashboard still counts as free.
+    """
+    if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
+        raise RunError(f"--port {port}: a port is a whole number from 1 to 65535 (default {DEFAULT_PORT})")
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except socket.gaierror as exc:
+            raise RunError(f"--host {host}: not an address this machine can serve on ({exc.strerror})") from None
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise RunError(
+                    f"port {port} on {host} is already in use (another dashboard?); stop that program or pick "
+                    "another port with --port"
+                ) from None
+            if exc.errno == errno.EACCES:
+                raise RunError(
+                    f"no permission to serve on port {port} (ports below 1024 need root); pick another with --port"
+                ) from None
+            raise RunError(f"cannot serve on {host}:{port}: {exc.strerror or exc}; check --host and --port") from None
+
+
+def die_with_parent():
+    """A ``preexec_fn`` that makes the server child get SIGTERM when this process dies, even by
+    ``kill -9`` (Linux ``prctl(PR_SET_DEATHSIG)``); None elsewhere (the child then outlives a killed parent)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    parent, pr_set_deathsig, sigterm = os.getpid(), 1, int(signal.SIGTERM)
+
+    def preexec() -> None:  # runs in the forked child: one system call, no imports, no locks
+        prctl(pr_set_deathsig, sigterm, 0, 0, 0)
+        if os.getppid() != parent:  # the parent died before the signal was armed
+            os._exit(1)
+
+    return preexec
+
+
 def check_assets() -> list[str]:
     """Front-end packages missing from solara's cache (the page stays blank offline without them)."""
     from .assets import AssetError, cache_dir, missing, pinned_assets
@@ -102,9 +155,11 @@ def serve(target=None, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, open_
 
     The server runs as a child process (``python -m solara run synapse_sim.app ...``) so that
     its environment (telemetry off, one BLAS thread) holds from the first import; SIGINT and
-    SIGTERM are passed on to it.
+    SIGTERM are passed on to it, and on Linux it gets SIGTERM when this process dies in any way.
+    The port is checked first: a bad or busy one is an error before the URL is printed.
     """
     scenario_path, run_folder = check_target(target)
+    check_address(host, port)
     absent = check_assets()
     if absent:
         print(
@@ -121,7 +176,10 @@ def serve(target=None, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, open_
     command = [sys.executable, "-m", "solara", *solara_arguments(host, port, open_browser)]
     opened = f" on the run in {run_folder}" if run_folder else ""
     print(f"synapse_sim dashboard{opened}: http://{host}:{port}/ (Ctrl-C stops it)", flush=True)
-    child = subprocess.Popen(command, env=server_environment(scenario_path, run_folder=run_folder))
+    env = server_environment(scenario_path, run_folder=run_folder)
+    # preexec_fn is unsafe only when another thread may hold a lock the child needs; this one makes a
+    # single prctl call (see die_with_parent) and this process starts no threads of its own before it
+    child = subprocess.Popen(command, env=env, preexec_fn=die_with_parent())  # noqa: PLW1509
 
     interrupted = []
 
@@ -171,7 +229,6 @@ def main(argv=None) -> int:
     parser = add_arguments(argparse.ArgumentParser(prog="synapse-sim dashboard", description=__doc__.split("\n\n")[0]))
     args = parser.parse_args(argv)
     from ..rules.synaptic_rl.policy import PolicyFileError
-    from ..runner import RunError
     from ..scenario import ScenarioError
 
     try:

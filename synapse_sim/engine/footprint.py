@@ -19,6 +19,7 @@ from ..scenario import Scenario, ScenarioError
 
 BYTES_PER_SYNAPSE = {"vector": 200, "agent": 2500}
 LIVE_ACTIVATION_ARRAYS = 6
+HISTORY_BYTES_PER_ITERATION = 64  # records.History: 8 float64 series preallocated for run.iterations
 HEADROOM = 0.9
 
 
@@ -29,10 +30,11 @@ class Footprint:
     batch: int
     synapse_bytes: int
     activation_bytes: int
+    history_bytes: int = 0
 
     @property
     def total(self) -> int:
-        return self.synapse_bytes + self.activation_bytes
+        return self.synapse_bytes + self.activation_bytes + self.history_bytes
 
 
 def human(n_bytes: float) -> str:
@@ -50,7 +52,8 @@ def estimate(scenario: Scenario, view: str = "vector") -> Footprint:
     task = scenario["task"]
     batch = task["n_points"] if task["name"] == "decision_boundary" else task["batch_size"]
     activation = LIVE_ACTIVATION_ARRAYS * batch * sum(layers) * 8
-    return Footprint(synapses, sum(layers), batch, BYTES_PER_SYNAPSE[view] * synapses, activation)
+    history = HISTORY_BYTES_PER_ITERATION * scenario["run"]["iterations"]
+    return Footprint(synapses, sum(layers), batch, BYTES_PER_SYNAPSE[view] * synapses, activation, history)
 
 
 def available_memory() -> int | None:
@@ -86,9 +89,10 @@ def check_fits(scenario: Scenario, view: str = "vector", available: int | None =
         raise ScenarioError(
             f"this scenario needs about {human(footprint.total)} of memory in the {view} view "
             f"({footprint.synapses:,} synapses: ~{human(footprint.synapse_bytes)}; activations for a batch of "
-            f"{footprint.batch:,} through {footprint.neurons:,} neurons: ~{human(footprint.activation_bytes)}), "
-            f"but this machine has {human(available)} available. Use fewer neurons (network.layers) or a "
-            f"smaller batch ({batch_key})"
+            f"{footprint.batch:,} through {footprint.neurons:,} neurons: ~{human(footprint.activation_bytes)}; "
+            f"the per-iteration history: ~{human(footprint.history_bytes)}), "
+            f"but this machine has {human(available)} available. Use fewer neurons (network.layers), a "
+            f"smaller batch ({batch_key}) or fewer iterations (run.iterations)"
             + ("; or the vectorised backend (run.engine = 'vector')" if view == "agent" else "")
         )
     return footprint

@@ -16,14 +16,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..scenario import Field
+from ..scenario import MAX_SCALE, Field, nonzero_step
 from .base import Change, MemoryField, Pass, Rule, RuleContext, scalar
 from .registry import register_rule
 
 SECTIONS = {
     "node_perturbation": {
-        "sigma": Field("float", 0.01, "noise std sigma on every neuron's pre-activation", low=1e-12),
-        "eta": Field("float", 0.1, "learning rate eta", low=0.0),
+        "sigma": Field("float", 0.01, "noise std sigma on every neuron's pre-activation", low=1e-12, high=MAX_SCALE),
+        "eta": Field("float", 0.1, "learning rate eta", low=0.0, check=nonzero_step("the learning rate eta", 0.1)),
         "per_example": Field("bool", True, "broadcast one loss change per example (true) or one per minibatch (false)"),
     }
 }

@@ -10,14 +10,18 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..scenario import Field
+from ..scenario import Field, nonzero_step
 from .base import Change, MemoryField, Pass, Rule, RuleContext, scalar
 from .registry import register_rule
 
 SECTIONS = {
     "spsa": {
         "a": Field(
-            "float", 0.002, "SPSA step a (a_t = a, or a / (t + 1 + A)^0.602 with the standard schedule)", low=0.0
+            "float",
+            0.002,
+            "SPSA step a (a_t = a, or a / (t + 1 + A)^0.602 with the standard schedule)",
+            low=0.0,
+            check=nonzero_step("the SPSA step", 0.002),
         ),
         "c": Field("float", 0.001, "SPSA perturbation size c (c_t = c, or c / (t + 1)^0.101)", low=1e-12),
         "schedule": Field(

@@ -27,20 +27,61 @@ class Job:
 def run_job(job: Job) -> dict:
     """Run, resume or read back one job; a run stopped by the early-stop rule stays stopped.
 
-    A folder holding a run of another scenario is an error, not a result.
+    A folder holding a run of another scenario, data or starting policy is an error, not a
+    result; so is a completed run longer than the job (a run is never cut short, and its
+    averaged policy covers other steps) and an averaged policy whose label misstates its window.
     """
+    from ..folder import RunError, folder_state
     from ..runner import check_same_run, run
 
     check_same_run(job.out_dir, job.scenario)
     summary_path = job.out_dir / "summary.json"
+    gradient = job.scenario["run"]["method"] == "gradient_descent"
     if summary_path.is_file():
         summary = json.loads(summary_path.read_text())
         if stopped_early(summary):
             return summary
-        if summary["status"] == "completed" and finished(summary, job.scenario):
-            return summary
-    resume = (job.out_dir / "checkpoint.npz").is_file()
+        if summary["status"] == "completed":
+            iterations = job.scenario["run"]["iterations"]
+            if not gradient and summary["steps"] > iterations:
+                raise RunError(
+                    f"results folder {job.out_dir} holds a completed run of {summary['steps']} steps, longer than the "
+                    f"{iterations} this study asks for; a run is never cut short (and its averaged policy covers "
+                    "other steps): write the study elsewhere (--out), or move the folder"
+                )
+            check_averaged_window(job.out_dir)
+            if finished(summary, job.scenario):
+                return summary
+    resume = not gradient and folder_state(job.out_dir).holds_run
     return run(job.scenario, job.out_dir, resume=resume, progress=False)
+
+
+def check_averaged_window(out_dir: Path) -> None:
+    """Refuse an averaged policy that holds another number of tables than its label states (older
+    versions extended a run without restarting the sum: the label said 401..800, the table 201..800)."""
+    import re
+
+    from ..folder import RunError
+
+    meta_path, checkpoint = out_dir / "policy.json", out_dir / "checkpoint.npz"
+    if not meta_path.is_file() or not checkpoint.is_file():
+        return
+    meta = json.loads(meta_path.read_text())
+    found = re.fullmatch(r"mean of the Q table over steps (\d+)\.\.(\d+)", str(meta.get("table", "")))
+    if found is None:
+        return
+    first, last = map(int, found.groups())
+    try:
+        with np.load(checkpoint, allow_pickle=False) as data:
+            count = int(data["engine_q_count"])
+    except Exception:  # a checkpoint that cannot say leaves the label as it is
+        return
+    if count != last - first + 1:
+        raise RunError(
+            f"{meta_path} labels its table the mean over steps {first}..{last}, but it averages {count} tables "
+            "(written by an older synapse_sim that extended the run without restarting the average); rerun it "
+            "into a new folder (--out) before screening or installing it"
+        )
 
 
 def finished(summary: dict, scenario: Scenario) -> bool:

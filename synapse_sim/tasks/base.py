@@ -156,12 +156,19 @@ def softmax_cross_entropy_columns(logits_t, labels) -> tuple[float, float]:
 
 
 def softmax_cross_entropy_examples(logits_t, labels) -> tuple[np.ndarray, np.ndarray]:
-    """Each sample's cross-entropy and whether its label's logit is the largest (samples in columns)."""
+    """Each sample's cross-entropy and whether it is classified right (samples in columns).
+
+    A sample is right when its label's logit is strictly larger than every other logit: a
+    tie for the largest counts as wrong, so a network whose logits are all equal (all weights
+    0) scores 0, not 1.
+    """
     top = logits_t.max(axis=0)
     shifted = logits_t - top
     log_norm = np.log(np.exp(shifted).sum(axis=0))
     picked = shifted[labels, np.arange(labels.size)]
-    return log_norm - picked, picked == 0
+    at_top = shifted == 0  # a - b == 0 exactly when a == b (finite floats)
+    correct = (picked == 0) & (np.count_nonzero(at_top, axis=0) == 1)
+    return log_norm - picked, correct
 
 
 def mlp_forward_columns(x_t, weights, hidden_activation: str, keep_hidden: bool = False, noise=None):

@@ -7,6 +7,7 @@ import itertools
 import numpy as np
 
 from ..randomness import STREAM_DATA, generator
+from ..scenario import ScenarioError
 from .base import (
     Evaluation,
     NeuronNoise,
@@ -29,7 +30,13 @@ class DecisionBoundaryTask(Task):
     function (the authors' ``sftmx`` on a 1-D output), p = 1 / (1 + e^-z), and the
     loss is the paper's "mean Euclidean loss" read as the Euclidean norm of the
     error vector over the data set divided by its size, ``||p - y||_2 / N``.
-    Accuracy is label agreement, ``mean((z > 0) == y)``.
+    Accuracy is label agreement: a point is right when ``z > 0`` and its label is 1, or
+    ``z < 0`` and its label is 0; an output of exactly 0 is on neither side and counts as
+    wrong (so an all-zero network scores 0, not the share of negative points).
+
+    The task has no held-out data: :meth:`validate` returns nothing, and
+    ``run.validate_every`` records no held-out metrics (its accuracy on its own points is
+    the training accuracy).
     """
 
     name = "decision_boundary"
@@ -46,8 +53,10 @@ class DecisionBoundaryTask(Task):
     ):
         layer_sizes = tuple(layer_sizes)
         if layer_sizes[0] != 2 or layer_sizes[-1] != 1:
-            raise ValueError(
-                f"decision-boundary networks map R^2 to one output: layers must be [2, ..., 1], got {list(layer_sizes)}"
+            raise ScenarioError(
+                "decision-boundary networks map R^2 to one output: network.layers must be [2, ..., 1] "
+                f"(2 inputs, any hidden layers, 1 output), got {list(layer_sizes)}; "
+                "for another input or output size use another task (task.name)"
             )
         self.hidden_activation = hidden_activation
         self.layer_sizes = layer_sizes
@@ -82,7 +91,7 @@ class DecisionBoundaryTask(Task):
         p = logistic(z)
         squared = (p - self.y) ** 2
         loss = float(np.sqrt(np.sum(squared)) / self.y.size)
-        accuracy = float(np.mean((z > 0) == (self.y > 0)))
+        accuracy = float(np.mean(np.where(self.y > 0, z > 0, z < 0)))
         record = None
         if trace:
             record = Trace(squared, [with_ones_row(h) for h in hidden[:-1]], drawn)

@@ -24,8 +24,8 @@ class ClassificationTask(Task):
     The minibatch of step t is batch ``(t - 1) // batch_interval``, drawn without
     replacement from the training set by a generator keyed by that batch number,
     so both views and a resumed run see the same samples. ``validate`` scores the
-    held-out set. Accuracy counts a sample right when its label's logit is the
-    largest (ties count as right).
+    held-out set. Accuracy counts a sample right when its label's logit is strictly
+    larger than every other (a tie for the largest counts as wrong).
     """
 
     name = "classification"

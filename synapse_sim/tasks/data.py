@@ -313,10 +313,19 @@ def load_npz(path) -> Dataset:
         return _dataset(_pixels_to_float(images.astype(np.uint8)), labels, source)
     if not np.issubdtype(images.dtype, np.floating):
         raise _error(f"{source}: images must be numbers, found dtype {images.dtype}")
-    if not np.all(np.isfinite(images)) or (images.size and (images.min() < 0 or images.max() > 1)):
+    finite = np.isfinite(images)
+    if not finite.all():
+        n_nan = int(np.count_nonzero(np.isnan(images)))
+        n_inf = int(images.size - np.count_nonzero(finite)) - n_nan
+        first = int(np.flatnonzero(~finite.reshape(images.shape[0], -1).all(axis=1))[0])
         raise _error(
-            f"{source}: float pixels must be finite and in [0, 1] (pixel / 255), found "
-            f"{np.nanmin(images)}..{np.nanmax(images)}; store uint8 pixels or pixels / 255"
+            f"{source}: float pixels must be finite numbers in [0, 1] (pixel / 255), found {n_nan:,} NaN and "
+            f"{n_inf:,} infinite pixel value(s) (the first in image {first}); store uint8 pixels or pixels / 255"
+        )
+    if images.size and (images.min() < 0 or images.max() > 1):
+        raise _error(
+            f"{source}: float pixels must be finite numbers in [0, 1] (pixel / 255), found "
+            f"{images.min()}..{images.max()}; store uint8 pixels or pixels / 255"
         )
     return _dataset(images.reshape(images.shape[0], -1).astype(np.float32), labels, source)
 
@@ -402,7 +411,11 @@ def split(dataset: Dataset, seed: int, validation_fraction: float = 0.25):
     n = len(dataset)
     n_val = round(n * fraction)
     if not 0 < fraction < 1 or not 0 < n_val < n:
-        raise ValueError(f"validation_fraction {fraction} leaves no training or no validation sample of {n}")
+        raise _error(
+            f"task.validation_fraction = {fraction} of {dataset.source} leaves no training or no validation "
+            f"sample of {n} image(s) ({n_val} held out); use more images (a few hundred at least) or another "
+            "task.validation_fraction"
+        )
     order = np.random.default_rng(np.random.SeedSequence([int(seed), SPLIT_STREAM])).permutation(n)
     train, val = order[: n - n_val], order[n - n_val :]
     return dataset.images[train], dataset.labels[train], dataset.images[val], dataset.labels[val]

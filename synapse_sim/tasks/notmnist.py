@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import functools
+import math
 
 import numpy as np
 
 from ..randomness import STREAM_BATCH, generator
-from ..scenario import Scenario
+from ..scenario import Scenario, ScenarioError
 from .classification import ClassificationTask
 
 
@@ -26,15 +27,32 @@ def notmnist_split(scenario: Scenario):
     return split(_dataset(task["data"]), scenario.data_seed, task["validation_fraction"])
 
 
+def check_layers(layers, n_pixels: int, source: str = "the data") -> None:
+    """Refuse a network whose input or output does not fit the data (a :class:`ScenarioError` naming the key)."""
+    from .data import IMAGE_SHAPE, N_CLASSES
+
+    if layers[0] == n_pixels and layers[-1] == N_CLASSES:
+        return
+    side = math.isqrt(n_pixels)
+    shape = f"{side}x{side} = {n_pixels:,}" if side * side == n_pixels else f"{n_pixels:,}"
+    standard = math.prod(IMAGE_SHAPE)
+    hint = (
+        ""
+        if n_pixels == standard
+        else f"; the shipped notMNIST scenarios expect {IMAGE_SHAPE[0]}x{IMAGE_SHAPE[1]} = {standard} pixels"
+    )
+    raise ScenarioError(
+        f"network.layers = {list(layers)} does not fit the data: notMNIST networks map each image's pixels to "
+        f"{N_CLASSES} letters, and {source} holds images of {shape} pixels, so network.layers must be "
+        f"[{n_pixels}, ..., {N_CLASSES}] (first: pixels per image, last: {N_CLASSES} letters){hint}"
+    )
+
+
 def build(scenario: Scenario, dtype) -> ClassificationTask:
     task = scenario["task"]
     network = scenario["network"]
     x_train, y_train, x_val, y_val = notmnist_split(scenario)
-    if network["layers"][0] != x_train.shape[1] or network["layers"][-1] != 10:
-        raise ValueError(
-            f"notMNIST networks map {x_train.shape[1]} pixels to 10 letters: network.layers must be "
-            f"[{x_train.shape[1]}, ..., 10], got {network['layers']}"
-        )
+    check_layers(network["layers"], x_train.shape[1], _dataset(task["data"]).source)
     return ClassificationTask(
         x_train,
         y_train,

@@ -15,13 +15,41 @@ fill the contexts.
 from __future__ import annotations
 
 import itertools
+import math
+import numbers
 from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
 
+from ...scenario import ScenarioError
+
 ACTION_NAMES = ("dec", "keep", "inc")
 REWARD_NAMES = ("-", "0", "+")
+MAX_STATES = 1_000_000  # a state space's size: its Q table (and the averaged copy) hold 3 float64s per state
+MAX_HISTORY = 12  # last_actions / last_rewards n: 3^12 = 531,441 values
+MAX_BINS = 1000  # activity bins, streak cap + 1
+
+
+def _whole(value, feature: str, name: str, low: int, high: int, why: str = "") -> int:
+    """A feature's integer parameter, checked: a whole number (not a bool, not 2.5) in low..high."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ValueError(f"{feature} needs a whole number {name}, got {value!r}")
+    value = int(value)
+    if value < low:
+        raise ValueError(f"{feature} needs {name} >= {low}, got {value}")
+    if value > high:
+        raise ValueError(f"{feature} needs {name} <= {high}{why}, got {value}")
+    return value
+
+
+def _number(value, feature: str, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{feature} needs a number {name}, got {value!r}")
+    try:
+        return float(value)
+    except OverflowError:
+        raise ValueError(f"{feature} needs a finite {name}, got {value!r}") from None
 
 
 @dataclass(frozen=True)
@@ -129,9 +157,7 @@ class LastActions(Feature):
     name = "last_actions"
 
     def __init__(self, n: int = 2):
-        if int(n) < 1:
-            raise ValueError(f"last_actions needs n >= 1, got {n}")
-        self.n = int(n)
+        self.n = _whole(n, "last_actions", "n", 1, MAX_HISTORY, f" (3^n states; at most {MAX_STATES:,} in all)")
         self.cardinality = 3**self.n
         self.action_memory = self.n
 
@@ -155,9 +181,7 @@ class LastRewards(Feature):
     name = "last_rewards"
 
     def __init__(self, n: int = 2):
-        if int(n) < 1:
-            raise ValueError(f"last_rewards needs n >= 1, got {n}")
-        self.n = int(n)
+        self.n = _whole(n, "last_rewards", "n", 1, MAX_HISTORY, f" (3^n states; at most {MAX_STATES:,} in all)")
         self.cardinality = 3**self.n
         self.reward_memory = self.n
 
@@ -181,7 +205,11 @@ def _bin_labels(edges: tuple[float, ...], var: str, low: str = "-inf") -> list[s
 
 
 def _float_edges(edges, what: str) -> tuple[float, ...]:
-    values = tuple(float(e) for e in edges)
+    if not isinstance(edges, (list, tuple, np.ndarray)):
+        raise ValueError(f"{what} edges must be a list of numbers, got {edges!r}")
+    if len(edges) >= MAX_BINS:
+        raise ValueError(f"{what} needs fewer than {MAX_BINS} edges, got {len(edges)}")
+    values = tuple(_number(e, what, "edge") for e in edges)
     if not values or any(not np.isfinite(e) for e in values) or any(b <= a for a, b in itertools.pairwise(values)):
         raise ValueError(f"{what} edges must be finite and strictly increasing, got {list(edges)}")
     return values
@@ -214,13 +242,15 @@ class _ActivityBins(Feature):
     short = ""
 
     def __init__(self, bins: int | None = None, edges=None, absolute: bool = True):
+        if not isinstance(absolute, (bool, np.bool_)):
+            raise ValueError(f"{self.name} needs absolute = true or false, got {absolute!r}")
+        if bins is not None:
+            bins = _whole(bins, self.name, "bins", 2, MAX_BINS)
         if edges is None:
-            bins = 3 if bins is None else int(bins)
-            if bins < 2:
-                raise ValueError(f"{self.name} needs bins >= 2, got {bins}")
+            bins = 3 if bins is None else bins
             edges = [k / bins if absolute else (2 * k - bins) / bins for k in range(1, bins)]
         self.edges = _float_edges(edges, self.name)
-        bins = len(self.edges) + 1 if bins is None else int(bins)
+        bins = len(self.edges) + 1 if bins is None else bins
         if bins != len(self.edges) + 1:
             raise ValueError(f"{self.name}: {bins} bins need {bins - 1} edges, got {len(self.edges)}")
         self.bins = bins
@@ -275,7 +305,7 @@ class WeightSign(Feature):
     name = "weight_sign"
 
     def __init__(self, tol: float = 0.0):
-        tol = float(tol)
+        tol = _number(tol, "weight_sign", "tol")
         if not np.isfinite(tol) or tol < 0:
             raise ValueError(f"weight_sign needs a finite tol >= 0, got {tol}")
         self.tol = tol
@@ -310,9 +340,7 @@ class Streak(Feature):
     needs = frozenset({"streak"})
 
     def __init__(self, cap: int = 3):
-        if int(cap) < 1:
-            raise ValueError(f"streak needs cap >= 1, got {cap}")
-        self.cap = int(cap)
+        self.cap = _whole(cap, "streak", "cap", 1, MAX_BINS - 1)
         self.cardinality = self.cap + 1
 
     def params(self) -> dict:
@@ -342,9 +370,11 @@ def register_feature(cls: type[Feature]) -> type[Feature]:
 
 
 def feature_from_spec(spec: dict) -> Feature:
+    if not isinstance(spec, dict):
+        raise ValueError(f"a state feature is a table such as {{name = 'last_actions', n = 2}}, got {spec!r}")
     spec = dict(spec)
     name = spec.pop("name", None)
-    if name not in FEATURES:
+    if not isinstance(name, str) or name not in FEATURES:
         raise ValueError(f"unknown state feature {name!r}; known features: {sorted(FEATURES)}")
     try:
         return FEATURES[name](**spec)
@@ -360,7 +390,14 @@ class StateSpace:
         if not self.features:
             raise ValueError("a state space needs at least one feature")
         self.cardinalities = tuple(f.cardinality for f in self.features)
-        self.n_states = int(np.prod(self.cardinalities))
+        n_states = math.prod(self.cardinalities)  # Python integers: no overflow before the check
+        if n_states > MAX_STATES:
+            sizes = " x ".join(f"{f.name} {c:,}" for f, c in zip(self.features, self.cardinalities, strict=True))
+            raise ScenarioError(
+                f"the state space has {n_states:,} states ({sizes}), more than the {MAX_STATES:,} a Q table may "
+                "hold; use fewer or coarser features (state.features)"
+            )
+        self.n_states = int(n_states)
         self.action_memory = max(1, *(f.action_memory for f in self.features))
         self.reward_memory = max(1, *(f.reward_memory for f in self.features))
         self.needs = frozenset().union(*(f.needs for f in self.features))

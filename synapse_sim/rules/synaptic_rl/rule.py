@@ -135,6 +135,7 @@ class SynapticRL(Rule):
     needs_reference = True
     discrete_actions = True
     broadcast_label = "reward"
+    output_files = ("policy.npz", "policy.json", "policy_final.npz", "policy_final.json")
 
     def __init__(self, policy: Policy, alpha_s=0.001, bias_step_scale=2.0, alpha_s_schedule=(), average_start=0):
         self.policy = policy
@@ -146,8 +147,11 @@ class SynapticRL(Rule):
         self.track_streak = "streak" in self.state_space.needs
         self.needs = frozenset({"activity"}) if "activity" in self.state_space.needs else frozenset()
         self.previous_loss = None
-        self.q_sum = np.zeros_like(policy.q)
+        self.q_sum = np.zeros_like(policy.q)  # sum of the tables after steps average_start + 1 .. step_count
         self.q_count = 0
+        self.average_from = None  # the scenario's fraction and iterations, when built from one (for advice)
+        self.iterations = None
+        self.policy_source = None  # the policy file the table started from, if any
 
     @staticmethod
     def check_scenario(scenario) -> None:
@@ -156,17 +160,33 @@ class SynapticRL(Rule):
                 "scenario key 'policy.file' is required when policy.mode = 'static': "
                 "give 'shipped' for the policy included with synapse_sim, or a path"
             )
+        synapse = scenario["synapse"]
+        if synapse["alpha_s"] == 0 and not any(a > 0 for _, a in synapse["alpha_s_schedule"]):
+            raise ScenarioError(
+                "scenario key 'synapse.alpha_s' = 0 (and no alpha_s_schedule entry > 0): no weight would ever "
+                "change, so the run cannot learn; set synapse.alpha_s > 0 (the paper: 0.001)"
+            )
 
     @classmethod
     def from_scenario(cls, scenario, topology, dtype) -> SynapticRL:
         state_space = StateSpace.from_spec(scenario["state"]["features"])
-        return cls(
+        fraction, iterations = scenario["policy"]["average_from"], scenario["run"]["iterations"]
+        rule = cls(
             build_policy(scenario, state_space),
             alpha_s=scenario["synapse"]["alpha_s"],
             bias_step_scale=scenario["network"]["bias_step_scale"],
             alpha_s_schedule=scenario["synapse"]["alpha_s_schedule"],
-            average_start=int(scenario["policy"]["average_from"] * scenario["run"]["iterations"]),
+            average_start=average_start(fraction, iterations),
         )
+        rule.average_from, rule.iterations = fraction, iterations
+        if scenario["policy"]["file"]:
+            rule.policy_source = resolve_policy_path(scenario["policy"]["file"])
+        return rule
+
+    def input_files(self) -> tuple:
+        """Files the run reads and must never write over: the policy it starts from."""
+        base = self.policy_source
+        return () if base is None else (base.with_suffix(".npz"), base.with_suffix(".json"))
 
     def bind(self, topology, dtype) -> SynapticRL:
         super().bind(topology, dtype)
@@ -205,11 +225,62 @@ class SynapticRL(Rule):
         }
 
     def load_shared_state(self, state) -> None:
+        """Restore the table and the running sum of the averaging window.
+
+        The sum covers steps ``step - q_count + 1 .. step``. If this rule's window (from its
+        ``average_start``) starts at or after the checkpoint's step, none of the sum belongs to
+        it and it restarts empty: exactly what a run of this length would hold. If the window
+        starts earlier but elsewhere than the sum, the missing steps are gone; the rule then
+        keeps the sum's own start, so the label of the averaged table states its real window
+        (the runner refuses such a resume before it gets here: :meth:`resume_conflict`).
+        """
         self.previous_loss = float(state["previous_loss"])
         self.policy.q[...] = state["q"]
         self.q_sum[...] = state["q_sum"]
         self.q_count = int(state["q_count"])
         self.policy._refresh_greedy()
+        if "step" in state and self.policy.adaptive:
+            done = int(state["step"])
+            if self.average_start >= done:
+                self.q_sum[...] = 0.0
+                self.q_count = 0
+            elif self.resume_conflict(state) is not None:
+                self.average_start = done - self.q_count
+
+    def resume_conflict(self, state) -> str | None:
+        """Why a checkpoint cannot continue into this rule's averaging window exactly, else None."""
+        if not self.policy.adaptive or "step" not in state:
+            return None
+        done, count = int(state["step"]), int(state["q_count"])
+        start = self.average_start
+        if start >= done or (count and start == done - count):
+            return None
+        first = done - count  # the sum covers steps first + 1 .. done
+        if not count:
+            missing = f"it has averaged no step yet, so the tables of steps {start + 1}..{done} were never kept"
+        elif start < first:
+            missing = (
+                f"its running sum covers steps {first + 1}..{done}; the tables of steps {start + 1}..{first} are gone"
+            )
+        else:
+            missing = f"its running sum covers steps {first + 1}..{done} and cannot drop steps {first + 1}..{start}"
+        lines = [
+            f"the averaged policy (policy.npz) would not be exact: the averaging window now starts after step "
+            f"{start} (policy.average_from = {self.average_from} of run.iterations = {self.iterations}), but the run "
+            f"has done {done} steps and {missing}"
+        ]
+        if self.average_from and self.iterations:
+            options = []
+            n = _iterations_for_start(self.average_from, done)
+            if n is not None:
+                options.append(f"--set run.iterations=N with N >= {n} (the window then starts after the steps done)")
+            fraction = _fraction_for_start(first if count else done, self.iterations)
+            if fraction is not None:
+                where = f"covers steps {first + 1}..{self.iterations}" if count else "starts after the steps done"
+                options.append(f"--set policy.average_from={fraction!r} (the window then {where})")
+            if options:
+                lines.append("resume with " + ", or ".join(options))
+        return "; ".join(lines)
 
     def step_size(self, step: int) -> float:
         return self.weight_steps.alpha_s
@@ -309,8 +380,18 @@ class SynapticRL(Rule):
         """``policy.npz`` / ``.json``: the averaged table (adaptive) or the policy used (static);
         adaptive runs also write ``policy_final`` (the table after the last step)."""
         if self.policy.adaptive:
-            window = f"mean of the Q table over steps {self.average_start + 1}..{steps}"
-            self.averaged_policy().save(out_dir / "policy", learned_by=learned_by, steps=steps, table=window)
+            if self.q_count:
+                first = steps - self.q_count + 1
+                window = f"mean of the Q table over steps {first}..{steps}"
+                averaged = {"average_window": [first, steps]}
+            else:
+                window = (
+                    f"Q table after step {steps} (the averaging window, steps after {self.average_start}, not reached)"
+                )
+                averaged = {"average_window": None}
+            self.averaged_policy().save(
+                out_dir / "policy", learned_by=learned_by, steps=steps, table=window, **averaged
+            )
             table = f"Q table after step {steps}"
             self.policy.save(out_dir / "policy_final", learned_by=learned_by, steps=steps, table=table)
         else:
@@ -323,6 +404,35 @@ class SynapticRL(Rule):
         q = self.q_sum / self.q_count if self.q_count else self.policy.q
         p = self.policy
         return Policy(self.state_space, p.epsilon, p.alpha_q, p.gamma, adaptive=False, q=q)
+
+
+def average_start(fraction: float, iterations: int) -> int:
+    """The step after which the averaged table starts: ``int(fraction * iterations)``."""
+    return int(fraction * iterations)
+
+
+def _iterations_for_start(fraction: float, done: int) -> int | None:
+    """The fewest iterations whose averaging window starts at or after step ``done``."""
+    if fraction <= 0:
+        return None
+    n = max(1, int(np.ceil(done / fraction)))
+    while n > 1 and average_start(fraction, n - 1) >= done:
+        n -= 1
+    while average_start(fraction, n) < done:
+        n += 1
+    return n
+
+
+def _fraction_for_start(start: int, iterations: int) -> float | None:
+    """A policy.average_from whose window, for ``iterations``, starts exactly after step ``start``."""
+    if not iterations or start > iterations:
+        return None
+    fraction = start / iterations
+    for _ in range(8):
+        if average_start(fraction, iterations) == start:
+            return fraction
+        fraction = float(np.nextafter(fraction, 2.0))
+    return None
 
 
 def feature_context(ctx: RuleContext) -> PopulationContext:

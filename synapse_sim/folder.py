@@ -1,0 +1,749 @@
+"""A results folder is owned by one run: its lock, its manifest, and what the run trained on.
+
+* ``run.lock`` exists while a run writes into the folder. It is held with ``flock``, so the
+  kernel releases it when the process dies however it dies; a lock file that nobody holds
+  (left by ``kill -9`` or a power cut) is reported as stale and taken over. A second run into
+  a locked folder is refused with the PID of the run that holds it.
+* ``manifest.json`` lists every file the run wrote, with its SHA-256, and what the run was
+  made of: the resolved scenario as written, the data it trained on (path, size, content
+  hash, split), the policy file it started from, the BLAS thread count. A run replaces a file
+  only if the manifest says the run wrote it and its content is still what the run wrote;
+  anything else (a user's file, an input, a hand-edited file) is refused before the run starts.
+  Before each write the manifest records the hash about to be written (``pending``), so a
+  process killed between the two writes leaves a folder that still resumes.
+* File names in the manifest are relative: a copied folder resumes like the original.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import hashlib
+import json
+import os
+import socket
+import sys
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__
+from .io import atomic_write_bytes, guarded
+
+MANIFEST = "manifest.json"
+LOCK = "run.lock"
+MANIFEST_FORMAT = "synapse_sim.results"
+CHECKPOINT = "checkpoint.npz"
+SUMMARY = "summary.json"
+SCENARIO = "scenario.toml"
+# every file a run may write besides its rule's own outputs (``rule.output_files``)
+RESULT_FILES = (SCENARIO, CHECKPOINT, SUMMARY, "history.npz", "rule.json", "curves.png", "figure.png", "weights.npz")
+TOML_INT_LIMIT = 2**63
+
+
+class RunError(RuntimeError):
+    """A run cannot start or continue; the message says why and what to do."""
+
+
+def note(message: str) -> None:
+    print(f"note: {message}", file=sys.stderr, flush=True)
+
+
+def sha256(*chunks) -> str:
+    digest = hashlib.sha256()
+    for chunk in chunks:
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
+def file_sha256(path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def arrays_sha256(*arrays) -> str:
+    """One hash over arrays: dtype, shape and bytes of each (so a reshaped or retyped array differs)."""
+    digest = hashlib.sha256()
+    for item in arrays:
+        array = np.ascontiguousarray(item)
+        digest.update(f"{array.dtype.str}{array.shape}".encode())
+        digest.update(memoryview(array).cast("B"))
+    return digest.hexdigest()
+
+
+def npz_error(exc: Exception) -> str:
+    """What went wrong reading an .npz, in words (NumPy reads a file that is no archive as a pickle)."""
+    if isinstance(exc, ValueError) and "pickled" in str(exc):
+        return "not a NumPy .npz archive"
+    if isinstance(exc, KeyError):
+        return f"it lacks the array {exc}"
+    return f"{type(exc).__name__}: {exc}"
+
+
+# ------------------------------------------------------------------------------------------- lock
+def _holder_text(holder: dict | None) -> str:
+    if not holder:
+        return "a run whose PID is unknown"
+    return f"PID {holder.get('pid')} on {holder.get('host')}, started {holder.get('started')}"
+
+
+class FolderLock:
+    """``run.lock``, held with ``flock`` while a run writes into the folder."""
+
+    def __init__(self, folder: Path):
+        self.folder = Path(folder)
+        self.path = self.folder / LOCK
+        self.fd = None
+        self.stale: dict | None = None  # the holder recorded in a lock file nobody held any more
+
+    def acquire(self) -> FolderLock:
+        try:
+            import fcntl
+        except ImportError:  # no flock (Windows): an exclusive create, with a liveness check of the PID
+            return self._acquire_exclusive()
+        for _ in range(20):
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                holder = _read_holder(fd)
+                os.close(fd)
+                raise RunError(self._in_use(holder)) from None
+            try:  # the file we locked may have been unlinked by a run finishing meanwhile
+                same = os.fstat(fd).st_ino == os.stat(self.path).st_ino
+            except FileNotFoundError:
+                same = False
+            if not same:
+                os.close(fd)
+                continue
+            self.stale = _read_holder(fd)
+            self.fd = fd
+            self._write_holder()
+            return self
+        raise RunError(f"could not lock {self.path}: other processes keep replacing it")
+
+    def _acquire_exclusive(self) -> FolderLock:
+        for _ in range(20):
+            try:
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
+            except FileExistsError:
+                with contextlib.suppress(OSError), open(self.path, "rb") as handle:
+                    holder = _parse_holder(handle.read())
+                if holder and _alive(holder):
+                    raise RunError(self._in_use(holder)) from None
+                self.stale = holder or {}
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(self.path)
+                continue
+            self.fd = fd
+            self._write_holder()
+            return self
+        raise RunError(f"could not lock {self.path}")
+
+    def _in_use(self, holder) -> str:
+        return (
+            f"results folder {self.folder} is in use by another run ({_holder_text(holder)}); two runs never write "
+            f"into one folder: wait for that run to finish (or stop it), or write elsewhere (--out)"
+        )
+
+    def _write_holder(self) -> None:
+        holder = {
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "started": datetime.datetime.now().isoformat(timespec="seconds"),
+            "command": " ".join(sys.argv)[:300],
+        }
+        os.ftruncate(self.fd, 0)
+        os.lseek(self.fd, 0, os.SEEK_SET)
+        os.write(self.fd, json.dumps(holder).encode())
+        os.fsync(self.fd)
+
+    def release(self) -> None:
+        if self.fd is None:
+            return
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.path)
+        os.close(self.fd)
+        self.fd = None
+
+
+def _read_holder(fd) -> dict | None:
+    try:
+        os.lseek(fd, 0, os.SEEK_SET)
+        return _parse_holder(os.read(fd, 4096))
+    except OSError:
+        return None
+
+
+def _parse_holder(raw: bytes) -> dict | None:
+    if not raw.strip():
+        return None
+    try:
+        holder = json.loads(raw)
+    except ValueError:
+        return {"pid": "?", "host": "?", "started": "?"}
+    return holder if isinstance(holder, dict) else None
+
+
+def _alive(holder: dict) -> bool:
+    if holder.get("host") != socket.gethostname():
+        return True  # another machine's run: cannot be checked, so it is not stale
+    try:
+        os.kill(int(holder["pid"]), 0)
+    except (ProcessLookupError, ValueError, TypeError, KeyError):
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+# --------------------------------------------------------------------------------------- manifest
+class Manifest:
+    """``manifest.json``: the files this folder's run wrote (name -> sha256) and what it was made of."""
+
+    def __init__(self, folder: Path, data: dict):
+        self.folder = Path(folder)
+        self.data = data
+
+    @classmethod
+    def new(cls, folder) -> Manifest:
+        return cls(
+            folder,
+            {
+                "format": MANIFEST_FORMAT,
+                "version": 1,
+                "created": datetime.datetime.now().isoformat(timespec="seconds"),
+                "synapse_sim": __version__,
+                "scenario": None,
+                "inputs": {},
+                "blas_threads": None,
+                "files": {},
+            },
+        )
+
+    @classmethod
+    def read(cls, folder) -> Manifest | None:
+        path = Path(folder) / MANIFEST
+        if not path.is_file():
+            return None
+        try:
+            data = json.loads(path.read_text())
+            if not isinstance(data, dict) or data.get("format") != MANIFEST_FORMAT:
+                raise ValueError(f"'format' is not {MANIFEST_FORMAT!r}")
+            if not isinstance(data.get("files"), dict):
+                raise ValueError("no 'files' table")
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise RunError(
+                f"{path} is not a synapse_sim manifest ({exc}): this folder was not written by synapse_sim, or its "
+                "manifest was damaged, so nothing in it can be replaced or resumed; write elsewhere (--out)"
+            ) from None
+        return cls(folder, data)
+
+    @property
+    def files(self) -> dict:
+        return self.data["files"]
+
+    def owns(self, name: str) -> bool:
+        """The file exists and holds what this run wrote (or was about to write when it stopped)."""
+        path = self.folder / name
+        entry = self.files.get(name)
+        if entry is None or not path.is_file():
+            return False
+        return file_sha256(path) in (entry.get("sha256"), entry.get("pending"))
+
+    def save(self) -> None:
+        atomic_write_bytes(self.folder / MANIFEST, json.dumps(self.data, indent=1).encode())
+
+
+# ------------------------------------------------------------------------------------ the folder
+@dataclass
+class FolderState:
+    """What a folder holds, read from its files; :meth:`advice` says what can be done with it."""
+
+    path: Path
+    holds_run: bool = False
+    manifest: Manifest | None = None
+    status: str | None = None
+    summary_steps: int | None = None
+    method: str | None = None
+    checkpoint_step: int | None = None
+    checkpoint_error: str | None = None
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.status and self.status.startswith("failed"))
+
+    @property
+    def completed(self) -> bool:
+        """The summary says completed and no later session has checkpointed past it (then killed)."""
+        later = self.checkpoint_step is not None and self.checkpoint_step != self.summary_steps
+        return self.status == "completed" and not later
+
+    def what(self) -> str:
+        if self.checkpoint_error:
+            return f"its checkpoint is corrupt or unreadable: {self.checkpoint_error}"
+        if self.failed:
+            where = f"last checkpoint at step {self.checkpoint_step}" if self.checkpoint_step else "no checkpoint"
+            return f"{self.status}; {where}"
+        if self.completed:
+            return f"completed, {self.summary_steps} steps"
+        if self.checkpoint_step is not None:
+            return f"interrupted, last checkpoint at step {self.checkpoint_step}"
+        return "stopped before its first checkpoint"
+
+    def resumable(self) -> bool:
+        if self.method == "gradient_descent" or self.checkpoint_error:
+            return False
+        if self.checkpoint_step is not None:
+            return True
+        return self.manifest is not None and not self.failed  # started, never checkpointed: resumes from step 0
+
+    def advice(self) -> str:
+        start_over = f"delete the folder (rm -r {self.path}) or write elsewhere (--out)"
+        p = self.path
+        if self.method == "gradient_descent":
+            return f"a gradient-descent baseline keeps no checkpoint and cannot be continued: {start_over}"
+        if self.checkpoint_error:
+            return f"it cannot be resumed; to start over, {start_over}"
+        if self.failed:
+            if self.checkpoint_step is not None:
+                return (
+                    f"resuming would repeat the same steps from step {self.checkpoint_step} and fail the same way; "
+                    f"to try other settings, {start_over}"
+                )
+            return f"there is nothing to resume; to try other settings, {start_over}"
+        if self.completed and self.checkpoint_step is not None:
+            return f"extend it with --resume {p} --set run.iterations=N, or write elsewhere (--out)"
+        if self.checkpoint_step is not None:
+            return f"continue it with --resume {p}, or write elsewhere (--out)"
+        if self.resumable():
+            return f"--resume {p} runs it again from step 0, or write elsewhere (--out)"
+        return f"it has no checkpoint, so there is nothing to resume: {start_over}"
+
+
+def folder_state(path) -> FolderState:
+    """Read what ``path`` holds without changing anything."""
+    path = Path(path)
+    state = FolderState(path)
+    state.manifest = Manifest.read(path)
+    summary = path / SUMMARY
+    if summary.is_file():
+        try:
+            data = json.loads(summary.read_text())
+            state.status = str(data.get("status"))
+            state.summary_steps = data.get("steps")
+            state.method = data.get("method")
+        except (ValueError, UnicodeDecodeError, AttributeError):
+            state.status = "unknown (summary.json is unreadable)"
+    checkpoint = path / CHECKPOINT
+    if checkpoint.exists():
+        try:
+            with np.load(checkpoint, allow_pickle=False) as data:
+                state.checkpoint_step = int(data["engine_step"])
+        except Exception as exc:  # zipfile / format errors come in many types
+            state.checkpoint_error = npz_error(exc)
+    state.holds_run = state.manifest is not None or checkpoint.exists() or summary.is_file()
+    return state
+
+
+class ResultsFolder:
+    """The folder a run owns while it runs: locked, every write checked against the manifest."""
+
+    def __init__(self, path):
+        self.path = Path(path)
+        self.lock = FolderLock(self.path)
+        self.manifest: Manifest | None = None
+        self.created = False
+        self._pending: dict[str, str] = {}
+
+    @classmethod
+    @contextlib.contextmanager
+    def owned(cls, path, create: bool):
+        """Lock ``path`` (made if ``create``) for the duration; a folder this call made and left empty goes."""
+        folder = cls(path)
+        p = folder.path
+        if p.exists() and not p.is_dir():
+            raise RunError(f"{p} is a file, not a folder: --out names the results folder a run writes into")
+        if not p.exists():
+            if not create:
+                raise RunError(f"no folder {p}: there is no run to resume there")
+            try:
+                p.mkdir(parents=True)
+            except OSError as exc:
+                raise RunError(f"cannot make the results folder {p}: {exc}") from None
+            folder.created = True
+        try:
+            folder.lock.acquire()
+        except OSError as exc:
+            raise RunError(f"cannot lock the results folder {p}: {exc}") from None
+        try:
+            if folder.lock.stale is not None:
+                note(
+                    f"{p / LOCK} was left by a run that is no longer running ({_holder_text(folder.lock.stale)}); "
+                    "it was stale and has been cleared"
+                )
+            yield folder
+        finally:
+            folder.lock.release()
+            if folder.created:
+                with contextlib.suppress(OSError):
+                    p.rmdir()  # only if empty: the run failed before writing anything
+
+    # --- before the run writes -----------------------------------------------------------------
+    def check_outputs(self, names, inputs=()) -> None:
+        """Refuse before anything is written if the run would replace an input or a file it did not write."""
+        targets = {(self.path / name).resolve(): name for name in names}
+        for key, paths in inputs:
+            for path in paths:
+                name = targets.get(Path(path).resolve())
+                if name is not None:
+                    raise RunError(
+                        f"{self.path / name} is an input of this run ({key}); the run would write its results over "
+                        "it: write the results elsewhere (--out), or copy the input out of the folder first"
+                    )
+        foreign = [
+            name
+            for name in names
+            if (self.path / name).exists() and not (self.manifest is not None and self.manifest.owns(name))
+        ]
+        if foreign:
+            listed = ", ".join(foreign)
+            raise RunError(
+                f"{self.path} holds {listed}, which this run did not write (a user's file, or one edited after the "
+                "run wrote it); a run never replaces files it did not write: move them out of the folder, or "
+                "write elsewhere (--out)"
+            )
+
+    def clean_stale_tmp(self, names) -> list[str]:
+        """Remove ``.NAME.*.tmp`` files of ours left by a process killed while writing NAME."""
+        removed = []
+        for name in (*names, MANIFEST):
+            for tmp in self.path.glob(f".{name}.*.tmp"):
+                with contextlib.suppress(FileNotFoundError):
+                    tmp.unlink()
+                    removed.append(tmp.name)
+        return removed
+
+    def adopt_legacy(self, names) -> None:
+        """A folder written before manifests existed: its result files become this run's."""
+        self.manifest = Manifest.new(self.path)
+        for name in names:
+            if (self.path / name).is_file():
+                digest = file_sha256(self.path / name)
+                self.manifest.files[name] = {"sha256": digest}
+        note(f"{self.path} has no {MANIFEST} (written by an older synapse_sim); adopting its result files")
+
+    # --- the io guard: every atomic write into the folder comes through here ------------------------
+    @contextlib.contextmanager
+    def guard(self):
+        with guarded(self.path, self):
+            yield self
+
+    def before_write(self, path: Path, data: bytes) -> None:
+        name = path.name
+        if name in (MANIFEST, LOCK):
+            return
+        if path.exists() and not self.manifest.owns(name):
+            raise RunError(
+                f"{path} changed after this run wrote it (or was put there during the run); it is not replaced: "
+                "move it out of the folder and resume"
+            )
+        digest = sha256(data)
+        entry = self.manifest.files.setdefault(name, {})
+        entry["pending"] = digest
+        self._pending[name] = digest
+        self.manifest.save()
+
+    def after_write(self, path: Path, data: bytes) -> None:
+        name = path.name
+        if name in (MANIFEST, LOCK):
+            return
+        self.manifest.files[name] = {"sha256": self._pending.pop(name), "bytes": len(data)}
+        self.manifest.save()
+
+
+# ------------------------------------------------------------------------------------ what it ran on
+def check_toml_integers(scenario) -> None:
+    """TOML integers are 64-bit: a larger one (``--seed 2**70``) could not be written back faithfully."""
+    for section, values in scenario.data.items():
+        for key, value in values.items():
+            for item in _leaves(value):
+                if isinstance(item, int) and not isinstance(item, bool) and abs(item) >= TOML_INT_LIMIT:
+                    raise RunError(
+                        f"scenario key '{section}.{key}' = {item} is too large: scenario files hold 64-bit integers "
+                        f"(below 2**63 = {TOML_INT_LIMIT}); a seed that large could not be recorded or resumed"
+                    )
+
+
+def _leaves(value):
+    if isinstance(value, list | tuple):
+        for item in value:
+            yield from _leaves(item)
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _leaves(item)
+    else:
+        yield value
+
+
+_DATA_HASHES: dict[int, tuple[object, str]] = {}
+
+
+def data_fingerprint(scenario) -> dict | None:
+    """The external data set a scenario names (notMNIST): source, size, content hash, skipped files."""
+    if scenario["task"]["name"] != "notmnist":
+        return None
+    from .tasks.notmnist import _dataset  # the task's own (cached) load of task.data
+
+    dataset = _dataset(scenario["task"]["data"])
+    cached = _DATA_HASHES.get(id(dataset))
+    if cached is None or cached[0] is not dataset:
+        cached = (dataset, arrays_sha256(dataset.images, dataset.labels))
+        _DATA_HASHES[id(dataset)] = cached
+    return {
+        "source": dataset.source,
+        "images": len(dataset),
+        "pixels": int(dataset.images.shape[1]),
+        "sha256": cached[1],
+        "skipped": int(dataset.skipped),
+        "skipped_files": list(dataset.skipped_files[:100]),
+    }
+
+
+def trained_on(task) -> dict:
+    """The arrays the task trains and validates on (after the split), hashed, and its effective batch size."""
+    names = [n for n in ("x_train", "y_train", "x_val", "y_val", "x", "y") if hasattr(task, n)]
+    record = {
+        "task": getattr(task, "name", type(task).__name__),
+        "sha256": arrays_sha256(*(getattr(task, n) for n in names)),
+    }
+    if hasattr(task, "y_train"):
+        record["train"] = int(np.asarray(task.y_train).size)
+        record["validation"] = int(np.asarray(task.y_val).size)
+    elif hasattr(task, "y"):
+        record["points"] = int(np.asarray(task.y).size)
+    if hasattr(task, "batch_size"):
+        record["batch_size"] = int(task.batch_size)
+    return record
+
+
+def data_differences(old: dict | None, new: dict | None) -> list[str]:
+    """How the data a run trained on differs from the data named now (empty when the same)."""
+    if not old or not new:
+        return []
+    if old.get("sha256") == new.get("sha256") and old.get("images") == new.get("images"):
+        return []
+    out = [f"the run trained on {old.get('images')} images from {old.get('source')} (sha256 {old['sha256'][:12]}…)"]
+    out.append(
+        f"task.data now gives {new.get('images')} images from {new.get('source')} (sha256 {new['sha256'][:12]}…)"
+    )
+    if old.get("images") != new.get("images"):
+        out.append(f"{abs(new['images'] - old['images'])} {'more' if new['images'] > old['images'] else 'fewer'}")
+    if old.get("skipped") != new.get("skipped"):
+        out.append(f"{new.get('skipped')} unreadable files skipped now, {old.get('skipped')} then")
+    return out
+
+
+def policy_input(path) -> dict | None:
+    """The policy file a run starts from: where it is and the hashes of its two files."""
+    if path is None:
+        return None
+    base = Path(path)
+    return {
+        "path": str(base),
+        "npz_sha256": file_sha256(base.with_suffix(".npz")),
+        "json_sha256": file_sha256(base.with_suffix(".json")),
+    }
+
+
+def scenario_differences(written: str, current_path: Path) -> list[str]:
+    """Keys whose values differ between the scenario a run wrote and the file as it is now."""
+    from .scenario import Scenario, ScenarioError
+
+    try:
+        then = Scenario(tomllib.loads(written))
+        now = Scenario(tomllib.loads(current_path.read_text()))
+    except (tomllib.TOMLDecodeError, ScenarioError, UnicodeDecodeError, OSError) as exc:
+        return [f"it no longer reads as a scenario ({exc})"]
+    return [
+        f"{s}.{k}: {then.data[s][k]!r} when the run wrote it, {now.data[s][k]!r} now"
+        for s in then.data
+        for k in then.data[s]
+        if then.data[s][k] != now.data[s][k]
+    ] or ["only formatting or comments"]
+
+
+# --------------------------------------------------------------------------------------- threads
+def current_blas_threads() -> int | None:
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return None
+    counts = [int(info["num_threads"]) for info in threadpool_info() if info.get("user_api") == "blas"]
+    return max(counts) if counts else None
+
+
+@contextlib.contextmanager
+def blas_threads(n: int | None):
+    """Run with ``n`` BLAS threads (a sum split over another number of threads rounds differently)."""
+    if n is None:
+        yield
+        return
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=int(n), user_api="blas"):
+        yield
+
+
+# ------------------------------------------------------------------------ the run and its folder
+# keys that may differ on resume; task.data only to name the same data elsewhere (its content hash must
+# match) and policy.average_from only where the averaged table stays exact (the rule's resume_conflict)
+RESUMABLE_CHANGES = {
+    "run.max_evaluations",
+    "policy.average_from",
+    "run.iterations",
+    "run.checkpoint_every",
+    "run.engine",
+    "run.validate_every",
+    "task.data",
+}
+
+
+def changed_keys(saved, new) -> set[str]:
+    """The ``section.key`` names whose values differ between two scenarios."""
+    return {f"{s}.{k}" for s in saved.data for k in saved.data[s] if saved.data[s][k] != new.data[s][k]}
+
+
+def folder_scenario(out_dir, manifest: Manifest | None):
+    """The scenario the folder's run wrote; a ``scenario.toml`` edited since is refused, naming the change."""
+    from .scenario import Scenario
+
+    saved = Path(out_dir) / SCENARIO
+    written = manifest.data.get("scenario") if manifest is not None else None
+    if written is not None and not saved.exists():  # stopped between the manifest and the scenario file
+        return Scenario(tomllib.loads(written), source=str(saved))
+    if not saved.is_file():
+        raise RunError(f"{out_dir} is not a results folder (no {SCENARIO}): there is no run to resume or read back")
+    if written is not None and not manifest.owns(SCENARIO):
+        changes = "; ".join(scenario_differences(manifest.data["scenario"], saved))
+        raise RunError(
+            f"{saved} was edited after the run wrote it ({changes}); a run continues (or is read back) only with "
+            "the scenario it started with: undo the edit, or start a new run from the edited file "
+            f"(synapse-sim run {saved} --out NEW_FOLDER)"
+        )
+    return Scenario.load(saved)
+
+
+def check_same_run(out_dir, scenario) -> None:
+    """Refuse to read back or resume a folder that holds a run of another scenario, data or policy file."""
+    out_dir = Path(out_dir)
+    if not (out_dir / SCENARIO).is_file():
+        return
+    manifest = Manifest.read(out_dir)
+    changed = changed_keys(folder_scenario(out_dir, manifest), scenario) - RESUMABLE_CHANGES
+    if changed:
+        raise RunError(
+            f"results folder {out_dir} holds a run of another scenario ({', '.join(sorted(changed))} differ); "
+            "move or delete it, or write elsewhere (--out), so old results are not mixed with new ones"
+        )
+    if manifest is None:
+        return
+    from .tasks.data import DataError
+
+    inputs = manifest.data.get("inputs", {})
+    try:
+        now = data_fingerprint(scenario)
+    except DataError:  # the data cannot be read now: a run that needs it will say so when it starts
+        now = None
+    differences = data_differences(inputs.get("data"), now)
+    if differences:
+        raise RunError(f"results folder {out_dir} holds a run on other data: {'; '.join(differences)}")
+    started = inputs.get("policy")
+    if started and scenario["policy"]["file"]:
+        from .rules.synaptic_rl.policy import resolve_policy_path
+
+        now = policy_input(resolve_policy_path(scenario["policy"]["file"]))
+        if (now["npz_sha256"], now["json_sha256"]) != (started["npz_sha256"], started["json_sha256"]):
+            raise RunError(
+                f"results folder {out_dir} holds a run that started from policy {started['path']}, and that policy "
+                f"has changed since ({now['path']} now holds another table); move or delete the folder, or write "
+                "elsewhere (--out), so results of the old table are not taken for the new one"
+            )
+
+
+def check_baseline_folder(folder: ResultsFolder, scenario) -> None:
+    """A gradient-descent baseline keeps no checkpoint: one stopped before its end is run again,
+    into its own folder only (same scenario); a finished one is never replaced."""
+    state = folder_state(folder.path)
+    folder.manifest = state.manifest
+    if state.status is not None or (state.holds_run and state.manifest is None):
+        raise RunError(f"results folder {folder.path} already holds a run ({state.what()}); {state.advice()}")
+    if state.manifest is not None:
+        changed = changed_keys(folder_scenario(folder.path, state.manifest), scenario) - RESUMABLE_CHANGES
+        if changed:
+            raise RunError(
+                f"results folder {folder.path} holds an unfinished run of another scenario "
+                f"({', '.join(sorted(changed))} differ); move or delete it, or write elsewhere (--out)"
+            )
+
+
+def begin(folder: ResultsFolder, scenario, names, inputs, trained: dict | None, threads, policy=None) -> dict:
+    """Before the first write: refuse to replace an input or a file the run did not write, refuse other data
+    on resume, record what the run is made of in the manifest, and say what is unusual about its data.
+
+    Returns the effective values that differ from the scenario's (``{"task.batch_size": 7500}``)."""
+    data = data_fingerprint(scenario)
+    if folder.manifest is None and (folder.path / CHECKPOINT).exists():
+        folder.adopt_legacy(names)
+    folder.check_outputs(names, inputs)
+    manifest = folder.manifest
+    if manifest is not None:
+        recorded = manifest.data.get("inputs", {})
+        differences = data_differences(recorded.get("data"), data)
+        if not differences and trained and recorded.get("trained_on"):
+            if recorded["trained_on"].get("sha256") != trained["sha256"]:
+                differences = ["the same data set now gives other training / validation arrays (another split)"]
+        if differences:
+            raise RunError(
+                f"cannot resume the run in {folder.path} on other data: {'; '.join(differences)}; a resumed run "
+                "continues on the data it started with: point task.data (--data) at that data"
+            )
+    else:
+        manifest = folder.manifest = Manifest.new(folder.path)
+    removed = folder.clean_stale_tmp(names)
+    if removed:
+        note(f"removed {len(removed)} unfinished temporary file(s) left by a stopped write: {', '.join(removed)}")
+    manifest.data["scenario"] = scenario.to_toml()
+    manifest.data["blas_threads"] = threads
+    manifest.data["inputs"] = {
+        "data": data,
+        "trained_on": trained,
+        "policy": manifest.data.get("inputs", {}).get("policy") or policy_input(policy),
+    }
+    manifest.save()
+    if data and data["skipped"]:
+        shown = ", ".join(data["skipped_files"][:5]) + (", ..." if data["skipped"] > 5 else "")
+        note(f"{data['skipped']} unreadable or empty image file(s) in {data['source']} were skipped: {shown}")
+    effective = {}
+    requested = scenario["task"]["batch_size"]
+    if trained and "batch_size" in trained and "train" in trained and trained["batch_size"] != requested:
+        effective["task.batch_size"] = trained["batch_size"]
+        note(
+            f"task.batch_size = {requested} exceeds the {trained['train']} training examples; every batch is the "
+            f"whole training set ({trained['batch_size']}; summary.json records it under 'effective')"
+        )
+    return effective
+
+
+def summary_record(folder: ResultsFolder, effective: dict) -> dict:
+    """What summary.json says about the run's data and threads."""
+    inputs = folder.manifest.data["inputs"]
+    out = {"blas_threads": folder.manifest.data["blas_threads"], "data": inputs.get("data") or inputs.get("trained_on")}
+    if effective:
+        out["effective"] = effective
+    return out
