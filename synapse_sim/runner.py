@@ -243,7 +243,7 @@ def _loop(scenario, engine, history: History, out_dir: Path, wall_before, progre
             status = f"interrupted ({stop.args[0]})"
         except NonFiniteLossError as exc:
             _close(bar)
-            failed = "failed: " + str(exc).split("; the last checkpoint")[0]
+            failed = f"failed: {exc}"
             summary = _summary(scenario, engine, history, failed, wall_before, started, start_step) | extra
             atomic_write_json(out_dir / SUMMARY, summary)
             state = folder_state(out_dir)

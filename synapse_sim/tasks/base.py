@@ -114,7 +114,7 @@ def check_finite(loss: float, step: int) -> float:
         raise NonFiniteLossError(
             f"the loss became {loss} at step {step}; the weights have diverged. "
             "Lower the rule's step size (synapse.alpha_s, spsa.a, node_perturbation.eta) or check the "
-            "data for NaN/inf values; the last checkpoint in the results folder is intact"
+            "data for NaN/inf values"
         )
     return loss
 

@@ -146,30 +146,30 @@ def user_policy_names() -> list[str]:
     return sorted(p.stem for p in user_policy_folder().glob("*.json"))
 
 
+def _named(name: str, folder: Path, names: list[str], what: str) -> Path:
+    if name not in names:
+        raise PolicyFileError(f"no {what} {name!r} in {folder} (it holds {names or 'none'}); {NAMED_HELP}")
+    return folder / name
+
+
+NAMED_HELP = (
+    "use 'shipped' for paper_static, 'shipped:NAME' for another shipped policy, 'user:NAME' for one that "
+    "`synapse-sim learn-policy --install NAME` put in the user folder, or a path"
+)
+
+
 def resolve_policy_path(value) -> Path:
     """``"shipped"`` names the paper-state policy included with the package, ``"shipped:NAME"``
     another one, ``"user:NAME"`` one that ``learn-policy --install NAME`` put in the user folder."""
+    from ...locations import user_policy_folder
+
     value = str(value)
     if value == "shipped":
         return SHIPPED_POLICY
     if value.startswith("user:"):
-        from ...locations import user_policy_folder
-
-        name = value.removeprefix("user:")
-        if name not in user_policy_names():
-            raise PolicyFileError(
-                f"no user policy {name!r} in {user_policy_folder()} (it holds {user_policy_names() or 'none'}); "
-                "`synapse-sim learn-policy --install NAME` puts one there"
-            )
-        return user_policy_folder() / name
+        return _named(value.removeprefix("user:"), user_policy_folder(), user_policy_names(), "user policy")
     if value.startswith("shipped:"):
-        name = value.removeprefix("shipped:")
-        if name not in shipped_policy_names():
-            raise PolicyFileError(
-                f"no shipped policy {name!r}; synapse_sim ships {shipped_policy_names()} "
-                "(use 'shipped' for paper_static, 'shipped:NAME' for another, or a path)"
-            )
-        return SHIPPED_POLICY.parent / name
+        return _named(value.removeprefix("shipped:"), SHIPPED_POLICY.parent, shipped_policy_names(), "shipped policy")
     return _policy_base(os.path.expanduser(value))
 
 
