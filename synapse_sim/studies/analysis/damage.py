@@ -114,8 +114,12 @@ def derrida(scenario, fractions=(0.01, 0.02, 0.05, 0.1, 0.2, 0.4), warmup: int =
 
     For each initial fraction x, a random x of the synapses get a different most
     recent action; after one step, y is the fraction whose memory state differs.
-    Points above the diagonal for small x mean perturbations grow (chaotic regime),
-    below mean they heal (ordered). Returns ``(x, y)`` with y averaged over ``trials``.
+    What it measures: y >= x by construction (a perturbed synapse's changed action
+    moves one place down its remembered history, so its state still differs after
+    one step), and an unperturbed synapse can differ only when the perturbation
+    flipped the shared reward. y - x is therefore the share of the population that a
+    reward flip reaches, not damage healing or growing; a multi-step map is needed for
+    that. Returns ``(x, y)`` with y averaged over ``trials``.
     """
     from ...engine.vector import VectorEngine
 
