@@ -20,14 +20,10 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
-from .folder import (  # noqa: F401 (RESUMABLE_CHANGES, changed_keys, check_same_run: used from here)
-    CHECKPOINT,
-    RESULT_FILES,
+from .folder import CHECKPOINT, RESULT_FILES, SCENARIO, SUMMARY, ResultsFolder, RunError, folder_state
+from .io import atomic_savez, atomic_write_bytes, atomic_write_json, atomic_write_text
+from .provenance import (  # noqa: F401 (RESUMABLE_CHANGES, changed_keys, check_same_run: used from here)
     RESUMABLE_CHANGES,
-    SCENARIO,
-    SUMMARY,
-    ResultsFolder,
-    RunError,
     begin,
     blas_threads,
     changed_keys,
@@ -36,11 +32,9 @@ from .folder import (  # noqa: F401 (RESUMABLE_CHANGES, changed_keys, check_same
     check_toml_integers,
     current_blas_threads,
     folder_scenario,
-    folder_state,
     summary_record,
     trained_on,
 )
-from .io import atomic_savez, atomic_write_bytes, atomic_write_json, atomic_write_text
 from .records import History, load_checkpoint, save_checkpoint
 from .scenario import Scenario, ScenarioError
 from .tasks import NonFiniteLossError

@@ -398,7 +398,7 @@ def test_seeds_beyond_64_bits_are_refused(tmp_path, capsys):
 
 
 def test_integers_beyond_64_bits_are_refused_by_the_runner_too(tmp_path):
-    from synapse_sim.folder import check_toml_integers
+    from synapse_sim.provenance import check_toml_integers
 
     scenario = small_scenario(iterations=5)
     scenario.data["run"]["seed"] = 2**70  # past the scenario's own checks
