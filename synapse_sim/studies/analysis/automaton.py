@@ -1,10 +1,18 @@
 """One synapse as a finite automaton: its memory is the state, the greedy policy and the reward the input;
-cycles, attractors, and names for rules (a number, a base-36 name)."""
+which states a synapse can reach and which the policy ever visited, cycles and attractors.
+
+A Q table learned from one run has rows the run never touched: states no synapse can
+reach from the initial memory ("keep, ..., keep | 0, ..., 0"), and reachable states
+it never happened to visit. Their rows stay all zero, and the tie rule (lowest action
+index) would paint them "decrement". :func:`reachable_states`, :func:`visited_states`
+and :func:`tied_states` tell these rows apart, :func:`automaton_graph` records them as
+node attributes and :func:`draw_automaton` draws them hollow (unvisited) or gold (tie)
+instead of in an action colour.
+"""
 
 from __future__ import annotations
 
 import itertools
-import string
 from collections.abc import Sequence
 
 import networkx as nx
@@ -13,6 +21,30 @@ import numpy as np
 from ...rules.synaptic_rl.features import ACTION_NAMES, LastActions, LastRewards, StateSpace
 from ...rules.synaptic_rl.policy import N_ACTIONS, Policy
 from .spacetime import ACTION_COLORS, REWARD_COLORS
+
+__all__ = [
+    "TIE_COLOR",
+    "UNVISITED_COLOR",
+    "attractors",
+    "attractors_under",
+    "automaton_cycles",
+    "automaton_graph",
+    "automaton_step",
+    "decode_memory",
+    "draw_automaton",
+    "encode_memory",
+    "initial_state",
+    "maximal_actions",
+    "reachable_states",
+    "reward_subgraph",
+    "run_automaton",
+    "tied_states",
+    "visited_mask",
+    "visited_states",
+]
+
+TIE_COLOR = "#e6ab02"  # a visited row whose maximum is shared by several actions
+UNVISITED_COLOR = "white"  # a row the policy never updated (all zeros): drawn hollow
 
 # --- the synapse automaton ---------------------------------------------------------------
 
@@ -28,14 +60,26 @@ def _memory_space(state_space: StateSpace) -> tuple[int, int]:
 
 
 def _greedy(policy_or_greedy, state_space: StateSpace | None) -> tuple[np.ndarray, StateSpace]:
+    """The greedy table and state space of a Policy, a Q table ``(n_states, 3)`` or a greedy table ``(n_states,)``."""
     if isinstance(policy_or_greedy, Policy):
         return policy_or_greedy.greedy_rule().astype(np.int64), policy_or_greedy.state_space
     if state_space is None:
         raise ValueError("pass the state space along with a bare greedy table")
-    greedy = np.asarray(policy_or_greedy, dtype=np.int64)
+    greedy = np.asarray(policy_or_greedy)
+    if greedy.shape == (state_space.n_states, N_ACTIONS):
+        greedy = np.argmax(greedy, axis=1)
+    greedy = greedy.astype(np.int64)
     if greedy.shape != (state_space.n_states,):
         raise ValueError(f"greedy table has shape {greedy.shape}, the state space needs ({state_space.n_states},)")
     return greedy, state_space
+
+
+def _q_table(policy_or_q, state_space: StateSpace | None = None) -> np.ndarray | None:
+    """The Q table of a Policy or of a ``(n_states, 3)`` array; None for a bare greedy table."""
+    if isinstance(policy_or_q, Policy):
+        return policy_or_q.q
+    q = np.asarray(policy_or_q)
+    return q if q.ndim == 2 and q.shape[1] == N_ACTIONS else None
 
 
 def decode_memory(state_space: StateSpace, state: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
@@ -58,6 +102,85 @@ def encode_memory(state_space: StateSpace, actions, rewards) -> int:
     return a_code * state_space.cardinalities[1] + r_code
 
 
+def initial_state(state_space: StateSpace) -> int:
+    """The memory every synapse starts with: all actions "keep", all rewards 0 ("no reward yet")."""
+    n, m = _memory_space(state_space)
+    return encode_memory(state_space, (1,) * n, (0,) * m)
+
+
+def reachable_states(state_space, explore: bool = True, policy=None, rewards=(-1, 1)) -> np.ndarray:
+    """States a synapse can reach from :func:`initial_state`, sorted (breadth-first search).
+
+    One step: the synapse takes an action, then the global reward ``r`` in ``rewards``
+    arrives. ``explore=True`` allows every action (exploration can pick any), so the
+    result depends on the state space alone: for the paper's space (2 actions, 2
+    rewards) 1 + 6 + 36 = 43 of the 81 states, since a reward of 0 only exists before
+    the first step. ``explore=False`` follows only the greedy action of ``policy``
+    (a Policy, a Q table or a greedy table); ``state_space`` may be the Policy itself.
+    """
+    if isinstance(state_space, Policy):
+        policy, state_space = (policy if policy is not None else state_space), state_space.state_space
+    if explore:
+        greedy = None
+    elif policy is None:
+        raise ValueError("explore=False follows the greedy actions of a policy: pass policy=...")
+    else:
+        greedy, _ = _greedy(policy, state_space)
+    start = initial_state(state_space)
+    seen, frontier = {start}, [start]
+    while frontier:
+        state = frontier.pop()
+        past_actions, past_rewards = decode_memory(state_space, state)
+        choices = range(N_ACTIONS) if greedy is None else (int(greedy[state]),)
+        for action, reward in itertools.product(choices, rewards):
+            nxt = encode_memory(state_space, (action, *past_actions[:-1]), (int(reward), *past_rewards[:-1]))
+            if nxt not in seen:
+                seen.add(nxt)
+                frontier.append(nxt)
+    return np.array(sorted(seen), dtype=np.int64)
+
+
+def maximal_actions(policy_or_q) -> np.ndarray:
+    """Boolean ``(n_states, 3)``: the actions that reach their row's maximum (several = a tie)."""
+    q = _q_table(policy_or_q)
+    if q is None:
+        raise ValueError("maximal actions need a Q table (a Policy or an (n_states, 3) array), not a greedy table")
+    return q == q.max(axis=1, keepdims=True)
+
+
+def visited_mask(policy_or_q, counts=None) -> np.ndarray:
+    """Boolean per state: did learning ever touch this row?
+
+    With ``counts`` (visits per state, e.g. summed occupancy of a run) a state is
+    visited when its count is positive; otherwise when its Q row is not all zeros
+    (every update moves a row away from zero, so a zero row was never updated).
+    """
+    if counts is not None:
+        return np.asarray(counts) > 0
+    q = _q_table(policy_or_q)
+    if q is None:
+        raise ValueError("a greedy table says nothing about visits: pass a Policy, a Q table or counts")
+    return np.any(q != 0, axis=1)
+
+
+def visited_states(policy, counts=None) -> np.ndarray:
+    """Reachable states (exploration allowed) whose rows were visited (:func:`visited_mask`), sorted."""
+    space = policy.state_space if isinstance(policy, Policy) else None
+    if space is None:
+        raise ValueError("visited_states needs a Policy (its state space decides which states are reachable)")
+    reachable = reachable_states(space)
+    return reachable[visited_mask(policy, counts)[reachable]]
+
+
+def tied_states(policy_or_q, counts=None) -> np.ndarray:
+    """Boolean per state: a visited row whose maximum is shared by several actions.
+
+    The greedy choice there is the tie rule's (lowest index), not the policy's. An
+    unvisited (all-zero) row is reported by :func:`visited_mask`, not as a tie.
+    """
+    return visited_mask(policy_or_q, counts) & (maximal_actions(policy_or_q).sum(axis=1) > 1)
+
+
 def automaton_step(policy_or_greedy, state: int, reward: int, state_space: StateSpace | None = None) -> int:
     """Next memory state of a synapse in ``state`` that takes its greedy action and then receives ``reward``."""
     greedy, space = _greedy(policy_or_greedy, state_space)
@@ -66,24 +189,59 @@ def automaton_step(policy_or_greedy, state: int, reward: int, state_space: State
     return encode_memory(space, (action, *actions[:-1]), (int(reward), *rewards[:-1]))
 
 
-def automaton_graph(policy_or_greedy, state_space: StateSpace | None = None, rewards=(-1, 1)) -> nx.DiGraph:
+def automaton_graph(
+    policy_or_greedy,
+    state_space: StateSpace | None = None,
+    rewards=(-1, 1),
+    reachable_only: bool = False,
+    visited=None,
+) -> nx.DiGraph:
     """The synapse automaton under the greedy rule: one node per memory state, one edge per reward input.
 
-    Node attributes: ``label`` (the state in words), ``action`` (greedy action index),
-    ``action_name``, ``initial`` (the memory every synapse starts with). Edge
-    ``s -> s'`` for each reward r: ``reward`` = r, ``action`` = greedy action of s,
-    ``label`` like ``"inc/+"``. Different rewards always lead to different states
-    (the newest reward is part of the state), so a plain ``DiGraph`` holds all edges.
-    Exploration is left out: this is the deterministic skeleton the policy imposes.
+    Node attributes: ``label`` (the state in words), ``action`` (greedy action index,
+    what the simulation does there), ``action_name``, ``initial`` (the memory every
+    synapse starts with), ``reachable`` (:func:`reachable_states`), ``visited`` (the
+    row was ever updated: :func:`visited_mask`; always true for a bare greedy table),
+    ``tie`` (a visited row with several maximal actions), ``tied_actions`` (those
+    actions, else ``()``) and ``kind``: ``"unvisited"``, ``"tie"`` or ``"action"``.
+    ``visited`` overrides the visit test with counts or a mask per state.
+    ``reachable_only=True`` keeps only the reachable states (they are closed under
+    every action and reward, so no edge leaves them). Edge ``s -> s'`` for each reward
+    r: ``reward`` = r, ``action`` = greedy action of s, ``label`` like ``"inc/+"``.
+    Different rewards always lead to different states (the newest reward is part of
+    the state), so a plain ``DiGraph`` holds all edges. Exploration is left out: this
+    is the deterministic skeleton the policy imposes.
     """
     greedy, space = _greedy(policy_or_greedy, state_space)
     n, m = _memory_space(space)
-    initial = encode_memory(space, (1,) * n, (0,) * m)
+    q = _q_table(policy_or_greedy)
+    if visited is not None:
+        seen = visited_mask(None, visited)
+    else:
+        seen = visited_mask(q) if q is not None else np.ones(space.n_states, dtype=bool)
+    maximal = maximal_actions(q) if q is not None else np.eye(N_ACTIONS, dtype=bool)[greedy]
+    reachable = np.zeros(space.n_states, dtype=bool)
+    reachable[reachable_states(space)] = True
+    states = np.flatnonzero(reachable) if reachable_only else np.arange(space.n_states)
+    initial = initial_state(space)
     g = nx.DiGraph(n_actions_memory=n, n_rewards_memory=m, state_space=space.spec())
-    for s in range(space.n_states):
+    g.graph.update(n_reachable=int(reachable.sum()), n_visited=int((seen & reachable).sum()))
+    for s in states.tolist():
         a = int(greedy[s])
-        g.add_node(s, label=space.describe(s), action=a, action_name=ACTION_NAMES[a], initial=s == initial)
-    for s in range(space.n_states):
+        tie = bool(seen[s] and maximal[s].sum() > 1)
+        g.add_node(
+            s,
+            label=space.describe(s),
+            action=a,
+            action_name=ACTION_NAMES[a],
+            initial=s == initial,
+            reachable=bool(reachable[s]),
+            visited=bool(seen[s]),
+            tie=tie,
+            tied_actions=tuple(np.flatnonzero(maximal[s]).tolist()) if tie else (),
+            kind="unvisited" if not seen[s] else "tie" if tie else "action",
+        )
+    for s in states.tolist():
         a = int(greedy[s])
         for r in rewards:
             g.add_edge(
@@ -195,28 +353,43 @@ def run_automaton(policy_or_greedy, rewards: Sequence[int], start=None, state_sp
     return visited
 
 
-def draw_automaton(ax, graph: nx.DiGraph, reward: int | None = None, labels: str = "index", pos=None):
+def _node_face(node: dict) -> str:
+    return {"unvisited": UNVISITED_COLOR, "tie": TIE_COLOR}.get(node.get("kind"), ACTION_COLORS[node["action"]])
+
+
+def draw_automaton(ax, graph: nx.DiGraph, reward: int | None = None, labels: str = "index", pos=None, legend=False):
     """Draw the automaton (or its constant-``reward`` subgraph) on ``ax``.
 
-    Nodes are coloured by greedy action, edges by reward (green +, red -); attractor
-    states get a black ring. ``labels`` is ``"index"``, ``"words"`` or ``"none"``.
-    Returns the node positions, so several panels can share one layout.
+    Nodes are coloured by greedy action (red dec, light grey keep, blue inc); a row the
+    policy never visited is drawn hollow (white, dashed dark outline) and a tied row gold,
+    instead of in the colour the tie rule would give it. Edges are coloured by reward
+    (green +, red -); attractor states get a black ring. ``labels`` is ``"index"``,
+    ``"words"`` or ``"none"``; ``legend=True`` explains the colours. Returns the node
+    positions, so several panels can share one layout.
     """
     g = graph if reward is None else reward_subgraph(graph, reward)
     if pos is None:
         pos = nx.kamada_kawai_layout(nx.Graph(graph)) if graph.number_of_nodes() > 1 else {n: (0, 0) for n in graph}
     in_attractor = {s for att in attractors(graph, reward) for s in att} if reward is not None else set()
     nodes = list(g.nodes)
-    nx.draw_networkx_nodes(
-        g,
-        pos,
-        ax=ax,
-        nodelist=nodes,
-        node_color=[ACTION_COLORS[g.nodes[s]["action"]] for s in nodes],
-        edgecolors=["k" if s in in_attractor else "0.6" for s in nodes],
-        linewidths=[2.0 if s in in_attractor else 0.5 for s in nodes],
-        node_size=180,
-    )
+    ring = {s: (2.0, "k") if s in in_attractor else (0.5, "0.6") for s in nodes}
+    learned = [s for s in nodes if g.nodes[s].get("visited", True)]
+    never = [s for s in nodes if not g.nodes[s].get("visited", True)]
+    for group, face, style in ((learned, None, "solid"), (never, UNVISITED_COLOR, (0, (2, 1.5)))):
+        if not group:
+            continue
+        drawn = nx.draw_networkx_nodes(
+            g,
+            pos,
+            ax=ax,
+            nodelist=group,
+            node_color=[face or _node_face(g.nodes[s]) for s in group],
+            edgecolors=[ring[s][1] if s in in_attractor or face is None else "0.25" for s in group],
+            linewidths=[ring[s][0] if s in in_attractor or face is None else 1.1 for s in group],
+            node_size=180,
+        )
+        drawn.set_linestyle(style)
+        drawn.set_gid("unvisited" if face else "visited")
     for r in (-1, 1):
         edges = [(u, v) for u, v, rr in g.edges(data="reward") if rr == r]
         nx.draw_networkx_edges(
@@ -225,80 +398,20 @@ def draw_automaton(ax, graph: nx.DiGraph, reward: int | None = None, labels: str
     if labels != "none":
         text = {s: (g.nodes[s]["label"] if labels == "words" else str(s)) for s in nodes}
         nx.draw_networkx_labels(g, pos, labels=text, ax=ax, font_size=6)
+    if legend:
+        from matplotlib.lines import Line2D
+
+        entries = [(ACTION_COLORS[a], "0.6", f"greedy {ACTION_NAMES[a]}") for a in range(N_ACTIONS)]
+        entries += [(TIE_COLOR, "0.6", "tie"), (UNVISITED_COLOR, "0.25", "never visited (dashed)")]
+        handles = [
+            Line2D([], [], ls="", marker="o", ms=7, markerfacecolor=face, markeredgecolor=edge, label=text)
+            for face, edge, text in entries
+        ]
+        if in_attractor:
+            handles.append(
+                Line2D([], [], ls="", marker="o", ms=7, mfc="none", mec="k", mew=2.0, label="on an attractor")
+            )
+        ax.legend(handles=handles, fontsize="x-small", loc="lower left", frameon=False)
     ax.set_axis_off()
     ax.set_title("synapse automaton" + ("" if reward is None else f" (reward {'+' if reward > 0 else '-'}1)"))
     return pos
-
-
-# --- rule names --------------------------------------------------------------------------
-
-_DIGITS = string.digits + string.ascii_lowercase
-
-
-def rule_number(policy_or_greedy) -> int:
-    """The greedy table as one integer, like a CA rule number: ``sum_s greedy[s] * 3**s``.
-
-    State 0's action is the least significant base-3 digit (Wolfram's convention).
-    """
-    greedy = policy_or_greedy.greedy_rule() if isinstance(policy_or_greedy, Policy) else policy_or_greedy
-    number = 0
-    for a in reversed(np.asarray(greedy, dtype=np.int64).tolist()):
-        if not 0 <= a < N_ACTIONS:
-            raise ValueError(f"greedy actions must be 0, 1 or 2, got {a}")
-        number = number * N_ACTIONS + a
-    return number
-
-
-def greedy_from_number(number: int, n_states: int) -> np.ndarray:
-    """Inverse of :func:`rule_number` for a state space of ``n_states`` states."""
-    number = int(number)
-    if number < 0 or number >= N_ACTIONS**n_states:
-        raise ValueError(f"rule number {number} is out of range for {n_states} states")
-    digits = []
-    for _ in range(n_states):
-        number, a = divmod(number, N_ACTIONS)
-        digits.append(a)
-    return np.array(digits, dtype=np.int8)
-
-
-def rule_name(policy_or_greedy) -> str:
-    """A short citable name for a greedy rule: ``"s<n_states>-<rule number in base 36>"``.
-
-    The state count is part of the name because a rule number alone does not say
-    how many leading "decrement" digits it has. The 81-state paper rules need at most
-    25 base-36 characters.
-    """
-    greedy = policy_or_greedy.greedy_rule() if isinstance(policy_or_greedy, Policy) else np.asarray(policy_or_greedy)
-    number = rule_number(greedy)
-    text = ""
-    while True:
-        number, d = divmod(number, 36)
-        text = _DIGITS[d] + text
-        if number == 0:
-            break
-    return f"s{len(greedy)}-{text}"
-
-
-def greedy_from_name(name: str) -> np.ndarray:
-    """Inverse of :func:`rule_name`: the greedy table (action per state)."""
-    try:
-        head, body = name.strip().lower().split("-")
-        if not head.startswith("s"):
-            raise ValueError
-        n_states = int(head[1:])
-        number = int(body, 36)
-    except ValueError:
-        raise ValueError(f"{name!r} is not a rule name like 's81-2k9x...' (see rule_name)") from None
-    return greedy_from_number(number, n_states)
-
-
-def policy_from_rule(rule, state_space: StateSpace, **kwargs) -> Policy:
-    """A frozen policy whose greedy rule is ``rule`` (a name or a greedy table): Q = 1 at the chosen action."""
-    greedy = greedy_from_name(rule) if isinstance(rule, str) else np.asarray(rule, dtype=np.int64)
-    if greedy.shape != (state_space.n_states,):
-        raise ValueError(
-            f"rule has {greedy.size} states, the state space {state_space.spec()} has {state_space.n_states}"
-        )
-    q = np.zeros((state_space.n_states, N_ACTIONS))
-    q[np.arange(state_space.n_states), greedy] = 1.0
-    return Policy(state_space, q=q, **{"adaptive": False, **kwargs})

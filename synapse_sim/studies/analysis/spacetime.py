@@ -10,6 +10,20 @@ from ...engine.topology import Topology
 from ...rules.synaptic_rl.features import ACTION_NAMES
 from ...rules.synaptic_rl.policy import N_ACTIONS
 
+__all__ = [
+    "ACTION_COLORS",
+    "REWARD_COLORS",
+    "action_entropy",
+    "action_mix",
+    "group_boundaries",
+    "plot_action_mix",
+    "plot_spacetime",
+    "plot_transitions",
+    "record_actions",
+    "spacetime",
+    "synapse_order",
+    "transition_matrix",
+]
 ACTION_COLORS = ("#d7301f", "#f0f0f0", "#2b8cbe")  # dec / keep / inc, as synapse_sim.plots.ACTION_CMAP
 REWARD_COLORS = {-1: "#d7301f", 1: "#1a9850"}
 
