@@ -202,6 +202,26 @@ def _scenarios(args) -> int:
     return 0
 
 
+def _population(args) -> int:
+    from .studies.analysis import format_report, population_report
+
+    scenario = load_scenario(args.scenario).with_sets(list(args.set or []))
+    report = population_report(
+        scenario,
+        args.policy,
+        steps=args.steps,
+        warmup=args.warmup,
+        n_perturbations=args.perturbations,
+        damage_steps=args.damage_steps,
+        seed=args.seed,
+    )
+    text = format_report(report)
+    print(text)
+    if args.out:
+        Path(args.out).write_text(text + "\n")
+    return 0
+
+
 def _rules(args) -> int:
     from .rules import RULES
 
@@ -307,6 +327,24 @@ def build_parser() -> argparse.ArgumentParser:
 
     sc = add("scenarios", help="list the shipped scenarios, one line each (run one by name)")
     sc.set_defaults(func=_scenarios)
+
+    pp = add(
+        "population",
+        help="a synaptic-RL population as an automaton: reachable states, canonical rule name, "
+        "state occupancy, damage statistics, entropy",
+    )
+    pp.add_argument("scenario", nargs="?", default=STATIC, help=f"scenario file or shipped name (default {STATIC})")
+    pp.add_argument(
+        "--policy", help="run this policy frozen instead of the scenario's: shipped, shipped:NAME, user:NAME or a path"
+    )
+    pp.add_argument("--warmup", type=int, default=1000, help="steps before recording (default 1000)")
+    pp.add_argument("--steps", type=int, default=500, help="steps recorded (default 500)")
+    pp.add_argument("--perturbations", type=int, default=100, help="single-synapse memory flips (default 100)")
+    pp.add_argument("--damage-steps", type=int, default=200, help="steps each flip is followed (default 200)")
+    pp.add_argument("--seed", type=int, default=0, help="seed of the flips (the run's own is run.seed)")
+    pp.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a scenario key")
+    pp.add_argument("--out", help="also write the report (markdown) to this file")
+    pp.set_defaults(func=_population)
 
     r = add("rules", help="list the registered learning rules and their scenario keys")
     r.set_defaults(func=_rules)

@@ -15,14 +15,12 @@ from typing import Any
 
 import numpy as np
 
-
-class ScenarioError(ValueError):
-    """A scenario file or override is malformed; the message names the key."""
+from .errors import ScenarioError
 
 
 @dataclass(frozen=True)
 class Field:
-    kind: str  # "int", "float", "str", "bool", "int_list", "schedule", "list", "method"
+    kind: str  # "int", "float", "str", "bool", "int_list", "schedule", "list", "method", "task"
     default: Any
     help: str
     choices: tuple | None = None
@@ -48,7 +46,7 @@ MAX_SEED = INT_LIMIT - 1
 
 SCHEMA: dict[str, dict[str, Field]] = {
     "task": {
-        "name": Field("str", "decision_boundary", "which task", choices=("decision_boundary", "notmnist")),
+        "name": Field("task", "decision_boundary", "which task ('decision_boundary', 'notmnist', or a plug-in's)"),
         "n_points": Field("int", 2000, "decision boundary: number of data points", low=1),
         "extent": Field(
             "float", 10.0, "decision boundary: points uniform in [-extent, extent]^2", low=1e-9, high=MAX_SCALE
@@ -138,6 +136,8 @@ def nonzero_step(what: str, default: float) -> Callable[[float], float]:
 GRADIENT_DESCENT = "gradient_descent"
 METHODS: dict[str, Callable | None] = {GRADIENT_DESCENT: None}
 SECTION_OWNER: dict[str, str] = {}  # rule sections ([gradient] stays free: table1 sets it for every scenario)
+TASK_SECTION_OWNER: dict[str, str] = {}  # sections of plug-in tasks
+TASK_NAMES: set[str] = set()  # ``task.name`` values (``tasks.register_task`` adds them)
 
 
 def register_method(name: str, sections: dict[str, dict[str, Field]], check: Callable | None = None) -> None:
@@ -152,6 +152,53 @@ def register_method(name: str, sections: dict[str, dict[str, Field]], check: Cal
     SCHEMA.update(sections)
     SECTION_OWNER.update(dict.fromkeys(sections, name))
     METHODS[name] = check
+
+
+def register_task_sections(name: str, sections: dict[str, dict[str, Field]]) -> None:
+    """Make ``name`` a valid ``task.name`` with its own scenario sections (``tasks.register_task`` calls this)."""
+    for section in sections:
+        owner = TASK_SECTION_OWNER.get(section)
+        if owner not in (None, name) or (section in SCHEMA and owner is None):
+            taken = owner or SECTION_OWNER.get(section) or "the engine"
+            raise ValueError(f"task {name!r}: scenario section [{section}] already belongs to {taken}")
+    SCHEMA.update(sections)
+    TASK_SECTION_OWNER.update(dict.fromkeys(sections, name))
+    TASK_NAMES.add(name)
+
+
+def _known_task(value) -> bool:
+    if not isinstance(value, str):
+        return False
+    if value not in TASK_NAMES:
+        from .plugins import from_entry_point
+
+        from_entry_point("task", value)
+    return value in TASK_NAMES
+
+
+def _known_method(value) -> bool:
+    if not isinstance(value, str):
+        return False
+    if value not in METHODS:
+        from .plugins import from_entry_point
+
+        from_entry_point("rule", value)
+    return value in METHODS
+
+
+def _load_named_plugins(data: dict) -> None:
+    """Load the installed plug-ins a scenario's task and rule name, before their sections are read."""
+    task, run = data.get("task"), data.get("run")
+    if isinstance(task, dict):
+        _known_task(task.get("name"))
+    if isinstance(run, dict):
+        _known_method(run.get("method"))
+    unknown = [section for section in data if section not in SCHEMA]
+    if unknown:  # a section named after an installed task or rule (the convention) makes it known
+        from .plugins import from_entry_point
+
+        for section in unknown:
+            from_entry_point("task", section) or from_entry_point("rule", section)
 
 
 def _float(value: int | float) -> float:
@@ -232,14 +279,26 @@ def _check(section: str, key: str, value: Any) -> Any:
             raise ScenarioError(f"scenario key '{where}' is invalid: expected a list of tables ({field.help})")
         value = [dict(v) for v in value]
     elif field.kind == "method":
-        if not isinstance(value, str) or value not in METHODS:
+        if not _known_method(value):
             import difflib
+
+            from .plugins import hint as plugin_hint
 
             near = difflib.get_close_matches(str(value), METHODS, n=1)
             hint = f" (did you mean {near[0]!r}?)" if near else ""
             raise ScenarioError(
                 f"scenario key '{where}' = {value!r} is not a known learning rule{hint}; "
-                f"allowed: {', '.join(repr(m) for m in METHODS)}"
+                f"allowed: {', '.join(repr(m) for m in METHODS)}; {plugin_hint('rule', str(value))}"
+            )
+    elif field.kind == "task":
+        if not isinstance(value, str):
+            raise ScenarioError(bad)
+        if not _known_task(value):
+            from .plugins import hint as plugin_hint
+
+            raise ScenarioError(
+                f"scenario key '{where}' = {value!r} is not a known task; allowed: "
+                f"{', '.join(repr(t) for t in sorted(TASK_NAMES))}; {plugin_hint('task', value)}"
             )
     if field.check is not None:
         try:
@@ -256,10 +315,16 @@ def _check(section: str, key: str, value: Any) -> Any:
 class Scenario:
     """A validated scenario: ``scenario["policy"]["epsilon"]`` or ``scenario.get("policy.epsilon")``."""
 
-    def __init__(self, data: dict | None = None, source: str | None = None):
+    def __init__(self, data: dict | None = None, source: str | None = None, plugins=None):
+        """``plugins`` (or a top-level ``plugins`` key in ``data``): modules or files imported first,
+        a name found next to ``source`` first (:mod:`synapse_sim.plugins`); kept resolved (absolute)."""
         self.source = source
+        data = dict(data or {})
+        plugins = data.pop("plugins", plugins) or ()
+        self.plugins = self._load_plugins(plugins, source)
+        _load_named_plugins(data)
         self.data = {s: {k: copy.deepcopy(f.default) for k, f in fields.items()} for s, fields in SCHEMA.items()}
-        for section, values in (data or {}).items():
+        for section, values in data.items():
             if section not in SCHEMA:
                 raise ScenarioError(f"unknown scenario section [{section}]; allowed sections: {', '.join(SCHEMA)}")
             if not isinstance(values, dict):
@@ -267,6 +332,22 @@ class Scenario:
             for key, value in values.items():
                 self.data[section][key] = _check(section, key, value)
         self._check_consistency()
+
+    @staticmethod
+    def _load_plugins(plugins, source) -> tuple[str, ...]:
+        if not plugins:
+            return ()
+        from pathlib import Path
+
+        from .plugins import load_all
+
+        base = Path(source).resolve().parent if source else None
+        return load_all(plugins, base)
+
+    def __setstate__(self, state: dict) -> None:
+        """Unpickling (a spawned study worker) imports the scenario's plug-ins before anything reads it."""
+        self._load_plugins(state.get("plugins", ()), None)
+        self.__dict__.update(state)
 
     @classmethod
     def load(cls, path) -> Scenario:
@@ -325,7 +406,7 @@ class Scenario:
         for dotted, value in overrides.items():
             section, key = self._split(dotted)
             data[section][key] = value
-        return Scenario(data, source=self.source)
+        return Scenario(data, source=self.source, plugins=self.plugins)
 
     def with_sets(self, assignments: list[str]) -> Scenario:
         """Apply ``--set key=value`` strings; values are read as TOML (strings may be bare)."""
@@ -354,6 +435,15 @@ class Scenario:
                             f"scenario key '{section}.{key}' belongs to the method {owner!r}, but run.method = "
                             f"{method!r}; remove it, or set run.method = {owner!r}"
                         )
+        task = self.data["task"]["name"]
+        for section, owner in TASK_SECTION_OWNER.items():
+            if owner != task:
+                for key, value in self.data[section].items():
+                    if value != SCHEMA[section][key].default:
+                        raise ScenarioError(
+                            f"scenario key '{section}.{key}' belongs to the task {owner!r}, but task.name = "
+                            f"{task!r}; remove it, or set task.name = {owner!r}"
+                        )
         check = METHODS.get(method)
         if check is not None:
             check(self)
@@ -379,7 +469,7 @@ class Scenario:
         return copy.deepcopy(self.data)
 
     def to_toml(self) -> str:
-        lines = []
+        lines = [f"plugins = {_toml_value(list(self.plugins))}", ""] if self.plugins else []
         for section, values in self.data.items():
             lines.append(f"[{section}]")
             for key, value in values.items():

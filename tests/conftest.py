@@ -67,3 +67,59 @@ def notmnist_path() -> Path:
             pytest.fail(f"{reason}; CI must run the data tests, so the sample has to be provided there")
         pytest.skip(reason)
     return path
+
+
+PLUGIN_FEATURE = '''"""A user's state feature, outside the package: the sign of the summed weight change."""
+import numpy as np
+
+from synapse_sim import Feature, register_feature
+
+
+@register_feature
+class NetDrift(Feature):
+    name = "net_drift"
+    cardinality = 3
+
+    def __init__(self, k: int = 4):
+        self.k = int(k)
+        self.action_memory = self.k
+
+    def params(self):
+        return {"k": self.k}
+
+    def local(self, ctx):
+        return int(np.sign(sum(a - 1 for a in ctx.action_history[: self.k]))) + 1
+
+    def batch(self, ctx):
+        drift = (ctx.action_history[:, : self.k].astype(np.int64) - 1).sum(axis=1)
+        return (np.sign(drift) + 1).astype(np.int64)
+
+    def digit_labels(self):
+        return ["drift-", "drift0", "drift+"]
+'''
+
+PLUGIN_SCENARIO = """plugins = ["my_features"]
+
+[task]
+n_points = 200
+
+[network]
+layers = [2, 6, 1]
+
+[state]
+features = [{name = "net_drift", k = 4}, {name = "last_rewards", n = 2}]
+
+[run]
+iterations = 120
+checkpoint_every = 40
+"""
+
+
+def write_plugin_folder(folder: Path) -> Path:
+    """A folder a user might have: ``my_features.py`` beside ``drift.toml``, which lists it in ``plugins``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "my_features.py").write_text(PLUGIN_FEATURE)
+    (folder / "drift.toml").write_text(PLUGIN_SCENARIO)
+    static = PLUGIN_SCENARIO.replace("[run]", '[policy]\nmode = "static"\nfile = "shipped"\n\n[run]')
+    (folder / "drift_static.toml").write_text(static)
+    return folder / "drift.toml"

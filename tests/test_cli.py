@@ -1,5 +1,6 @@
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -209,3 +210,18 @@ def test_learn_policy_never_replaces_an_installed_policy_unasked(tmp_path, monke
     err = capsys.readouterr().err
     assert "already installed" in err and "--replace" in err
     assert (home / "policies" / "mine.json").read_text() == "{}" and not (tmp_path / "learn").exists()
+
+
+def test_population_command_reports_the_shipped_policy_as_an_automaton(tmp_path, capsys):
+    out = tmp_path / "population.md"
+    args = ["--warmup", "100", "--steps", "60", "--perturbations", "100", "--damage-steps", "20", "--out", str(out)]
+    assert main(["population", *args]) == 0
+    text = capsys.readouterr().out
+    assert out.read_text().strip() == text.strip()
+    assert "| states reachable from the initial memory | 43 of 81 (38 unreachable) |" in text
+    assert "| reachable states the policy visited (non-zero Q row) | 40 |" in text
+    assert "`s81r43-22012100.00201211011112.0022010220102.20101`" in text
+    flips = re.search(r"heal / latent / spread \| (\d+)% / (\d+)% / (\d+)% \(n = 100,", text)
+    assert flips and abs(sum(map(int, flips.groups())) - 100) <= 1
+    occupied = float(re.search(r"occupied states per step \| mean ([\d.]+)", text).group(1))
+    assert 1 < occupied <= 9  # one shared reward history: at most 9 of the 81 states at a time

@@ -81,7 +81,7 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def dashboard_server(arguments: list[str], log_path: Path):
+def dashboard_server(arguments: list[str], log_path: Path, cwd: Path | None = None):
     """``python -m synapse_sim.dashboard.server ARGUMENTS`` on a free loopback port, offline; yields its URL."""
     port = free_port()
     env = {
@@ -98,6 +98,7 @@ def dashboard_server(arguments: list[str], log_path: Path):
             stdout=log,
             stderr=subprocess.STDOUT,
             env=env,
+            cwd=cwd,
         )
     url = f"http://127.0.0.1:{port}/"
     deadline = time.time() + 45
@@ -502,3 +503,33 @@ def check_run_page(page, folder: Path):
     assert run_attribute(page, "data-weights-sha256") == reference[0]
     assert run_attribute(page, "data-state-sha256") == reference[1]
     assert reference[0][:16] in page.locator(".synsim-run").first.inner_text()
+
+
+# --- a plug-in feature from the user's folder --------------------------------------------------------------------
+def test_dashboard_runs_a_scenario_whose_feature_is_a_plugin_next_to_it(playwright_driver, tmp_path):
+    """``synapse-sim dashboard drift.toml`` from the folder holding ``my_features.py``: the page shows the plug-in's
+    states and steps with it."""
+    check_prerequisites()
+    from conftest import write_plugin_folder
+
+    folder = tmp_path / "work"
+    write_plugin_folder(folder)
+    log_path = tmp_path / "server.log"
+    env_path = os.environ.pop("PYTHONPATH", None)  # the plug-in comes from the scenario, not from the path
+    try:
+        with dashboard_server(["drift.toml"], log_path, cwd=folder) as url:
+            with chromium_page(playwright_driver, url, tmp_path / "profile") as (page, requests):
+                try:
+                    page.wait_for_selector("img.synsim-qimg", timeout=20_000)
+                    labels = page.locator(".synsim-qrow").all_inner_texts()
+                    assert len(labels) == 27 and labels[0].startswith("drift-") and labels[-1].startswith("drift+")
+                    step = page.get_by_role("button", name="Step", exact=True)
+                    for expected in (1, 2):
+                        step.click()
+                        wait_for(lambda expected=expected: step_number(page) == expected, what=f"step {expected}")
+                except Exception as exc:
+                    raise AssertionError(f"{exc}\n--- server log (tail) ---\n{log_path.read_text()[-3000:]}") from exc
+                assert_only_loopback(requests, log_path)
+    finally:
+        if env_path is not None:
+            os.environ["PYTHONPATH"] = env_path

@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 from conftest import states
 
-from synapse_sim import Scenario, VectorEngine
+from synapse_sim import Scenario, Topology, VectorEngine
 from synapse_sim.conformance import check_feature
+from synapse_sim.conformance.features import ENGINE_SETTINGS
 from synapse_sim.model import SynapseModel
 from synapse_sim.rules.synaptic_rl.features import (
     FEATURES,
@@ -145,7 +146,9 @@ BUILT_IN = [
 def test_every_built_in_feature_passes_the_conformance_check(feature):
     report = check_feature(feature, n_random=300, engine_steps=10)
     assert report.ok, str(report)
-    assert report.n_checked == 2 * 300 + 2 * 11 * 25
+    synapses = sum(Topology.from_layers(s["layers"]).n_synapses for s in ENGINE_SETTINGS)
+    assert synapses == 25 + 44 + 3  # 2-6-1, 2-5-4-1 and 2-1: several network shapes
+    assert report.n_checked == 2 * 300 + 11 * synapses
 
 
 class SloppyZero(Feature):
@@ -239,9 +242,18 @@ def test_population_context_from_engine_matches_agents():
         vector.step()
         model.step()
     step = vector.step_count
-    built = synapse_contexts(feature_context(vector.population.context(step, neurons=vector.simulation.neurons)))
-    assert built == [SynapticRL.synapse_context(agent.context()) for agent in model.synapses]
-    assert isinstance(feature_context(vector.population.context(step)), PopulationContext)
+    topology = vector.simulation.topology
+    ctx = vector.population.context(step, neurons=vector.simulation.neurons)
+    built = synapse_contexts(feature_context(ctx, topology))
+    agents = [model.rule.synapse_context(agent.context()) for agent in model.synapses]
+    assert built == agents
+    assert isinstance(model.rule, SynapticRL)
+    assert isinstance(feature_context(vector.population.context(step), topology), PopulationContext)
+    # the synapse's place and its last exploration, the same in both views
+    assert [(c.layer, c.pre, c.post) for c in agents] == [(a.layer, a.pre[1], a.post[1]) for a in model.synapses]
+    assert [c.explored for c in agents] == list(ctx.memory["explored"])
+    assert any(c.explored for c in agents) and not all(c.explored for c in agents)
+    assert all(c.memory.keys() >= {"action_history", "reward_history", "streak", "explored"} for c in agents)
 
 
 # --- the two views stay identical with every shipped combination ------------------------

@@ -168,6 +168,14 @@ def values_for(dotted: str, field, rng: random.Random) -> list:
         values = list(FEATURE_VALUES)
     elif kind == "method":
         values = list(METHOD_VALUES)
+    elif kind == "task":
+        values = [
+            *STR_VALUES,
+            "decision_boundary",
+            "notmnist",
+            "not_a_task",
+            "".join(rng.choice("ab_:/.") for _ in range(8)),
+        ]
     else:  # a kind this test does not know yet: fail loudly rather than skip it
         raise AssertionError(f"no fuzz values for field kind {kind!r}")
     for bound in (field.low, field.high):

@@ -162,7 +162,7 @@ def test_zero_initial_weights_are_fine_where_the_network_can_still_learn():
         ([{"name": "post_activity", "absolute": "false"}], r"post_activity needs absolute = true or false"),
         ([{"name": "post_activity", "edges": "abc"}], r"post_activity edges must be a list of numbers"),
         ([{"name": "weight_sign", "tol": "0.1"}], r"weight_sign needs a number tol"),
-        ([{"name": ["last_actions"]}], r"unknown state feature \['last_actions'\]"),
+        ([{"name": ["last_actions"]}], r"a state feature needs a name \(a string\), got \['last_actions'\]"),
     ],
 )
 def test_feature_parameters_are_checked_when_the_scenario_is_read(features, message):

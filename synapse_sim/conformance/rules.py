@@ -54,11 +54,11 @@ def _at(value, sid: int, n: int):
 
 
 def local_context(ctx: RuleContext, sid: int, shared: set[str]) -> RuleContext:
-    """The context one synapse would see, cut from the batch context."""
+    """The context one synapse would see, cut from the batch context (``sid``: its position there)."""
     n = len(ctx.sid)
     return RuleContext(
         step=ctx.step,
-        sid=np.int64(sid),
+        sid=np.int64(ctx.sid[sid]),
         weight=ctx.weight[sid],
         is_bias=np.bool_(ctx.is_bias[sid]),
         memory={k: (v.copy() if k in shared else v[sid]) for k, v in ctx.memory.items()},
@@ -126,11 +126,12 @@ def compare_phase(rule: Rule, phase: str, ctx: RuleContext, source: str, report:
 def random_context(rule: Rule, n: int, rng: np.random.Generator, step: int, phase: str, dtype) -> RuleContext:
     """Random memory, the rule's own draws, random neuron inputs and broadcast."""
     topology = rule.topology
-    is_bias = topology.is_bias[rng.integers(0, topology.n_synapses, n)]
+    sids = rng.integers(0, topology.n_synapses, n)  # real synapses (a rule may read its place in the network)
+    is_bias = topology.is_bias[sids]
     memory = {f.name: f.sample(rng, n) for f in rule.memory_fields()}
     return RuleContext(
         step=step,
-        sid=np.arange(n),
+        sid=sids,
         weight=(rng.standard_normal(n) * 0.5).astype(dtype),
         is_bias=is_bias,
         memory=memory,

@@ -21,7 +21,7 @@ from ..scenario import SCHEMA, SECTION_OWNER, Scenario, ScenarioError
 from ..tasks import ClassificationTask, DecisionBoundaryTask, build_task
 from .rule_controls import SYNAPTIC_RL, rule_controls
 
-TASKS = ("decision_boundary", "notmnist")
+TASKS = ("decision_boundary", "notmnist")  # the tasks the dashboard can switch to; a plug-in task stays as loaded
 POLICY_CHOICES = ("adaptive", "static: shipped", "static: file", "adaptive: start from file")
 ALPHA_S_VALUES = (0.00005, 0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01)
 # scenario keys that belong to a task but are not dashboard controls
@@ -177,13 +177,13 @@ def resolve(
         scenario = with_rule(scenario, rule_name)
 
     name = task_name or base["task"]["name"]
-    if name not in TASKS:
+    if name not in TASKS and name != base["task"]["name"]:
         problems.append(f"task {name!r} is not one of {', '.join(TASKS)}; using {base['task']['name']}")
         name = base["task"]["name"]
     if name != base["task"]["name"]:
         apply({"task.name": name, **TASK_PRESETS[name]}, "task")
-    n_in, n_out = io_sizes(name, task)
     current = scenario["network"]["layers"]
+    n_in, n_out = io_sizes(name, task) if name in TASKS else (current[0], current[-1])
     fallback_hidden = current[1:-1] if name == base["task"]["name"] else DEFAULT_HIDDEN[name]
     try:
         hidden_sizes = parse_hidden(hidden) if hidden is not None else fallback_hidden
@@ -276,7 +276,7 @@ def model_params(base: Scenario | None = None, task=None, raster_length: int = 2
     alpha_s = base["synapse"]["alpha_s"]
     rule_params = {c.name: c.param(base.get(c.key)) for controls in rule_controls().values() for c in controls}
     return {
-        "task_name": {"type": "Select", "value": name, "values": list(TASKS), "label": "task"},
+        "task_name": {"type": "Select", "value": name, "values": list(dict.fromkeys([*TASKS, name])), "label": "task"},
         "hidden": {
             "type": "InputText",
             "value": ", ".join(str(s) for s in base["network"]["layers"][1:-1]),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 
+from ..plugins import from_entry_point, hint, register_kind
 from ..scenario import register_method
 from .base import Rule
 
@@ -24,11 +25,17 @@ def register_rule(cls: type[Rule]) -> type[Rule]:
     return cls
 
 
+register_kind("rule", RULES, lambda cls, name: register_rule(cls))
+
+
 def rule_class(name: str) -> type[Rule]:
-    if name not in RULES:
+    """The rule class registered as ``name`` (an installed plug-in's entry point is loaded if needed)."""
+    if name not in RULES and not from_entry_point("rule", name):
         near = difflib.get_close_matches(str(name), RULES, n=1)
-        hint = f"; did you mean {near[0]!r}?" if near else ""
-        raise ValueError(f"unknown learning rule {name!r}{hint} Known rules: {', '.join(sorted(RULES))}")
+        close = f"; did you mean {near[0]!r}?" if near else ""
+        raise ValueError(
+            f"unknown learning rule {name!r}{close} Known rules: {', '.join(sorted(RULES))}; {hint('rule', name)}"
+        )
     return RULES[name]
 
 

@@ -6,9 +6,11 @@ is resumed, so an interrupted study continues where it stopped.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import multiprocessing
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -97,13 +99,57 @@ def default_processes() -> int:
 
 
 def run_jobs(jobs: list[Job], processes: int | None = None) -> list[dict]:
-    """Run jobs in parallel worker processes (one BLAS thread each); results in job order."""
+    """Run jobs in parallel worker processes (one BLAS thread each); results in job order.
+
+    Workers are spawned: each imports the plug-ins this process loaded and registers the
+    features, rules and tasks defined in ``__main__`` (a notebook cell), so a study runs what
+    the caller sees. A worker that dies is an error naming the cause, never a silent restart.
+    """
     processes = min(processes or default_processes(), len(jobs))
     if processes <= 1:
         return [run_job(job) for job in jobs]
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    from ..plugins import snapshot
+
     context = multiprocessing.get_context("spawn")
-    with context.Pool(processes, initializer=_single_thread) as pool:
-        return pool.map(run_job, jobs, chunksize=1)
+    try:
+        with (
+            _main_module_not_rerun(),
+            ProcessPoolExecutor(processes, mp_context=context, initializer=_worker, initargs=(snapshot(),)) as pool,
+        ):
+            return list(pool.map(run_job, jobs))
+    except BrokenProcessPool as exc:
+        from ..folder import RunError
+
+        raise RunError(
+            f"a study worker process stopped before finishing its run ({exc}); the runs that completed are kept in "
+            "their folders and the study resumes them when started again (--processes 1 runs them here, one at a "
+            "time)"
+        ) from None
+
+
+@contextlib.contextmanager
+def _main_module_not_rerun():
+    """Spawned workers would re-run the main script (or fail on ``<stdin>``); they need none of it:
+    what ``__main__`` registered reaches them by value (:func:`synapse_sim.plugins.snapshot`)."""
+    main = sys.modules["__main__"]
+    saved = {k: main.__dict__[k] for k in ("__file__", "__spec__") if k in main.__dict__}
+    main.__dict__.pop("__file__", None)
+    main.__dict__["__spec__"] = None
+    try:
+        yield
+    finally:
+        main.__dict__.pop("__spec__", None)
+        main.__dict__.update(saved)
+
+
+def _worker(plugins: bytes) -> None:
+    _single_thread()
+    from ..plugins import restore
+
+    restore(plugins)
 
 
 def _single_thread() -> None:

@@ -1,28 +1,72 @@
 """Tasks: the data and the loss a network learns, by name.
 
-``TASKS`` maps a scenario's ``task.name`` to a lazy ``"module:function"`` builder, so
-a task's dependencies (the notMNIST loaders, later Gymnasium) load only when used.
+``TASKS`` maps a scenario's ``task.name`` to its builder, ``builder(scenario, dtype) -> Task``:
+a callable, or a lazy ``"module:function"`` string, so a task's dependencies (the notMNIST
+loaders, later Gymnasium) load only when used. :func:`register_task` adds one (a plug-in's
+too: :mod:`synapse_sim.plugins`).
 """
 
 from __future__ import annotations
 
 import importlib
 
+from ..plugins import from_entry_point, hint, register_kind
+from ..scenario import ScenarioError, register_task_sections
 from .base import Evaluation, NeuronNoise, NonFiniteLossError, Task, Trace, correlate
 from .boundary import DecisionBoundaryTask
 from .classification import ClassificationTask
 
-TASKS: dict[str, str] = {
+TASKS: dict[str, object] = {
     "decision_boundary": "synapse_sim.tasks.boundary:build",
     "notmnist": "synapse_sim.tasks.notmnist:build",
 }
+for _name in TASKS:
+    register_task_sections(_name, {})
+
+
+def register_task(name: str, builder, sections: dict | None = None):
+    """Make ``builder(scenario, dtype) -> Task`` the task ``task.name = name``.
+
+    ``sections``: scenario sections of its own (``{"my_task": {"key": Field(...)}}``), whose keys
+    a scenario may set only when it names this task. Returns ``builder`` (usable as a decorator
+    through ``functools.partial``).
+    """
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"a task needs a name (a non-empty string), got {name!r}")
+    if name in TASKS and TASKS[name] is not builder:
+        raise ValueError(f"a task named {name!r} is already registered ({TASKS[name]!r})")
+    if not (callable(builder) or (isinstance(builder, str) and ":" in builder)):
+        raise ValueError(f"task {name!r}: the builder must be a callable or a 'module:function' string")
+    register_task_sections(name, sections or {})
+    TASKS[name] = builder
+    return builder
+
+
+register_kind("task", TASKS, lambda builder, name: register_task(name, builder, getattr(builder, "sections", None)))
+
+
+def known_task(name: str) -> str | None:
+    """None if ``name`` is a task (an installed plug-in's entry point is loaded if needed), else why not."""
+    if name in TASKS or from_entry_point("task", name):
+        return None
+    return f"unknown task {name!r}; known tasks: {', '.join(sorted(TASKS))}; {hint('task', name)}"
+
+
+def task_builder(name: str):
+    """The builder of ``task.name = name``."""
+    problem = known_task(name)
+    if problem:
+        raise ScenarioError(problem)
+    builder = TASKS[name]
+    if isinstance(builder, str):
+        module, function = builder.split(":")
+        builder = getattr(importlib.import_module(module), function)
+    return builder
 
 
 def build_task(scenario, dtype) -> Task:
     """The task a scenario names, built from its ``[task]`` and ``[network]`` sections."""
-    name = scenario["task"]["name"]
-    module, function = TASKS[name].split(":")
-    return getattr(importlib.import_module(module), function)(scenario, dtype)
+    return task_builder(scenario["task"]["name"])(scenario, dtype)
 
 
 __all__ = [
@@ -36,4 +80,7 @@ __all__ = [
     "Trace",
     "build_task",
     "correlate",
+    "known_task",
+    "register_task",
+    "task_builder",
 ]

@@ -17,11 +17,13 @@ from __future__ import annotations
 import itertools
 import math
 import numbers
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 import numpy as np
 
+from ...plugins import from_entry_point, hint, register_kind
 from ...scenario import ScenarioError
 
 ACTION_NAMES = ("dec", "keep", "inc")
@@ -54,14 +56,19 @@ def _number(value, feature: str, name: str) -> float:
 
 @dataclass(frozen=True)
 class SynapseContext:
-    """What one synapse knows when it chooses: its own memory and the broadcast.
+    """What one synapse knows when it chooses: its own memory, its place and the broadcast.
 
     ``action_history[0]`` is the most recent action (0 = decrement, 1 = keep,
     2 = increment); ``reward_history[0]`` the most recent global reward
     (-1, +1, or 0 for "no reward yet"). ``streak`` counts how many times in a
     row the last action was taken. ``pre_activity`` / ``post_activity`` are the
     mean activations of the source and target neuron over the last evaluated
-    minibatch (None unless the state space asks for them).
+    minibatch (None unless the state space asks for them). ``layer`` is the
+    synapse's weight layer, ``pre`` / ``post`` its source neuron's index in layer
+    ``layer`` (the bias unit: that layer's size) and its target's in ``layer + 1``;
+    ``explored`` whether its last action was an exploration draw. ``memory`` holds
+    every field the rule keeps for the synapse (a field the rule adds later shows
+    up here with no other change).
     """
 
     sid: int
@@ -72,6 +79,11 @@ class SynapseContext:
     streak: int = 0
     pre_activity: float | None = None
     post_activity: float | None = None
+    layer: int = 0
+    pre: int = 0
+    post: int = 0
+    explored: bool = False
+    memory: Mapping = field(default_factory=dict, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -89,6 +101,11 @@ class PopulationContext:
     streak: np.ndarray | None = None
     pre_activity: np.ndarray | None = None
     post_activity: np.ndarray | None = None
+    layer: np.ndarray | None = None
+    pre: np.ndarray | None = None
+    post: np.ndarray | None = None
+    explored: np.ndarray | None = None
+    memory: Mapping = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def n_synapses(self) -> int:
@@ -369,13 +386,27 @@ def register_feature(cls: type[Feature]) -> type[Feature]:
     return cls
 
 
+register_kind("feature", FEATURES, lambda cls, name: register_feature(cls))
+
+
+class UnknownFeatureError(ValueError):
+    """A scenario or policy file names a state feature no code in this process registered."""
+
+    def __init__(self, name):
+        self.name = name
+        super().__init__(f"unknown state feature {name!r}; known features: {sorted(FEATURES)}; {hint('feature', name)}")
+
+
 def feature_from_spec(spec: dict) -> Feature:
     if not isinstance(spec, dict):
         raise ValueError(f"a state feature is a table such as {{name = 'last_actions', n = 2}}, got {spec!r}")
     spec = dict(spec)
     name = spec.pop("name", None)
-    if not isinstance(name, str) or name not in FEATURES:
-        raise ValueError(f"unknown state feature {name!r}; known features: {sorted(FEATURES)}")
+    if not isinstance(name, str):
+        raise ValueError(f"a state feature needs a name (a string), got {name!r}")
+    if name not in FEATURES:
+        if not from_entry_point("feature", name):
+            raise UnknownFeatureError(name)
     try:
         return FEATURES[name](**spec)
     except TypeError as exc:

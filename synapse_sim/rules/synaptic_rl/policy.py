@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ...io import atomic_savez, atomic_write_json
-from .features import StateSpace
+from .features import StateSpace, UnknownFeatureError
 
 N_ACTIONS = 3
 DECREMENT, KEEP, INCREMENT = 0, 1, 2
@@ -97,6 +97,9 @@ class Policy:
         return self.greedy.copy()
 
     def metadata(self, **extra) -> dict:
+        from ...plugins import origin
+
+        plugins = sorted({o for o in map(origin, self.state_space.features) if o is not None})
         return {
             "format": POLICY_FORMAT,
             "version": 1,
@@ -106,6 +109,7 @@ class Policy:
             "epsilon": self.epsilon,
             "alpha_q": self.alpha_q,
             "gamma": self.gamma,
+            **({"plugins": plugins} if plugins else {}),
             **extra,
         }
 
@@ -187,6 +191,18 @@ def read_policy_file(path) -> tuple[np.ndarray, dict]:
         if not isinstance(meta, dict) or meta.get("format") != POLICY_FORMAT:
             raise ValueError(f"'format' is not {POLICY_FORMAT!r}")
         StateSpace.from_spec(meta["state_space"])
+    except UnknownFeatureError as exc:
+        known = meta.get("plugins") if isinstance(meta, dict) else None
+        where = (
+            f"it was learned with the plug-in(s) {', '.join(map(str, known))}: list them in the scenario "
+            f"(plugins = {json.dumps(known)})"
+            if known
+            else str(exc)
+        )
+        raise PolicyFileError(
+            f"policy {json_path} was learned with the state feature {exc.name!r}, which no code in this process "
+            f"registered (the file itself is readable); {where}"
+        ) from None
     except (ValueError, KeyError, TypeError) as exc:
         raise PolicyFileError(f"policy metadata {json_path} is corrupt or not a synapse_sim policy: {exc}") from None
     try:

@@ -213,6 +213,7 @@ class SynapticRL(Rule):
             MemoryField("action_history", "int8", (space.action_memory,), init=1, values=(0, 1, 2)),
             MemoryField("reward_history", "int8", (space.reward_memory,), init=0, shared=True, values=(-1, 0, 1)),
             MemoryField("streak", "int32", init=0, values=tuple(range(6))),
+            MemoryField("explored", "bool", init=False, values=(False, True)),
             MemoryField("state", "int64", derived=True, values=tuple(range(min(space.n_states, 1000)))),
         )
 
@@ -306,7 +307,7 @@ class SynapticRL(Rule):
         m = ctx.memory
         action = self.policy.act_one(m["state"], ctx.draws["explore"], ctx.draws["random_action"])
         history = m["action_history"]
-        memory = {"action_history": (action, *history[:-1])}
+        memory = {"action_history": (action, *history[:-1]), "explored": ctx.draws["explore"]}
         if self.track_streak:
             memory["streak"] = m["streak"] + 1 if action == history[0] else 1
         dw = self.weight_steps.table[int(ctx.is_bias), action]
@@ -322,7 +323,7 @@ class SynapticRL(Rule):
         shifted = np.empty_like(history)
         shifted[:, 1:] = history[:, :-1]
         shifted[:, 0] = actions
-        memory = {"action_history": shifted}
+        memory = {"action_history": shifted, "explored": ctx.draws["explore"]}
         if self.track_streak:
             memory["streak"] = np.where(actions == history[:, 0], m["streak"] + 1, 1).astype(np.int32)
         return Change(dw=dw, memory=memory, report={"state": m["state"], "action": actions})
@@ -347,27 +348,16 @@ class SynapticRL(Rule):
         rewards = ctx.memory["reward_history"]
         return Change(memory={"reward_history": np.array([ctx.broadcast.reward, *rewards[:-1]], dtype=np.int8)})
 
-    @staticmethod
-    def synapse_context(ctx: RuleContext) -> SynapseContext:
+    def synapse_context(self, ctx: RuleContext) -> SynapseContext:
         """The features' view of one synapse (:class:`SynapseContext`) from the rule's local context."""
-        m = ctx.memory
-        return SynapseContext(
-            sid=int(ctx.sid),
-            action_history=tuple(map(int, m["action_history"])),
-            reward_history=tuple(map(int, m["reward_history"])),
-            weight=float(ctx.weight),
-            is_bias=bool(ctx.is_bias),
-            streak=int(m["streak"]),
-            pre_activity=None if ctx.pre_activity is None else float(ctx.pre_activity),
-            post_activity=None if ctx.post_activity is None else float(ctx.post_activity),
-        )
+        return synapse_context(ctx, self.topology)
 
     def observe_local(self, ctx: RuleContext) -> Change:
-        state = self.state_space.index_local(self.synapse_context(ctx))
+        state = self.state_space.index_local(synapse_context(ctx, self.topology))
         return Change(memory={"state": state}, report={"next_state": state})
 
     def observe_batch(self, ctx: RuleContext) -> Change:
-        state = self.state_space.index_batch(feature_context(ctx))
+        state = self.state_space.index_batch(feature_context(ctx, self.topology))
         return Change(memory={"state": state}, report={"next_state": state})
 
     def learn(self, reports, broadcast, step: int) -> None:
@@ -435,9 +425,39 @@ def _fraction_for_start(start: int, iterations: int) -> float | None:
     return None
 
 
-def feature_context(ctx: RuleContext) -> PopulationContext:
+def synapse_context(ctx: RuleContext, topology) -> SynapseContext:
+    """The features' view of one synapse (:class:`SynapseContext`) from the rule's local context;
+    its place in the network comes from ``topology`` (the engines pass only the sid)."""
+    m = ctx.memory
+    sid = int(ctx.sid)
+    return SynapseContext(
+        sid=sid,
+        action_history=tuple(map(int, m["action_history"])),
+        reward_history=tuple(map(int, m["reward_history"])),
+        weight=float(ctx.weight),
+        is_bias=bool(ctx.is_bias),
+        streak=int(m["streak"]),
+        pre_activity=None if ctx.pre_activity is None else float(ctx.pre_activity),
+        post_activity=None if ctx.post_activity is None else float(ctx.post_activity),
+        layer=int(topology.layer[sid]),
+        pre=int(topology.row[sid]),
+        post=int(topology.col[sid]),
+        explored=bool(m.get("explored", False)),
+        memory=m,
+    )
+
+
+def _layout(topology, sid) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    n = topology.n_synapses
+    if len(sid) == n and (n == 0 or (sid[0] == 0 and sid[-1] == n - 1)):
+        return topology.layer, topology.row, topology.col
+    return topology.layer[sid], topology.row[sid], topology.col[sid]
+
+
+def feature_context(ctx: RuleContext, topology) -> PopulationContext:
     """The features' view of all synapses (:class:`PopulationContext`) from the rule's batch context."""
     m = ctx.memory
+    layer, pre, post = _layout(topology, np.asarray(ctx.sid))
     return PopulationContext(
         action_history=m["action_history"],
         reward_history=m["reward_history"],
@@ -446,4 +466,9 @@ def feature_context(ctx: RuleContext) -> PopulationContext:
         streak=m["streak"],
         pre_activity=ctx.pre_activity,
         post_activity=ctx.post_activity,
+        layer=layer,
+        pre=pre,
+        post=post,
+        explored=m.get("explored"),
+        memory=m,
     )
