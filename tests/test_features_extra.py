@@ -299,3 +299,66 @@ def test_mirror_with_feature_combinations(name, activation, dtype):
         assert va[key].dtype == ma[key].dtype, key
         assert np.array_equal(va[key], ma[key]), key
     assert vector.simulation.rule.policy.q.any()
+
+
+# --- the two slips local/batch agreement cannot see ------------------------------------------------------------
+class NetDriftUndeclared(Feature):
+    """Reads the last 4 actions but declares none: in a run it would see 2 (the paper features' declaration)."""
+
+    name = "net_drift_undeclared"
+    cardinality = 3
+
+    def local(self, ctx):
+        return int(np.sign(sum(a - 1 for a in ctx.action_history[:4]))) + 1
+
+    def batch(self, ctx):
+        return (np.sign((ctx.action_history[:, :4].astype(np.int64) - 1).sum(axis=1)) + 1).astype(np.int64)
+
+
+class NetDriftNoParams(NetDriftUndeclared):
+    """Declares its memory but keeps k out of spec(): k=3 and k=6 would compare (and save) equal."""
+
+    name = "net_drift_no_params"
+
+    def __init__(self, k: int = 4):
+        self.k = int(k)
+        self.action_memory = self.k
+
+    def local(self, ctx):
+        return int(np.sign(sum(a - 1 for a in ctx.action_history[: self.k]))) + 1
+
+    def batch(self, ctx):
+        drift = (ctx.action_history[:, : self.k].astype(np.int64) - 1).sum(axis=1)
+        return (np.sign(drift) + 1).astype(np.int64)
+
+
+class NetDrift(NetDriftNoParams):
+    name = "net_drift_good"
+
+    def params(self):
+        return {"k": self.k}
+
+
+def test_a_feature_reading_undeclared_history_fails_and_is_told_what_to_declare(monkeypatch):
+    monkeypatch.setitem(FEATURES, NetDriftUndeclared.name, NetDriftUndeclared)
+    feature = NetDriftUndeclared()
+    assert check_feature(feature, n_random=0, engine_steps=0).problems  # caught without the other checks too
+    report = check_feature(feature, n_random=100, engine_steps=2)
+    assert report.n_mismatches == 0  # local and batch agree: only the new check can see it
+    assert any("reads more past actions than it declares (action_memory = 0)" in p for p in report.problems)
+    assert any("set action_memory = 4" in p for p in report.problems)
+
+
+def test_a_parameter_missing_from_spec_fails(monkeypatch):
+    monkeypatch.setitem(FEATURES, NetDriftNoParams.name, NetDriftNoParams)
+    assert NetDriftNoParams(3) == NetDriftNoParams(6)  # the trap: equal, and a policy file would lose k
+    report = check_feature(NetDriftNoParams(3), n_random=100, engine_steps=2)
+    assert any("parameter 'k' does not reach spec()" in p and "return it from params()" in p for p in report.problems)
+    assert not any("reads more past" in p for p in report.problems)
+
+
+def test_the_same_feature_done_right_passes(monkeypatch):
+    monkeypatch.setitem(FEATURES, NetDrift.name, NetDrift)
+    report = check_feature(NetDrift(3), n_random=100, engine_steps=3)
+    assert report.ok, str(report)
+    assert NetDrift(3) != NetDrift(6)

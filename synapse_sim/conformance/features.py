@@ -45,6 +45,7 @@ from ..rules.synaptic_rl.features import (
     SynapseContext,
     feature_from_spec,
 )
+from .feature_slips import check_memory, check_parameters
 
 _SPECIAL = (0.0, -0.0, 1.0, -1.0, 0.5, -0.5, 1 / 3, -1 / 3, 2 / 3, -2 / 3, 1e-12, -1e-12, 2.0, -2.0)
 
@@ -282,110 +283,6 @@ def engine_contexts(feature: Feature, steps: int, seed: int = 0):
             yield (label, feature_context(ctx, engine.simulation.topology))
 
 
-def _digits(feature: Feature, ctx: PopulationContext) -> np.ndarray | None:
-    try:
-        return np.asarray(feature.batch(ctx))
-    except Exception:  # compare() reports a failing batch; here it only means "cannot tell"
-        return None
-
-
-def _truncated(ctx: PopulationContext, actions: int, rewards: int) -> PopulationContext:
-    memory = dict(ctx.memory)
-    memory["action_history"] = ctx.action_history[:, :actions]
-    memory["reward_history"] = ctx.reward_history[:rewards]
-    return replace(ctx, action_history=memory["action_history"], reward_history=memory["reward_history"], memory=memory)
-
-
-def check_memory(feature: Feature, report: FeatureReport, n: int = 500, seed: int = 0) -> None:
-    """Fail a feature that reads more past actions or rewards than it declares.
-
-    The engine keeps only ``action_memory`` / ``reward_memory`` entries (the most any feature
-    of the state space declares, at least 1), so a feature that reads further silently sees a
-    shorter history. Here it gets :data:`MAX_HISTORY` entries and the declared number: its
-    digits must not change.
-    """
-    from ..rules.synaptic_rl.features import MAX_HISTORY
-
-    rng = np.random.default_rng(seed)
-    long_ctx = random_population(feature, n, rng)
-    actions = rng.integers(0, 3, (n, MAX_HISTORY)).astype(np.int8)
-    rewards = rng.choice(np.array([-1, 1], dtype=np.int8), MAX_HISTORY)
-    memory = {**long_ctx.memory, "action_history": actions, "reward_history": rewards}
-    long_ctx = replace(long_ctx, action_history=actions, reward_history=rewards, memory=memory)
-    full = _digits(feature, long_ctx)
-    if full is None:
-        return
-    for what, attribute, declared in (
-        ("actions", "action_memory", max(1, feature.action_memory)),
-        ("rewards", "reward_memory", max(1, feature.reward_memory)),
-    ):
-        sizes = {"actions": MAX_HISTORY, "rewards": MAX_HISTORY, what: declared}
-        short = _digits(feature, _truncated(long_ctx, sizes["actions"], sizes["rewards"]))
-        if short is None or short.shape != full.shape:
-            report.problems.append(
-                f"reads more past {what} than it declares ({attribute} = {getattr(feature, attribute)}): "
-                f"it fails on a history of {declared}; set {attribute} to the number of past {what} it reads"
-            )
-            continue
-        differ = int(np.count_nonzero(short != full))
-        if differ:
-            needed = next(
-                m
-                for m in range(declared + 1, MAX_HISTORY + 1)
-                if np.array_equal(_digits(feature, _truncated(long_ctx, *{**sizes, what: m}.values())), full)
-            )
-            report.problems.append(
-                f"reads more past {what} than it declares ({attribute} = {getattr(feature, attribute)}): with "
-                f"{MAX_HISTORY} past {what} instead of {declared} its digit changes on {differ} of {n} synapses, so "
-                f"in a run it silently sees fewer; set {attribute} = {needed}"
-            )
-
-
-def _variants(value) -> list:
-    if isinstance(value, bool):
-        return [not value]
-    if isinstance(value, (int, np.integer)):
-        return [int(value) + 1, int(value) - 1, int(value) + 2]
-    if isinstance(value, (float, np.floating)):
-        return [float(value) * 2 + 1, float(value) / 2, float(value) + 0.5]
-    if isinstance(value, (list, tuple)) and value and all(isinstance(v, (int, float)) for v in value):
-        return [type(value)([*value[:-1], value[-1] + 1])]
-    return []
-
-
-def check_parameters(feature: Feature, report: FeatureReport) -> None:
-    """Fail a feature whose constructor parameter does not reach :meth:`Feature.spec`.
-
-    Scenarios, policy files and equality go through the spec: a parameter missing from
-    ``params()`` is lost (``k=3`` and ``k=6`` would compare equal and save alike).
-    """
-    import inspect
-
-    cls = type(feature)
-    try:
-        parameters = inspect.signature(cls.__init__).parameters
-    except (TypeError, ValueError):
-        return
-    spec = feature.spec()
-    current = {k: v for k, v in spec.items() if k != "name"}
-    for name, parameter in parameters.items():
-        if name == "self" or parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
-            continue
-        value = current.get(name, getattr(feature, name, parameter.default))
-        for variant in _variants(value):
-            try:
-                other = cls(**{**current, name: variant})
-            except Exception:  # a value the feature refuses: try the next one
-                continue
-            if other.spec() == spec and repr(vars(other)) != repr(vars(feature)):
-                report.problems.append(
-                    f"parameter {name!r} does not reach spec(): {cls.__name__}({name}={variant!r}) has the same spec "
-                    f"{spec} as {feature!r}, so scenarios, policy files and comparisons lose it; return it from "
-                    "params()"
-                )
-            break
-
-
 def check_feature(
     feature: Feature, n_random: int = 500, seed: int = 0, engine_steps: int = 20, max_examples: int = 20
 ) -> FeatureReport:
@@ -395,8 +292,7 @@ def check_feature(
     the contexts of three small engines (2-6-1 tanh/float64, 2-5-4-1 relu/float32, 2-1) for
     ``engine_steps`` steps each, whose state space is the paper's plus ``feature``. It also
     fails a feature that reads more past actions or rewards than it declares
-    (:func:`check_memory`) and one whose parameter does not reach its spec
-    (:func:`check_parameters`).
+    and one whose parameter does not reach its spec (:mod:`.feature_slips`).
     The engine part needs the feature registered (scenarios name features by spec);
     an unregistered feature is reported as a problem and checked on random contexts only.
     Returns a :class:`FeatureReport`; ``report.ok`` is the verdict and ``str(report)``
@@ -408,8 +304,9 @@ def check_feature(
         for dtype in (np.float64, np.float32):
             ctx = random_population(feature, n_random, rng, dtype)
             compare(feature, ctx, f"random {np.dtype(dtype).name}", report)
-    check_memory(feature, report, seed=seed)
-    check_parameters(feature, report)
+    slips = np.random.default_rng([seed, 1])
+    report.problems += check_memory(feature, random_population(feature, 500, slips), slips)
+    report.problems += check_parameters(feature)
     if engine_steps and _check_spec(feature, report):
         try:
             for label, ctx in engine_contexts(feature, engine_steps, seed):

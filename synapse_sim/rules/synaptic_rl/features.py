@@ -17,14 +17,13 @@ from __future__ import annotations
 import itertools
 import math
 import numbers
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import ClassVar
 
 import numpy as np
 
 from ...plugins import from_entry_point, hint, register_kind
 from ...scenario import ScenarioError
+from .contexts import PopulationContext, SynapseContext
 
 ACTION_NAMES = ("dec", "keep", "inc")
 REWARD_NAMES = ("-", "0", "+")
@@ -52,64 +51,6 @@ def _number(value, feature: str, name: str) -> float:
         return float(value)
     except OverflowError:
         raise ValueError(f"{feature} needs a finite {name}, got {value!r}") from None
-
-
-@dataclass(frozen=True)
-class SynapseContext:
-    """What one synapse knows when it chooses: its own memory, its place and the broadcast.
-
-    ``action_history[0]`` is the most recent action (0 = decrement, 1 = keep,
-    2 = increment); ``reward_history[0]`` the most recent global reward
-    (-1, +1, or 0 for "no reward yet"). ``streak`` counts how many times in a
-    row the last action was taken. ``pre_activity`` / ``post_activity`` are the
-    mean activations of the source and target neuron over the last evaluated
-    minibatch (None unless the state space asks for them). ``layer`` is the
-    synapse's weight layer, ``pre`` / ``post`` its source neuron's index in layer
-    ``layer`` (the bias unit: that layer's size) and its target's in ``layer + 1``;
-    ``explored`` whether its last action was an exploration draw. ``memory`` holds
-    every field the rule keeps for the synapse (a field the rule adds later shows
-    up here with no other change).
-    """
-
-    sid: int
-    action_history: tuple[int, ...]
-    reward_history: tuple[int, ...]
-    weight: float
-    is_bias: bool
-    streak: int = 0
-    pre_activity: float | None = None
-    post_activity: float | None = None
-    layer: int = 0
-    pre: int = 0
-    post: int = 0
-    explored: bool = False
-    memory: Mapping = field(default_factory=dict, compare=False, repr=False)
-
-
-@dataclass(frozen=True)
-class PopulationContext:
-    """The same information for all synapses at once, as arrays in sid order.
-
-    ``action_history`` has shape ``(n_synapses, history)``; ``reward_history``
-    shape ``(history,)`` since the reward is global.
-    """
-
-    action_history: np.ndarray
-    reward_history: np.ndarray
-    weight: np.ndarray
-    is_bias: np.ndarray
-    streak: np.ndarray | None = None
-    pre_activity: np.ndarray | None = None
-    post_activity: np.ndarray | None = None
-    layer: np.ndarray | None = None
-    pre: np.ndarray | None = None
-    post: np.ndarray | None = None
-    explored: np.ndarray | None = None
-    memory: Mapping = field(default_factory=dict, compare=False, repr=False)
-
-    @property
-    def n_synapses(self) -> int:
-        return self.action_history.shape[0]
 
 
 class Feature:

@@ -15,7 +15,9 @@ import numpy as np
 from ...scenario import Field, ScenarioError
 from ..base import Change, MemoryField, Pass, Rule, RuleContext
 from ..registry import register_rule
-from .features import PopulationContext, StateSpace, SynapseContext, feature_from_spec
+from .averaging import average_start, fraction_for_start, iterations_for_start
+from .contexts import SynapseContext, feature_context, synapse_context
+from .features import StateSpace, feature_from_spec
 from .policy import N_ACTIONS, Policy, resolve_policy_path
 
 PAPER_FEATURES = [{"name": "last_actions", "n": 2}, {"name": "last_rewards", "n": 2}]
@@ -272,10 +274,10 @@ class SynapticRL(Rule):
         ]
         if self.average_from and self.iterations:
             options = []
-            n = _iterations_for_start(self.average_from, done)
+            n = iterations_for_start(self.average_from, done)
             if n is not None:
                 options.append(f"--set run.iterations=N with N >= {n} (the window then starts after the steps done)")
-            fraction = _fraction_for_start(first if count else done, self.iterations)
+            fraction = fraction_for_start(first if count else done, self.iterations)
             if fraction is not None:
                 where = f"covers steps {first + 1}..{self.iterations}" if count else "starts after the steps done"
                 options.append(f"--set policy.average_from={fraction!r} (the window then {where})")
@@ -394,81 +396,3 @@ class SynapticRL(Rule):
         q = self.q_sum / self.q_count if self.q_count else self.policy.q
         p = self.policy
         return Policy(self.state_space, p.epsilon, p.alpha_q, p.gamma, adaptive=False, q=q)
-
-
-def average_start(fraction: float, iterations: int) -> int:
-    """The step after which the averaged table starts: ``int(fraction * iterations)``."""
-    return int(fraction * iterations)
-
-
-def _iterations_for_start(fraction: float, done: int) -> int | None:
-    """The fewest iterations whose averaging window starts at or after step ``done``."""
-    if fraction <= 0:
-        return None
-    n = max(1, int(np.ceil(done / fraction)))
-    while n > 1 and average_start(fraction, n - 1) >= done:
-        n -= 1
-    while average_start(fraction, n) < done:
-        n += 1
-    return n
-
-
-def _fraction_for_start(start: int, iterations: int) -> float | None:
-    """A policy.average_from whose window, for ``iterations``, starts exactly after step ``start``."""
-    if not iterations or start > iterations:
-        return None
-    fraction = start / iterations
-    for _ in range(8):
-        if average_start(fraction, iterations) == start:
-            return fraction
-        fraction = float(np.nextafter(fraction, 2.0))
-    return None
-
-
-def synapse_context(ctx: RuleContext, topology) -> SynapseContext:
-    """The features' view of one synapse (:class:`SynapseContext`) from the rule's local context;
-    its place in the network comes from ``topology`` (the engines pass only the sid)."""
-    m = ctx.memory
-    sid = int(ctx.sid)
-    return SynapseContext(
-        sid=sid,
-        action_history=tuple(map(int, m["action_history"])),
-        reward_history=tuple(map(int, m["reward_history"])),
-        weight=float(ctx.weight),
-        is_bias=bool(ctx.is_bias),
-        streak=int(m["streak"]),
-        pre_activity=None if ctx.pre_activity is None else float(ctx.pre_activity),
-        post_activity=None if ctx.post_activity is None else float(ctx.post_activity),
-        layer=int(topology.layer[sid]),
-        pre=int(topology.row[sid]),
-        post=int(topology.col[sid]),
-        explored=bool(m.get("explored", False)),
-        memory=m,
-    )
-
-
-def _layout(topology, sid) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    n = topology.n_synapses
-    if len(sid) == n and (n == 0 or (sid[0] == 0 and sid[-1] == n - 1)):
-        return topology.layer, topology.row, topology.col
-    return topology.layer[sid], topology.row[sid], topology.col[sid]
-
-
-def feature_context(ctx: RuleContext, topology) -> PopulationContext:
-    """The features' view of all synapses (:class:`PopulationContext`) from the rule's batch context."""
-    m = ctx.memory
-    layer, pre, post = _layout(topology, np.asarray(ctx.sid))
-    return PopulationContext(
-        action_history=m["action_history"],
-        reward_history=m["reward_history"],
-        weight=ctx.weight,
-        is_bias=ctx.is_bias,
-        streak=m["streak"],
-        pre_activity=ctx.pre_activity,
-        post_activity=ctx.post_activity,
-        layer=layer,
-        pre=pre,
-        post=post,
-        explored=m.get("explored"),
-        memory=m,
-    )
