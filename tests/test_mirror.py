@@ -11,7 +11,11 @@ RULE_SETTINGS = {
     "synaptic_rl": {},
     "spsa": {"spsa.a": 0.05, "spsa.c": 0.01},
     "node_perturbation": {"node_perturbation.sigma": 0.05, "node_perturbation.eta": 0.5},
+    "qagrel": {"task.name": "notmnist", "qagrel.alpha": 0.5, "qagrel.exploration": 0.2},
 }
+# rules whose outputs are classes (Q-AGREL) run their boundary-free twins of the boundary tests below
+BOUNDARY_RULES = sorted(name for name in RULE_SETTINGS if not RULES[name].needs_classes)
+CLASS_RULES = sorted(name for name in RULE_SETTINGS if RULES[name].needs_classes)
 
 
 def with_rule(scenario: Scenario, name: str) -> Scenario:
@@ -54,7 +58,7 @@ def test_mirror_decision_boundary_adaptive_300_steps():
     assert len(history) == 301 and set(history.columns) >= {"loss", "accuracy", "reward", "increment"}
 
 
-@pytest.mark.parametrize("rule", sorted(RULE_SETTINGS))
+@pytest.mark.parametrize("rule", BOUNDARY_RULES)
 def test_mirror_every_rule_on_the_boundary(rule):
     scenario = with_rule(Scenario().with_overrides({"layers": [2, 10, 1], "n_points": 300, "run.seed": 3}), rule)
     vector, model = run_both(scenario, 40)
@@ -85,7 +89,7 @@ def test_mirror_with_hidden_layer_and_batch_changes(rule):
     assert_same_state(vector, model)
 
 
-@pytest.mark.parametrize("rule", sorted(RULE_SETTINGS))
+@pytest.mark.parametrize("rule", BOUNDARY_RULES)
 def test_activation_order_does_not_matter(rule):
     scenario = with_rule(Scenario().with_overrides({"layers": [2, 10, 1], "run.seed": 3}), rule)
     _, shuffled = run_both(scenario, 60, activation="shuffle", rng=11)
@@ -93,3 +97,16 @@ def test_activation_order_does_not_matter(rule):
     _, reverse = run_both(scenario, 60, activation="reverse")
     assert_same_state(shuffled, other_shuffle)
     assert_same_state(shuffled, reverse)
+
+
+@pytest.mark.parametrize("rule", CLASS_RULES)
+@pytest.mark.parametrize("feedback", ["symmetric", "learned", "fixed"])
+def test_mirror_classification_rules_in_any_activation_order(rule, feedback):
+    """The boundary tests' twin for rules that need classes: every feedback variant, three agent orders."""
+    base = Scenario().with_overrides({"layers": [784, 5, 10], "hidden_activation": "relu", "run.seed": 3})
+    scenario = with_rule(base, rule).with_overrides({"qagrel.feedback": feedback})
+    vector, shuffled = run_both(scenario, 8, random_classification_task, activation="shuffle", rng=11)
+    _, reverse = run_both(scenario, 8, random_classification_task, activation="reverse")
+    assert_same_state(vector, shuffled)
+    assert_same_state(shuffled, reverse)
+    assert not np.array_equal(vector.population.weights, vector.simulation.initial_weights())

@@ -172,18 +172,15 @@ def _check_mirror(rule: Rule, steps: int, seed: int, report: RuleReport) -> None
     from ..scenario import Scenario
 
     for k, (activation, dtype) in enumerate((("tanh", "float64"), ("relu", "float32"))):
+        layers = [4, 6, 3] if rule.needs_classes else [2, 6, 1]
         scenario = Scenario().with_overrides(
-            {
-                "layers": [2, 6, 1],
-                "n_points": 100,
-                "run.seed": seed + k,
-                "hidden_activation": activation,
-                "dtype": dtype,
-            }
+            {"layers": layers, "n_points": 100, "run.seed": seed + k, "hidden_activation": activation, "dtype": dtype}
         )
         try:
-            vector = VectorEngine(scenario, rule=copy.deepcopy(rule))
-            agents = SynapseModel(scenario, rule=copy.deepcopy(rule), rng=seed)
+            task = mirror_task(seed + k, activation, dtype) if rule.needs_classes else None
+            vector = VectorEngine(scenario, task=task, rule=copy.deepcopy(rule))
+            task = mirror_task(seed + k, activation, dtype) if rule.needs_classes else None
+            agents = SynapseModel(scenario, task=task, rule=copy.deepcopy(rule), rng=seed)
             for _ in range(steps):
                 a, _ = vector.step(), agents.step()
                 b = agents.last_result
@@ -196,3 +193,26 @@ def _check_mirror(rule: Rule, steps: int, seed: int, report: RuleReport) -> None
                     report.add(f"[mirror {activation}/{dtype}] after {steps} steps: {key!r} differs")
         except Exception as exc:  # any failure of a user's rule in an engine is a finding
             report.add(f"[mirror {activation}/{dtype}] {type(exc).__name__}: {exc}")
+
+
+def mirror_task(seed: int, activation: str, dtype):
+    """A small 4-input, 3-class classification task (three Gaussian blobs) for rules that need classes."""
+    import functools
+
+    from ..randomness import STREAM_BATCH, STREAM_DATA, generator
+    from ..tasks import ClassificationTask
+
+    rng = generator(seed, STREAM_DATA)
+    labels = rng.integers(0, 3, 120)
+    x = np.eye(3, 4)[labels] * 2.0 + rng.normal(scale=0.7, size=(120, 4))
+    return ClassificationTask(
+        x[:90],
+        labels[:90],
+        x[90:],
+        labels[90:],
+        functools.partial(generator, seed, STREAM_BATCH),
+        batch_size=30,
+        batch_interval=2,
+        hidden_activation=activation,
+        dtype=np.dtype(dtype),
+    )

@@ -15,10 +15,11 @@ from typing import Protocol
 
 import numpy as np
 
-from ..randomness import STREAM_INIT, STREAM_NOISE, STREAM_STEP, generator
+from ..randomness import STREAM_INIT, STREAM_MEMORY, STREAM_NOISE, STREAM_STEP, STREAM_TRIAL, generator
 from ..rules import Pass, Rule, make_rule
 from ..scenario import Scenario
 from ..tasks import Evaluation, NeuronNoise, Task, build_task, correlate
+from ..tasks.trials import TrialSpec
 from .footprint import check_fits
 from .topology import Topology, initial_weights
 
@@ -106,20 +107,30 @@ class Simulation:
         return scenario_initial_weights(self.scenario, self.topology)
 
     def initial_memory(self) -> dict[str, np.ndarray]:
-        """Weights at their initial draw, the rule's memory at its initial values."""
+        """Weights at their initial draw, the rule's memory at its initial values (random ones keyed by the seed)."""
         n = self.topology.n_synapses
         memory = {"weights": self.initial_weights()}
         memory.update({f.name: f.initial(n) for f in self.rule.memory_fields()})
+        memory.update(self.rule.initial_memory(generator(self.seed, STREAM_MEMORY), n))
         return memory
 
     # --- evaluation ------------------------------------------------------------------
-    def evaluate(self, weights: np.ndarray, step: int, spec: Pass = PLAIN_PASS, count: bool = True) -> Evaluation:
-        """One forward pass of the weights (sid order) on the batch of ``step``; counted as a loss evaluation."""
+    def evaluate(
+        self, weights: np.ndarray, step: int, spec: Pass = PLAIN_PASS, count: bool = True, feedback=None
+    ) -> Evaluation:
+        """One forward pass of the weights (sid order) on the batch of ``step``; counted as a loss evaluation.
+
+        ``feedback``: a trial pass's feedback weights (sid order), when the rule keeps them."""
         extra = {}
         if spec.noise_std:
             extra["noise"] = NeuronNoise(spec.noise_std, lambda layer: generator(self.seed, STREAM_NOISE, step, layer))
         if spec.trace:
             extra["trace"] = True
+        if spec.trial is not None:
+            trial = spec.trial
+            matrices = None if feedback is None else self.topology.matrices(feedback)
+            rng = generator(self.seed, STREAM_TRIAL, step)
+            extra["trial"] = TrialSpec(trial.epsilon, trial.temperature, rng, matrices)
         with np.errstate(over="ignore", invalid="ignore"):  # a non-finite loss is reported by the task
             evaluation = self.task.evaluate(self.topology.matrices(weights), step, need_activity=spec.activity, **extra)
         self.evaluations += int(count)
@@ -129,8 +140,9 @@ class Simulation:
         activity = next((e.activity for e in evaluations if e.activity is not None), None)
         coincidence = None
         if "coincidence" in self.rule.needs and broadcast is not None:
-            traced = next(e for e, p in zip(evaluations, passes, strict=True) if p.noise_std and p.trace)
-            coincidence = flatten(correlate(traced.trace, self.rule.coincidence_weights(broadcast)))
+            signal = self.rule.coincidence_signal
+            traced = next(e for e in evaluations if e.trace is not None and getattr(e.trace, signal) is not None)
+            coincidence = flatten(correlate(traced.trace, self.rule.coincidence_weights(broadcast), signal))
         return NeuronData(activity, coincidence)
 
     @staticmethod
@@ -168,7 +180,13 @@ class Simulation:
         passes = rule.passes(t)
         weights = population.weight_vector()
         evaluations = [
-            self.evaluate(weights if p.offset is None else weights + offsets[p.offset], t, p) for p in passes
+            self.evaluate(
+                weights if p.offset is None else weights + offsets[p.offset],
+                t,
+                p,
+                feedback=self._feedback(p, population),
+            )
+            for p in passes
         ]
         broadcast = rule.broadcast(evaluations, t)
         self.last = self.recorded(evaluations, passes)
@@ -186,6 +204,12 @@ class Simulation:
             rule.step_size(t),
             self.evaluations,
         )
+
+    @staticmethod
+    def _feedback(spec: Pass, population: Population):
+        if spec.trial is None or spec.trial.feedback is None:
+            return None
+        return population.memory()[spec.trial.feedback]
 
     # --- checkpoints --------------------------------------------------------------------
     def checkpoint(self, population: Population) -> dict[str, np.ndarray]:

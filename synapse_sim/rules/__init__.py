@@ -4,8 +4,8 @@ Adding a rule means adding a module here that subclasses :class:`Rule` and is
 decorated with :func:`register_rule`; the engine never names a rule.
 """
 
-from . import node_perturbation, spsa, synaptic_rl  # noqa: F401  (register the shipped rules)
-from .base import NO_CHANGE, Change, MemoryField, Pass, Rule, RuleContext, scalar
+from . import node_perturbation, qagrel, spsa, synaptic_rl  # noqa: F401  (register the shipped rules)
+from .base import NO_CHANGE, Change, MemoryField, Pass, Rule, RuleContext, Trial, scalar
 from .registry import RULES, make_rule, register_rule, rule_class
 
 __all__ = [
@@ -16,6 +16,7 @@ __all__ = [
     "Pass",
     "Rule",
     "RuleContext",
+    "Trial",
     "make_rule",
     "register_rule",
     "rule_class",

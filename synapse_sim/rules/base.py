@@ -61,6 +61,21 @@ class MemoryField:
 
 
 @dataclass(frozen=True)
+class Trial:
+    """A pass run as trials (Q-AGREL): each example's output units are Q values, one action is
+    selected per example (greedy with probability 1 - ``epsilon``, else a sample of
+    softmax(q / ``temperature``)), rewarded 1 if it is the label, and only the selected unit
+    sends feedback back through the network: through the forward weights (``feedback`` None)
+    or through the feedback weights the rule keeps in the memory field ``feedback`` (sid
+    order, the layout of the forward weights). The task returns, per example, the action,
+    reward and selected Q value, and per layer each post neuron's gated feedback."""
+
+    epsilon: float = 0.0
+    temperature: float = 1.0
+    feedback: str | None = None
+
+
+@dataclass(frozen=True)
 class Pass:
     """One forward pass over the step's minibatch that a rule asks the task for (one loss evaluation).
 
@@ -68,7 +83,8 @@ class Pass:
     weights as they are); ``noise_std``: Gaussian noise on every neuron's pre-activation;
     ``trace``: keep per-example losses, layer inputs and noise; ``activity``: mean
     activity per neuron; ``record``: this pass's loss and accuracy enter the step's
-    recorded training loss and accuracy (the mean over recorded passes).
+    recorded training loss and accuracy (the mean over recorded passes); ``trial``: run
+    the examples as trials with feedback from the selected output (:class:`Trial`).
     """
 
     offset: int | None = None
@@ -76,6 +92,7 @@ class Pass:
     trace: bool = False
     activity: bool = False
     record: bool = True
+    trial: Trial | None = None
 
 
 @dataclass(slots=True)
@@ -129,7 +146,11 @@ class Rule:
     (``"activity"``, ``"coincidence"``); ``needs_reference`` asks for the loss of the
     current weights on a new minibatch before the step (synaptic RL's L_{t-1});
     ``discrete_actions`` says that propose reports an ``"action"`` (0, 1, 2) per synapse
-    (otherwise the records show the sign of each synapse's weight change).
+    (otherwise the records show the sign of each synapse's weight change);
+    ``coincidence_signal`` which per-neuron signal of the traced pass ``coincidence``
+    correlates with the pre activity: ``"noise"`` (node perturbation) or ``"feedback"``
+    (a :class:`Trial`'s gated feedback); ``needs_classes`` that it runs on classification
+    tasks only.
     """
 
     name: ClassVar[str] = ""
@@ -139,6 +160,8 @@ class Rule:
     needs_reference: ClassVar[bool] = False
     discrete_actions: ClassVar[bool] = False
     broadcast_label: ClassVar[str] = "broadcast"
+    coincidence_signal: ClassVar[str] = "noise"
+    needs_classes: ClassVar[bool] = False  # a classification task only (its outputs are the classes)
 
     # --- construction and records -------------------------------------------------
     @classmethod
@@ -201,6 +224,11 @@ class Rule:
     def coincidence_weights(self, broadcast):
         """Per-example weights for ``coincidence`` (rules that need it)."""
         return None
+
+    def initial_memory(self, rng: np.random.Generator, n_synapses: int) -> dict[str, np.ndarray]:
+        """Random initial values of memory fields, drawn from ``rng`` (keyed by the run's seed);
+        fields not returned start at their ``init``."""
+        return {}
 
     def update_local(self, ctx: RuleContext) -> Change:
         return NO_CHANGE

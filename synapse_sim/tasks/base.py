@@ -50,12 +50,16 @@ class Trace:
     """Per-example record of a pass, samples in columns.
 
     ``inputs[l]`` is layer l's input with a ones row for the bias, shape (n_in + 1, N);
-    ``noise[l]`` the noise its outputs received, shape (n_out, N) (None: no noise).
+    ``noise[l]`` the noise its outputs received, shape (n_out, N) (None: no noise); for a
+    trial pass, ``trials`` the actions, rewards and selected Q values, and ``feedback[l]``
+    each post neuron's gated feedback from the selected output, shape (n_out, N).
     """
 
     example_losses: np.ndarray
     inputs: list[np.ndarray]
     noise: list[np.ndarray] | None
+    trials: object = None
+    feedback: list[np.ndarray] | None = None
 
 
 @dataclass
@@ -70,16 +74,17 @@ class Evaluation:
     trace: Trace | None = None
 
 
-def correlate(trace: Trace, example_weights) -> list[np.ndarray]:
-    """Per layer, ``C[i, j] = mean_n x_i(n) * noise_j(n) * w(n)``: pre activity x post noise, weighted.
+def correlate(trace: Trace, example_weights, signal: str = "noise") -> list[np.ndarray]:
+    """Per layer, ``C[i, j] = mean_n x_i(n) * s_j(n) * w(n)``: pre activity x a post signal, weighted.
 
-    Shaped like the weight matrices (row i = pre neuron, bias last; column j = post
-    neuron), so synapse (i, j) reads its own entry. Computed once per layer for both
-    views, as the neurons' activities are.
+    ``signal``: the post neurons' ``"noise"`` (node perturbation) or gated ``"feedback"``
+    (a trial pass). Shaped like the weight matrices (row i = pre neuron, bias last; column
+    j = post neuron), so synapse (i, j) reads its own entry. Computed once per layer for
+    both views, as the neurons' activities are.
     """
     w = np.asarray(example_weights)
     out = []
-    for x, xi in zip(trace.inputs, trace.noise, strict=True):
+    for x, xi in zip(trace.inputs, getattr(trace, signal), strict=True):
         signal = xi * w.astype(xi.dtype, copy=False)
         out.append((x @ signal.T) / x.dtype.type(x.shape[1]))
     return out
@@ -130,7 +135,13 @@ class Task:
         return 0
 
     def evaluate(
-        self, weights, step: int, need_activity: bool = False, noise: NeuronNoise | None = None, trace: bool = False
+        self,
+        weights,
+        step: int,
+        need_activity: bool = False,
+        noise: NeuronNoise | None = None,
+        trace: bool = False,
+        trial=None,
     ) -> Evaluation:
         raise NotImplementedError
 

@@ -16,6 +16,7 @@ from .base import (
     softmax_cross_entropy_examples,
     with_ones_row,
 )
+from .trials import TrialSpec, run_trials
 
 
 class ClassificationTask(Task):
@@ -72,13 +73,22 @@ class ClassificationTask(Task):
         return self._batch[1], self._batch[2]
 
     def evaluate(
-        self, weights, step: int, need_activity: bool = False, noise: NeuronNoise | None = None, trace: bool = False
+        self,
+        weights,
+        step: int,
+        need_activity: bool = False,
+        noise: NeuronNoise | None = None,
+        trace: bool = False,
+        trial: TrialSpec | None = None,
     ) -> Evaluation:
-        """Mean cross-entropy on the step's minibatch; a trace's example losses are each sample's cross-entropy."""
+        """Mean cross-entropy on the step's minibatch; a trace's example losses are each sample's cross-entropy.
+
+        ``trial``: run the examples as trials (:mod:`.trials`); the trace then holds them."""
         x_t, y = self.batch(step)
         drawn = None
         if noise is not None:
             drawn = noise.draw([w.shape[1] for w in weights], y.size, x_t.dtype)
+        trace = trace or trial is not None
         keep = need_activity or trace
         logits_t, hidden = mlp_forward_columns(x_t, weights, self.hidden_activation, keep_hidden=keep, noise=drawn)
         record = None
@@ -87,6 +97,8 @@ class ClassificationTask(Task):
             loss, accuracy = float(np.mean(example_losses, dtype=np.float64)), float(np.mean(correct))
             inputs = [x_t] + [with_ones_row(h.T) for h in hidden[1:-1]]
             record = Trace(example_losses, inputs, drawn)
+            if trial is not None:
+                record.trials, record.feedback = run_trials(logits_t, y, hidden, weights, trial, self.hidden_activation)
         else:
             loss, accuracy = softmax_cross_entropy_columns(logits_t, y)
         activity = [np.append(h.mean(axis=1), 1.0) for h in hidden] if need_activity else None
