@@ -222,6 +222,19 @@ def _population(args) -> int:
     return 0
 
 
+def _qagrel_table(args) -> int:
+    from .studies.qagrel_table import qagrel_table
+
+    if args.task == "notmnist" and not args.data and not os.environ.get("SYNAPSE_SIM_NOTMNIST"):
+        raise ScenarioError(
+            "qagrel-table on notMNIST needs --data PATH (or $SYNAPSE_SIM_NOTMNIST); --task digits needs none"
+        )
+    text, _ = qagrel_table(args.task, args.data, list(range(args.seeds)), args.out, args.processes, args.max_epochs)
+    print(text)
+    print(f"results: {args.out}/qagrel_table.md, .csv, .json, qagrel_rewards.png")
+    return 0
+
+
 def _rules(args) -> int:
     from .rules import RULES
 
@@ -345,6 +358,19 @@ def build_parser() -> argparse.ArgumentParser:
     pp.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a scenario key")
     pp.add_argument("--out", help="also write the report (markdown) to this file")
     pp.set_defaults(func=_population)
+
+    q = add(
+        "qagrel-table", help="the Q-AGREL paper's Table 1: three feedback variants and error-backprop, 300 and 300-100"
+    )
+    q.add_argument(
+        "--task", choices=("notmnist", "digits"), default="notmnist", help="data (digits: scikit-learn's 8x8)"
+    )
+    q.add_argument("--data", help="notMNIST or MNIST data (idx files, PNG folder, .tar.gz or .npz)")
+    q.add_argument("--seeds", type=int, default=5, help="seeds 0..N-1 (default 5)")
+    q.add_argument("--max-epochs", type=int, default=1000, help="epochs at most; the rate is cut tenfold at half")
+    q.add_argument("--processes", type=int, help="parallel runs (default: one per core)")
+    q.add_argument("--out", default="runs/qagrel_table")
+    q.set_defaults(func=_qagrel_table)
 
     r = add("rules", help="list the registered learning rules and their scenario keys")
     r.set_defaults(func=_rules)

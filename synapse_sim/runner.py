@@ -220,6 +220,10 @@ def _loop(scenario, engine, history: History, out_dir: Path, wall_before, progre
                 t = result.step
                 if validate_every and t % validate_every == 0:
                     history.record_validation(t, simulation.task.validate(engine.weight_matrices()))
+                    stable = stable_accuracy(history, scenario)
+                    if stable:
+                        extra["stopped_by"] = stable
+                        break
                 if bar is not None:
                     bar.update(1)
                     if t % 100 == 0:
@@ -258,6 +262,23 @@ def _loop(scenario, engine, history: History, out_dir: Path, wall_before, progre
         summary = _summary(scenario, engine, history, status, wall_before, started, start_step) | extra
         write_results(out_dir, scenario, engine, history, summary)
     return summary
+
+
+def stable_accuracy(history: History, scenario) -> str | None:
+    """Why the run stops, if the held-out accuracy (rounded to ``run.stable_precision``) was the same
+    at the last ``run.stable_checks`` checks (the Q-AGREL paper's rule: 5 checks at 0.1 %).
+
+    The paper draws its validation images anew each epoch; ours are fixed, so a network that
+    still gives every image its initial answer scores the same at every check. Such a plateau
+    is not convergence: the rule counts only once the accuracy has moved from its first check."""
+    checks, precision = scenario["run"]["stable_checks"], scenario["run"]["stable_precision"]
+    accuracy = history.validation["accuracy"]
+    if not checks or len(accuracy) < checks:
+        return None
+    rounded = [round(a / precision) for a in accuracy]
+    if len(set(rounded[-checks:])) > 1 or len(set(rounded)) == 1:
+        return None
+    return f"held-out accuracy stable at {accuracy[-1]:.4f} (to {precision:g}) for {checks} checks"
 
 
 def _progress(enabled: bool, total: int, initial: int, out_dir):

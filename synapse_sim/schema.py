@@ -43,7 +43,9 @@ MAX_SEED = INT_LIMIT - 1
 
 SCHEMA: dict[str, dict[str, Field]] = {
     "task": {
-        "name": Field("task", "decision_boundary", "which task ('decision_boundary', 'notmnist', or a plug-in's)"),
+        "name": Field(
+            "task", "decision_boundary", "which task ('decision_boundary', 'notmnist', 'digits', or a plug-in's)"
+        ),
         "n_points": Field("int", 2000, "decision boundary: number of data points", low=1),
         "extent": Field(
             "float", 10.0, "decision boundary: points uniform in [-extent, extent]^2", low=1e-9, high=MAX_SCALE
@@ -111,6 +113,14 @@ SCHEMA: dict[str, dict[str, Field]] = {
         "early_stop_accuracy": Field(
             "float", 0.2, "training accuracy a run must reach by early_stop_iteration", low=0.0, high=1.0
         ),
+        "stable_checks": Field(
+            "int",
+            0,
+            "stop once the held-out accuracy, rounded to stable_precision, is the same at this many checks in a "
+            "row (0: never; the Q-AGREL paper: 5)",
+            low=0,
+        ),
+        "stable_precision": Field("float", 0.001, "rounding of the held-out accuracy for stable_checks", low=1e-9),
         "name": Field("str", None, "name of the results folder (default: scenario file name)", optional=True),
     },
 }

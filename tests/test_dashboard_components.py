@@ -343,12 +343,14 @@ RULE_MEMORY_TEXT = {
     "synaptic_rl": "policy in this state",
     "spsa": "memory: perturbation",
     "node_perturbation": "memory: eligibility",
+    "qagrel": "memory: tag",
 }
 
 
 @pytest.fixture(scope="module", params=sorted(RULES))
 def rule_model(request):
-    model = DashboardModel(task_name="decision_boundary", hidden="8", rule=request.param, raster_length=30)
+    task = "digits" if RULES[request.param].needs_classes else "decision_boundary"  # Q-AGREL: outputs are classes
+    model = DashboardModel(task_name=task, hidden="8", rule=request.param, raster_length=30)
     return stepped(model, 5)
 
 
@@ -411,6 +413,13 @@ def test_inspector_shows_each_rules_memory_and_an_honest_weight_trace(rule_model
             eligibility = float(agent.memory["eligibility"])
             assert f"{eligibility:.6g} (mean of broadcast x post noise x pre activity, the step it drove" in text
             assert change == pytest.approx(model.rule.eta * eligibility, rel=1e-9, abs=1e-15)
+        elif model.rule.name == "qagrel":
+            tag = float(agent.memory["tag"])
+            assert ("memory: tag", rule_views.number(tag, 6)) in info.memory_rows or tag == 0.0
+            # the step the tag drove: w <- w + alpha * mean_n delta_n * tag_n (in the weights' float32)
+            assert change == pytest.approx(model.rule.alpha * tag, rel=1e-5, abs=1e-7)
+        elif model.rule.name == "error_backprop":
+            assert info.memory_rows == []  # it keeps nothing: the error arrives through the forward weights
         else:
             assert info.q_row is not None and model.rule.state_space.describe(int(agent.memory["state"])) in text
         if not model.rule.discrete_actions:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 
 import numpy as np
 import pytest
@@ -155,3 +156,129 @@ def test_bad_scenarios_are_refused_by_name():
         scenario([784, 30, 10], alpha=0.0)
     with pytest.raises(ScenarioError, match=r"qagrel\.feedback"):
         scenario([784, 30, 10], feedback="mirror")
+
+
+def test_error_backprop_twin_is_one_minibatch_sgd_step_of_the_gradient_baseline():
+    """The twin on the same machinery equals the gradient baseline's backprop (finite-difference checked
+    in tests/test_gradient.py) on the step's minibatch, and a schedule changes its rate from the step named."""
+    from synapse_sim.baselines.gradient import loss_and_gradients
+
+    task = blobs_task(seed=2)
+    base = scenario([6, 8, 5, 4]).with_overrides(
+        {"run.method": "error_backprop", "backprop.learning_rate": 0.2, "backprop.learning_rate_schedule": [[2, 0.05]]}
+    )
+    engine = VectorEngine(base, task=task)
+    for step, rate in ((1, 0.2), (2, 0.05)):
+        before = [w.copy() for w in engine.weight_matrices()]
+        x_t, labels = task.batch(step)
+        grads = loss_and_gradients(before, x_t[:-1].T, labels, "relu").gradients
+        engine.step()
+        for got, w, g in zip(engine.weight_matrices(), before, grads, strict=True):
+            np.testing.assert_allclose(got, w - rate * g, rtol=1e-10, atol=1e-13)
+
+
+def test_alpha_schedule_cuts_the_q_agrel_step():
+    engine = VectorEngine(scenario([6, 8, 4], alpha=0.5, alpha_schedule=[[3, 0.1]]), task=blobs_task())
+    rule = engine.simulation.rule
+    assert [rule.step_size(t) for t in (1, 2, 3, 4)] == [0.5, 0.5, 0.1, 0.1]
+    results = engine.run(4)
+    assert [r.step_size for r in results] == [0.5, 0.5, 0.1, 0.1]
+
+
+def test_the_stability_rule_compares_the_last_checks_rounded():
+    from types import SimpleNamespace
+
+    from synapse_sim.runner import stable_accuracy
+
+    rule = Scenario().with_overrides({"run.stable_checks": 3, "run.stable_precision": 0.001})
+    history = SimpleNamespace(validation={"accuracy": [0.5, 0.9012, 0.9009, 0.9011]})
+    assert stable_accuracy(history, rule).startswith("held-out accuracy stable at 0.9011 (to 0.001) for 3 checks")
+    history.validation["accuracy"][-1] = 0.9016  # rounds to 0.902
+    assert stable_accuracy(history, rule) is None
+    history.validation["accuracy"] = [0.9011, 0.9011]  # fewer checks than asked
+    assert stable_accuracy(history, rule) is None
+    history.validation["accuracy"] = [0.0802] * 6  # still at its initial answers: a plateau, not convergence
+    assert stable_accuracy(history, rule) is None
+    assert stable_accuracy(history, rule.with_overrides({"run.stable_checks": 0})) is None
+
+
+def test_a_run_stops_when_its_held_out_accuracy_is_stable_and_a_study_counts_it_finished(tmp_path, notmnist_path):
+    from synapse_sim.runner import run
+    from synapse_sim.studies.experiments import finished
+
+    base = scenario([784, 16, 10], alpha=0.5).with_overrides(
+        {
+            "task.data": str(notmnist_path),
+            "task.batch_size": 100,
+            "task.batch_interval": 1,
+            "run.iterations": 3000,
+            "run.validate_every": 25,
+            "run.stable_checks": 4,
+            "run.stable_precision": 0.5,  # accuracies round to 0 or 1 (0.5 up): the rule fires once learning lifts
+            # the held-out accuracy past 0.5, 4 checks after
+        }
+    )
+    summary = run(base, tmp_path / "r", progress=False)
+    assert summary["status"] == "completed" and 100 < summary["steps"] < 3000 and summary["steps"] % 25 == 0
+    assert summary["stopped_by"].startswith("held-out accuracy stable at") and "for 4 checks" in summary["stopped_by"]
+    assert finished(summary, base)
+    never = base.with_overrides({"run.stable_checks": 0, "run.iterations": 125})
+    summary = run(never, tmp_path / "n", progress=False)
+    assert summary["steps"] == 125 and "stopped_by" not in summary
+
+
+def test_digits_task_needs_no_download_and_refuses_a_network_that_does_not_fit():
+    from synapse_sim.tasks import build_task
+
+    good = Scenario().with_overrides(
+        {"task.name": "digits", "run.method": "qagrel", "layers": [64, 20, 10], "hidden_activation": "relu"}
+    )
+    task = build_task(good, np.float32)
+    assert task.x_train.shape == (1348, 64) and task.x_val.shape == (449, 64) and task.n_classes == 10
+    assert 0.0 <= task.x_train.min() and task.x_train.max() <= 1.0
+    with pytest.raises(ScenarioError, match=r"does not fit the 8x8 digits.*\[64, 300, 10\]"):
+        build_task(good.with_overrides({"layers": [784, 20, 10]}), np.float32)
+
+
+def test_qagrel_table_on_digits_writes_the_paper_layout_and_resumes(tmp_path):
+    from synapse_sim.studies.qagrel_table import METHODS, qagrel_table
+
+    out = tmp_path / "table"
+    text, rows = qagrel_table("digits", None, [0], out, processes=1, max_epochs=40, networks=((100,),))
+    assert [r["rule"] for r in rows] == [label for label, _, _ in METHODS]
+    assert {r["hidden units"] for r in rows} == {"100"}
+    backprop = rows[-1]
+    assert backprop["epochs_vs_backprop"] == 1.0 and 0 < backprop["epochs_mean"] <= 40.1
+    assert all(0 <= r["accuracy_mean"] <= 100 for r in rows) and backprop["accuracy_mean"] > 50
+    assert "| rule | hidden units | learning rate | final accuracy (%) | epochs |" in text
+    for name in ("qagrel_table.md", "qagrel_table.csv", "qagrel_table.json", "qagrel_rewards.png"):
+        assert (out / name).stat().st_size > 100
+    stamp = {p: p.stat().st_mtime_ns for p in out.rglob("checkpoint.npz")}
+    again, _ = qagrel_table("digits", None, [0], out, processes=1, max_epochs=40, networks=((100,),))
+    assert again == text and {p: p.stat().st_mtime_ns for p in out.rglob("checkpoint.npz")} == stamp  # read back
+
+
+def test_a_diverging_learning_rate_stops_clearly_and_keeps_the_last_checkpoint(tmp_path):
+    from synapse_sim.folder import RunError
+    from synapse_sim.runner import run
+
+    base = Scenario().with_overrides(
+        {
+            "task.name": "digits",
+            "run.method": "qagrel",
+            "layers": [64, 30, 10],
+            "hidden_activation": "relu",
+            "task.batch_size": 100,
+            "task.batch_interval": 1,
+            "network.init_range": 0.5,
+            "qagrel.alpha": 1e6,
+            "network.dtype": "float32",  # the weights overflow float32 within a few steps
+            "run.iterations": 200,
+            "run.checkpoint_every": 1,
+        }
+    )
+    with pytest.raises(RunError, match=r"the loss became (nan|inf).*qagrel\.alpha") as failure:
+        run(base, tmp_path / "r", progress=False)
+    last = int(re.search(r"from step (\d+)", str(failure.value)).group(1))  # the advice names the checkpoint
+    with np.load(tmp_path / "r" / "checkpoint.npz") as checkpoint:
+        assert np.isfinite(checkpoint["engine_weights"]).all() and int(checkpoint["engine_step"]) == last >= 1

@@ -7,6 +7,7 @@ import pytest
 
 from synapse_sim import RULES, Rule, Scenario, ScenarioError, VectorEngine, check_rule, register_rule
 from synapse_sim.rules import Change, MemoryField, Pass, rule_class
+from synapse_sim.rules.error_backprop import ErrorBackprop
 from synapse_sim.rules.node_perturbation import NodePerturbation
 from synapse_sim.rules.qagrel import QAgrel
 from synapse_sim.rules.spsa import SPSA
@@ -18,6 +19,7 @@ SHIPPED = {
     "spsa_standard": lambda: SPSA(a=0.05, c=0.01, schedule="standard", stability=10.0),
     "node_perturbation": lambda: NodePerturbation(sigma=0.05, eta=0.5),
     "node_perturbation_minibatch": lambda: NodePerturbation(sigma=0.05, eta=0.5, per_example=False),
+    "error_backprop": lambda: ErrorBackprop(learning_rate=0.1),
     "qagrel": lambda: QAgrel(alpha=0.5, exploration=0.2),
     "qagrel_learned": lambda: QAgrel(alpha=0.5, exploration=0.2, feedback="learned"),
     "qagrel_fixed": lambda: QAgrel(alpha=0.5, exploration=0.2, feedback="fixed"),

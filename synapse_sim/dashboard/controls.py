@@ -21,15 +21,16 @@ from ..scenario import SCHEMA, SECTION_OWNER, Scenario, ScenarioError
 from ..tasks import ClassificationTask, DecisionBoundaryTask, build_task
 from .rule_controls import SYNAPTIC_RL, rule_controls
 
-TASKS = ("decision_boundary", "notmnist")  # the tasks the dashboard can switch to; a plug-in task stays as loaded
+TASKS = ("decision_boundary", "notmnist", "digits")  # the dashboard switches between these; a plug-in task stays
 POLICY_CHOICES = ("adaptive", "static: shipped", "static: file", "adaptive: start from file")
 ALPHA_S_VALUES = (0.00005, 0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01)
 # scenario keys that belong to a task but are not dashboard controls
 TASK_PRESETS = {
     "decision_boundary": {"network.hidden_activation": "tanh", "network.dtype": "float64"},
     "notmnist": {"network.hidden_activation": "relu", "network.dtype": "float32"},
+    "digits": {"network.hidden_activation": "relu", "network.dtype": "float32"},
 }
-DEFAULT_HIDDEN = {"decision_boundary": [100], "notmnist": []}
+DEFAULT_HIDDEN = {"decision_boundary": [100], "notmnist": [], "digits": [30]}
 SYNAPTIC_RL_CONTROLS = ("epsilon", "alpha_s", "alpha_q", "gamma", "policy", "policy_file")
 
 
@@ -46,17 +47,23 @@ def default_rule(scenario: Scenario) -> str:
     return method if method in RULES else SYNAPTIC_RL
 
 
-def with_rule(scenario: Scenario, name: str) -> Scenario:
-    """``scenario`` run by rule ``name``: every other rule's sections back at their defaults."""
+def rule_overrides(scenario: Scenario, name: str) -> dict:
+    """The overrides that make ``scenario`` run by rule ``name``: every other rule's sections back at their defaults."""
     if scenario["run"]["method"] == name:
-        return scenario
+        return {}
     overrides = {
         f"{section}.{key}": field.default
         for section, owner in SECTION_OWNER.items()
         if owner != name
         for key, field in SCHEMA[section].items()
     }
-    return scenario.with_overrides({**overrides, "run.method": name})
+    return {**overrides, "run.method": name}
+
+
+def with_rule(scenario: Scenario, name: str) -> Scenario:
+    """``scenario`` run by rule ``name``: every other rule's sections back at their defaults."""
+    overrides = rule_overrides(scenario, name)
+    return scenario.with_overrides(overrides) if overrides else scenario
 
 
 def parse_hidden(text) -> list[int]:
@@ -106,6 +113,8 @@ def base_for_task(task) -> Scenario:
 
 
 def io_sizes(name: str, task) -> tuple[int, int]:
+    if name == "digits":
+        return 64, 10
     if name == "notmnist":
         if isinstance(task, ClassificationTask):
             return task.x_val.shape[1], task.n_classes
@@ -169,19 +178,11 @@ def resolve(
     if rule_name not in RULES:
         problems.append(f"rule {rule!r} is not one of {', '.join(sorted(RULES))}; using {SYNAPTIC_RL}")
         rule_name = SYNAPTIC_RL
-    try:
-        scenario = with_rule(scenario, rule_name)
-    except ScenarioError as exc:
-        problems.append(f"rule {rule_name}: {exc}; using {SYNAPTIC_RL} with its defaults")
-        rule_name = SYNAPTIC_RL
-        scenario = with_rule(scenario, rule_name)
-
     name = task_name or base["task"]["name"]
     if name not in TASKS and name != base["task"]["name"]:
         problems.append(f"task {name!r} is not one of {', '.join(TASKS)}; using {base['task']['name']}")
         name = base["task"]["name"]
-    if name != base["task"]["name"]:
-        apply({"task.name": name, **TASK_PRESETS[name]}, "task")
+    task_keys = {"task.name": name, **TASK_PRESETS[name]} if name != base["task"]["name"] else {}
     current = scenario["network"]["layers"]
     n_in, n_out = io_sizes(name, task) if name in TASKS else (current[0], current[-1])
     fallback_hidden = current[1:-1] if name == base["task"]["name"] else DEFAULT_HIDDEN[name]
@@ -190,7 +191,14 @@ def resolve(
     except ValueError as exc:
         problems.append(f"{exc}; using {fallback_hidden}")
         hidden_sizes = fallback_hidden
-    apply({"network.layers": [n_in, *hidden_sizes, n_out]}, "network")
+    shape = {**task_keys, "network.layers": [n_in, *hidden_sizes, n_out]}
+    try:  # rule, task and network at once: a rule may need the task (Q-AGREL: classes)
+        scenario = scenario.with_overrides({**rule_overrides(scenario, rule_name), **shape})
+    except ScenarioError as exc:
+        problems.append(f"rule {rule_name}: {exc}; using {SYNAPTIC_RL} with its defaults")
+        rule_name = SYNAPTIC_RL
+        scenario = with_rule(scenario, rule_name)
+        apply(shape, "task and network")
 
     if rule_name == SYNAPTIC_RL:
         apply_numbers(

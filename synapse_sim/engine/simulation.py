@@ -130,7 +130,7 @@ class Simulation:
             trial = spec.trial
             matrices = None if feedback is None else self.topology.matrices(feedback)
             rng = generator(self.seed, STREAM_TRIAL, step)
-            extra["trial"] = TrialSpec(trial.epsilon, trial.temperature, rng, matrices)
+            extra["trial"] = TrialSpec(trial.epsilon, trial.temperature, rng, matrices, trial.output)
         with np.errstate(over="ignore", invalid="ignore"):  # a non-finite loss is reported by the task
             evaluation = self.task.evaluate(self.topology.matrices(weights), step, need_activity=spec.activity, **extra)
         self.evaluations += int(count)

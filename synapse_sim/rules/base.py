@@ -68,11 +68,14 @@ class Trial:
     sends feedback back through the network: through the forward weights (``feedback`` None)
     or through the feedback weights the rule keeps in the memory field ``feedback`` (sid
     order, the layout of the forward weights). The task returns, per example, the action,
-    reward and selected Q value, and per layer each post neuron's gated feedback."""
+    reward and selected Q value, and per layer each post neuron's gated feedback. With
+    ``output = "error"`` every output sends its cross-entropy error instead (onehot(label) -
+    softmax(q)), with no selection: error-backprop's twin on the same machinery."""
 
     epsilon: float = 0.0
     temperature: float = 1.0
     feedback: str | None = None
+    output: str = "selected"  # "selected": Q-AGREL; "error": every output sends onehot(label) - softmax(q)
 
 
 @dataclass(frozen=True)
@@ -257,3 +260,11 @@ class Rule:
 def scalar(dtype, value) -> np.generic:
     """``value`` as a NumPy scalar of ``dtype``: rules multiply in the weights' precision in both forms."""
     return np.dtype(dtype).type(value)
+
+
+def scheduled(value: float, schedule, step: int) -> float:
+    """``value``, replaced by each ``[from_step, new_value]`` of ``schedule`` (sorted) whose step has come."""
+    for start, new in schedule:
+        if step >= start:
+            value = new
+    return float(value)

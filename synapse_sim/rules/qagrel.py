@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..scenario import Field, ScenarioError, nonzero_step
-from .base import Change, MemoryField, Pass, Rule, RuleContext, Trial, scalar
+from .base import Change, MemoryField, Pass, Rule, RuleContext, Trial, scalar, scheduled
 from .registry import register_rule
 
 FEEDBACK = ("symmetric", "learned", "fixed")
@@ -35,6 +35,9 @@ SECTIONS = {
             "learning rate alpha (the paper: 0.5 or 1)",
             low=0.0,
             check=nonzero_step("the Q-AGREL learning rate alpha", 0.5),
+        ),
+        "alpha_schedule": Field(
+            "schedule", [], "[[iteration, alpha], ...]: alpha from that iteration on (the paper: cut at epoch 500)"
         ),
         "exploration": Field(
             "float", 0.02, "exploration probability epsilon: a softmax sample, not the greedy action", low=0.0, high=1.0
@@ -68,6 +71,7 @@ class QAgrel(Rule):
 
     Args:
         alpha: learning rate alpha (dW = alpha * mean_n delta_n * tag_n).
+        alpha_schedule: ``[[iteration, alpha], ...]``.
         exploration: exploration probability epsilon of max-Boltzmann selection (``qagrel.exploration``).
         temperature: softmax temperature T of the exploration sample.
         feedback: ``"symmetric"``, ``"learned"`` or ``"fixed"``.
@@ -82,8 +86,17 @@ class QAgrel(Rule):
     needs_classes = True
     broadcast_label = "mean reward per trial"
 
-    def __init__(self, alpha=0.5, exploration=0.02, temperature=1.0, feedback="symmetric", feedback_scale=0.05):
+    def __init__(
+        self,
+        alpha=0.5,
+        exploration=0.02,
+        temperature=1.0,
+        feedback="symmetric",
+        feedback_scale=0.05,
+        alpha_schedule=(),
+    ):
         self.alpha = alpha
+        self.alpha_schedule = [list(x) for x in alpha_schedule]
         self.exploration = exploration
         self.temperature = temperature
         self.feedback = feedback
@@ -115,10 +128,11 @@ class QAgrel(Rule):
             "temperature": self.temperature,
             "feedback": self.feedback,
             "feedback_scale": self.feedback_scale,
+            "alpha_schedule": self.alpha_schedule,
         }
 
     def step_size(self, step: int) -> float:
-        return float(self.alpha)
+        return scheduled(self.alpha, self.alpha_schedule, step)
 
     @property
     def keeps_feedback(self) -> bool:
@@ -155,7 +169,7 @@ class QAgrel(Rule):
 
     def _update(self, ctx: RuleContext) -> Change:
         tag = ctx.coincidence  # mean_n delta_n * pre_i(n) * gated feedback_j(n)
-        dw = scalar(self.dtype, self.alpha) * tag
+        dw = scalar(self.dtype, self.step_size(ctx.step)) * tag
         memory = {"tag": tag}
         if self.feedback == "learned":
             memory["feedback_weight"] = ctx.memory["feedback_weight"] + dw

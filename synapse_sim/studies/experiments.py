@@ -91,6 +91,8 @@ def finished(summary: dict, scenario: Scenario) -> bool:
     if summary.get("method") == "gradient_descent":
         return True
     budget = scenario["run"]["max_evaluations"]
+    if summary.get("stopped_by"):  # the held-out accuracy was stable: the run's own end
+        return True
     return summary["steps"] >= scenario["run"]["iterations"] or bool(budget and summary.get("evaluations", 0) >= budget)
 
 

@@ -19,6 +19,7 @@ from .classification import ClassificationTask
 TASKS: dict[str, object] = {
     "decision_boundary": "synapse_sim.tasks.boundary:build",
     "notmnist": "synapse_sim.tasks.notmnist:build",
+    "digits": "synapse_sim.tasks.digits:build",
 }
 for _name in TASKS:
     register_task_sections(_name, {})

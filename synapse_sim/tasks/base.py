@@ -118,7 +118,8 @@ def check_finite(loss: float, step: int) -> float:
     if not np.isfinite(loss):
         raise NonFiniteLossError(
             f"the loss became {loss} at step {step}; the weights have diverged. "
-            "Lower the rule's step size (synapse.alpha_s, spsa.a, node_perturbation.eta) or check the "
+            "Lower the rule's step size (synapse.alpha_s, spsa.a, node_perturbation.eta, qagrel.alpha, "
+            "backprop.learning_rate) or check the "
             "data for NaN/inf values"
         )
     return loss

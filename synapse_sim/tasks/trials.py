@@ -23,6 +23,7 @@ class TrialSpec:
     temperature: float
     rng: np.random.Generator
     feedback: list[np.ndarray] | None = None  # per layer, shaped like the forward weights; None: the forward weights
+    output: str = "selected"  # or "error": every output sends onehot(label) - softmax(q) (error-backprop)
 
 
 @dataclass
@@ -61,14 +62,22 @@ def gate(hidden: np.ndarray, activation: str) -> np.ndarray:
 
 def run_trials(logits_t, labels, hidden, weights, spec: TrialSpec, activation: str):
     """The trials of a pass: a :class:`TrialRecord` and, per weight layer, each post neuron's
-    gated feedback (shape ``(n_out, N)``): one-hot on the selected action at the output."""
-    actions = select_actions(logits_t, spec.epsilon, spec.temperature, spec.rng)
+    gated feedback (shape ``(n_out, N)``): one-hot on the selected action at the output (or,
+    for ``output = "error"``, the cross-entropy error of every output, with greedy actions)."""
     n = labels.size
+    if spec.output == "error":
+        actions = np.argmax(logits_t, axis=0)
+        z = logits_t - logits_t.max(axis=0)
+        p = np.exp(z)
+        signal = -(p / p.sum(axis=0))
+        signal[labels, np.arange(n)] += 1
+    else:
+        actions = select_actions(logits_t, spec.epsilon, spec.temperature, spec.rng)
+        signal = np.zeros_like(logits_t)
+        signal[actions, np.arange(n)] = 1
     rewards = (actions == labels).astype(np.float64)
     q_selected = logits_t[actions, np.arange(n)].astype(np.float64)
     feedback_weights = spec.feedback if spec.feedback is not None else weights
-    signal = np.zeros_like(logits_t)
-    signal[actions, np.arange(n)] = 1
     signals = [signal]
     for layer in range(len(weights) - 1, 0, -1):
         back = feedback_weights[layer][:-1] @ signals[0]  # the bias unit receives no feedback
