@@ -112,3 +112,21 @@ class ClassificationTask(Task):
     def predict(self, weights, x) -> np.ndarray:
         logits, _ = mlp_forward(np.asarray(x, dtype=self.x_train.dtype), weights, self.hidden_activation)
         return logits.argmax(axis=1)
+
+
+def scenario_classification_task(scenario, arrays, dtype) -> ClassificationTask:
+    """A scenario's classification task on ``arrays`` = (x_train, y_train, x_val, y_val): its minibatches
+    (``task.batch_size`` / ``batch_interval``, keyed by ``run.seed``) and hidden activation."""
+    import functools
+
+    from ..randomness import STREAM_BATCH, generator
+
+    task, network = scenario["task"], scenario["network"]
+    return ClassificationTask(
+        *arrays,
+        functools.partial(generator, scenario["run"]["seed"], STREAM_BATCH),
+        batch_size=task["batch_size"],
+        batch_interval=task["batch_interval"],
+        hidden_activation=network["hidden_activation"],
+        dtype=np.dtype(dtype),
+    )

@@ -12,9 +12,8 @@ import functools
 
 import numpy as np
 
-from ..randomness import STREAM_BATCH, generator
 from ..scenario import Scenario, ScenarioError
-from .classification import ClassificationTask
+from .classification import ClassificationTask, scenario_classification_task
 from .data import Dataset, split
 
 N_PIXELS, N_CLASSES = 64, 10
@@ -40,15 +39,5 @@ def build(scenario: Scenario, dtype) -> ClassificationTask:
             f"network.layers = {network['layers']} does not fit the 8x8 digits: the first layer takes the "
             f"{N_PIXELS} pixels and the last gives the {N_CLASSES} classes, e.g. [{N_PIXELS}, 300, {N_CLASSES}]"
         )
-    x_train, y_train, x_val, y_val = split(digits_dataset(), scenario.data_seed, task["validation_fraction"])
-    return ClassificationTask(
-        x_train,
-        y_train,
-        x_val,
-        y_val,
-        functools.partial(generator, scenario["run"]["seed"], STREAM_BATCH),
-        batch_size=task["batch_size"],
-        batch_interval=task["batch_interval"],
-        hidden_activation=network["hidden_activation"],
-        dtype=np.dtype(dtype),
-    )
+    arrays = split(digits_dataset(), scenario.data_seed, task["validation_fraction"])
+    return scenario_classification_task(scenario, arrays, dtype)

@@ -5,11 +5,8 @@ from __future__ import annotations
 import functools
 import math
 
-import numpy as np
-
-from ..randomness import STREAM_BATCH, generator
 from ..scenario import Scenario, ScenarioError
-from .classification import ClassificationTask
+from .classification import ClassificationTask, scenario_classification_task
 
 
 @functools.lru_cache(maxsize=4)
@@ -50,17 +47,6 @@ def check_layers(layers, n_pixels: int, source: str = "the data") -> None:
 
 def build(scenario: Scenario, dtype) -> ClassificationTask:
     task = scenario["task"]
-    network = scenario["network"]
-    x_train, y_train, x_val, y_val = notmnist_split(scenario)
-    check_layers(network["layers"], x_train.shape[1], _dataset(task["data"]).source)
-    return ClassificationTask(
-        x_train,
-        y_train,
-        x_val,
-        y_val,
-        functools.partial(generator, scenario["run"]["seed"], STREAM_BATCH),
-        batch_size=task["batch_size"],
-        batch_interval=task["batch_interval"],
-        hidden_activation=network["hidden_activation"],
-        dtype=np.dtype(dtype),
-    )
+    arrays = notmnist_split(scenario)
+    check_layers(scenario["network"]["layers"], arrays[0].shape[1], _dataset(task["data"]).source)
+    return scenario_classification_task(scenario, arrays, dtype)
