@@ -6,7 +6,8 @@ seed starts from the same initial weights, split and minibatch sequence (the see
 runs the paper's protocol (batch 100; the held-out check every 5 epochs; stop when 5 checks in a
 row agree to 0.1 %, else after ``max_epochs`` epochs, the learning rate cut tenfold at half of
 them) and is counted in epochs. Learning rates are the paper's, not tuned here: Q-AGREL 0.5,
-feedback alignment 0.1, error-backprop 0.1. Results folders are resumable (run_jobs).
+feedback alignment 0.1, error-backprop 0.1; independent feedback weights start at the forward
+weights' scale. Results folders are resumable (run_jobs).
 """
 
 from __future__ import annotations
@@ -56,7 +57,12 @@ def qagrel_jobs(base: Scenario, seeds, out_root, max_epochs: int = 1000, network
     jobs = []
     for hidden in networks:
         layers = [n_in, *hidden, n_out]
-        for label, method, settings in METHODS:
+        for label, method, own in METHODS:
+            settings = dict(own)
+            if method == "qagrel" and settings["qagrel.feedback"] != "symmetric":
+                # independent feedback weights at the forward weights' scale (uniform +-r: std r / sqrt 3),
+                # as the spec proposes; larger ones multiply the step (0.05 diverged on notMNIST)
+                settings = {**settings, "qagrel.feedback_scale": base["network"]["init_range"] / math.sqrt(3)}
             rate_key = "qagrel.alpha" if method == "qagrel" else "backprop.learning_rate"
             schedule_key = "qagrel.alpha_schedule" if method == "qagrel" else "backprop.learning_rate_schedule"
             cut = [[iterations // 2 + 1, settings[rate_key] / 10]]
