@@ -135,15 +135,17 @@ class SynapseModel(mesa.Model):
     def weight_vector(self) -> np.ndarray:
         return np.array([agent.weight for agent in self.synapses], dtype=self.simulation.dtype)
 
+    def field(self, name: str) -> np.ndarray:
+        f = self.fields[name]
+        if f.shared:
+            return np.array(self.synapses[0].memory[name], dtype=f.dtype)
+        return np.array([agent.memory[name] for agent in self.synapses], dtype=f.dtype)
+
     def memory(self) -> dict[str, np.ndarray]:
         out = {"weights": self.weight_vector()}
         for name, f in self.fields.items():
-            if f.derived:
-                continue
-            if f.shared:
-                out[name] = np.array(self.synapses[0].memory[name], dtype=f.dtype)
-            else:
-                out[name] = np.array([agent.memory[name] for agent in self.synapses], dtype=f.dtype)
+            if not f.derived:
+                out[name] = self.field(name)
         return out
 
     def load_memory(self, memory) -> None:

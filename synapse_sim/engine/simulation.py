@@ -78,6 +78,10 @@ class Population(Protocol):
 
     def load_memory(self, memory: dict[str, np.ndarray]) -> None: ...
 
+    def field(self, name: str) -> np.ndarray:
+        """One memory field of every synapse, sid order (read-only use)."""
+        ...
+
 
 def flatten(matrices: list[np.ndarray]) -> np.ndarray:
     """Per-layer matrices (weight layout) back to one vector in sid order."""
@@ -209,7 +213,7 @@ class Simulation:
     def _feedback(spec: Pass, population: Population):
         if spec.trial is None or spec.trial.feedback is None:
             return None
-        return population.memory()[spec.trial.feedback]
+        return population.field(spec.trial.feedback)
 
     # --- checkpoints --------------------------------------------------------------------
     def checkpoint(self, population: Population) -> dict[str, np.ndarray]:

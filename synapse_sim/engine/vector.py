@@ -57,6 +57,9 @@ class VectorPopulation:
     def weight_vector(self) -> np.ndarray:
         return self.weights
 
+    def field(self, name: str) -> np.ndarray:
+        return self.state[name]
+
     def context(self, step: int, draws=None, broadcast=None, neurons: NeuronData | None = None) -> RuleContext:
         pre, post = self.neuron_ends(neurons)
         return RuleContext(
