@@ -13,11 +13,14 @@ CHECKPOINT_FORMAT = 1
 CHECKPOINT_KEYS = ("format", "wall_time", "engine_step", "engine_weights", "history_loss")
 
 STEP_FIELDS = ("loss", "accuracy", "reward", "decrement", "keep", "increment", "step_size", "evaluations")
+CLASS_FIELDS = ("selected", "correct", "presented")  # per step and class, for trial rules (StepResult.class_counts)
 
 
 class History:
     """Per step: loss, accuracy, the broadcast as one number (``reward``), the action mix, the
-    rule's step size and the loss evaluations so far; held-out metrics every k steps."""
+    rule's step size and the loss evaluations so far; held-out metrics every k steps. Trial rules
+    add, per step and class, how often it was selected, selected rightly and presented
+    (``selected``, ``correct``, ``presented``: integer arrays of shape ``(steps, n_classes)``)."""
 
     def __init__(self, iterations: int):
         self.size = int(iterations)
@@ -34,6 +37,11 @@ class History:
         a["decrement"][i], a["keep"][i], a["increment"][i] = result.action_counts / n_synapses
         a["step_size"][i] = result.step_size
         a["evaluations"][i] = result.evaluations
+        if result.class_counts is not None:
+            if "selected" not in a:
+                for name in CLASS_FIELDS:
+                    a[name] = np.zeros((self.size, result.class_counts.shape[1]), dtype=np.int32)
+            a["selected"][i], a["correct"][i], a["presented"][i] = result.class_counts
         self.length = result.step
 
     def record_validation(self, step: int, metrics: dict) -> None:
@@ -45,8 +53,8 @@ class History:
 
     def grow(self, size: int) -> None:
         for name, values in self.arrays.items():
-            grown = np.full(size, np.nan)
-            grown[: values.size] = values
+            grown = np.full((size, *values.shape[1:]), np.nan if values.dtype.kind == "f" else 0, dtype=values.dtype)
+            grown[: len(values)] = values
             self.arrays[name] = grown
         self.size = size
 
@@ -65,6 +73,11 @@ class History:
             key = name if name in arrays else renamed.get(name)
             if key in arrays:
                 history.arrays[name][:n] = arrays[key]
+        for name in CLASS_FIELDS:
+            if name in arrays:
+                counts = np.zeros((history.size, arrays[name].shape[1]), dtype=np.int32)
+                counts[:n] = arrays[name]
+                history.arrays[name] = counts
         history.length = n
         for key in history.validation:
             history.validation[key] = [float(v) for v in arrays[f"validation_{key}"]]

@@ -251,11 +251,58 @@ def test_qagrel_table_on_digits_writes_the_paper_layout_and_resumes(tmp_path):
     assert backprop["epochs_vs_backprop"] == 1.0 and 0 < backprop["epochs_mean"] <= 40.1
     assert all(0 <= r["accuracy_mean"] <= 100 for r in rows) and backprop["accuracy_mean"] > 50
     assert "| rule | hidden units | learning rate | final accuracy (%) | epochs |" in text
-    for name in ("qagrel_table.md", "qagrel_table.csv", "qagrel_table.json", "qagrel_rewards.png"):
+    for name in (
+        "qagrel_table.md",
+        "qagrel_table.csv",
+        "qagrel_table.json",
+        "qagrel_rewards.png",
+        "qagrel_classes.png",
+    ):
         assert (out / name).stat().st_size > 100
+    with np.load(out / "100" / "q_agrel_symmetric" / "seed0" / "history.npz") as history:
+        selected, correct, presented = history["selected"], history["correct"], history["presented"]
+        assert selected.shape == correct.shape == presented.shape == (history["reward"].size, 10)
+        assert (selected.sum(axis=1) == 100).all() and (presented.sum(axis=1) == 100).all()
+        assert (correct <= selected).all() and (correct <= presented).all()
+        np.testing.assert_allclose(correct.sum(axis=1) / 100, history["reward"])  # reward 1 = right class
     stamp = {p: p.stat().st_mtime_ns for p in out.rglob("checkpoint.npz")}
     again, _ = qagrel_table("digits", None, [0], out, processes=1, max_epochs=40, networks=((100,),))
     assert again == text and {p: p.stat().st_mtime_ns for p in out.rglob("checkpoint.npz")} == stamp  # read back
+
+
+def test_a_seed_that_diverges_is_a_table_entry_not_the_end_of_the_table(tmp_path, monkeypatch):
+    from synapse_sim.studies import qagrel_table as study
+
+    label, method, own = study.METHODS[0]
+    monkeypatch.setattr(study, "METHODS", ((label, method, {**own, "qagrel.alpha": 1e9}), study.METHODS[-1]))
+    text, rows = study.qagrel_table("digits", None, [0, 1], tmp_path, processes=1, max_epochs=4, networks=((30,),))
+    assert rows[0]["diverged"] == "0 1" and np.isnan(rows[0]["accuracy_mean"]) and rows[1]["diverged"] == ""
+    assert "| 0 1 |" in text and rows[1]["accuracy_mean"] > 10
+    again, _ = study.qagrel_table("digits", None, [0, 1], tmp_path, processes=1, max_epochs=4, networks=((30,),))
+    assert again == text  # the failed runs are read back, not rerun
+
+
+def test_class_counts_resume_exactly(tmp_path):
+    from synapse_sim.runner import run
+
+    scenario = Scenario().with_overrides(
+        {
+            "task.name": "digits",
+            "run.method": "qagrel",
+            "layers": [64, 30, 10],
+            "hidden_activation": "relu",
+            "task.batch_size": 20,
+            "run.iterations": 60,
+            "run.checkpoint_every": 25,
+        }
+    )
+    run(scenario, tmp_path / "straight", progress=False)
+    run(scenario, tmp_path / "resumed", progress=False, interrupt_at=30)
+    run(None, tmp_path / "resumed", resume=True, progress=False)
+    with np.load(tmp_path / "straight" / "history.npz") as a, np.load(tmp_path / "resumed" / "history.npz") as b:
+        for name in ("selected", "correct", "presented"):
+            assert a[name].dtype == np.int32 and a[name].shape == (60, 10)
+            np.testing.assert_array_equal(a[name], b[name])
 
 
 def test_a_diverging_learning_rate_stops_clearly_and_keeps_the_last_checkpoint(tmp_path):

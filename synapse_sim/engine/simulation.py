@@ -38,7 +38,9 @@ def scenario_initial_weights(scenario: Scenario, topology: Topology) -> np.ndarr
 class StepResult:
     """What one step did. ``reward`` is the rule's broadcast as one number (synaptic RL: R_t);
     ``action_counts`` counts decrement / keep / increment (the sign of the weight change for
-    rules without discrete actions); ``evaluations`` the loss evaluations so far."""
+    rules without discrete actions); ``evaluations`` the loss evaluations so far;
+    ``class_counts`` for trial rules (Q-AGREL, error-backprop): per class, how often it was
+    selected, selected rightly and presented, shape ``(3, n_classes)`` (the paper's Fig. 6), else None."""
 
     step: int
     loss: float
@@ -47,6 +49,7 @@ class StepResult:
     action_counts: np.ndarray
     step_size: float
     evaluations: int
+    class_counts: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -207,7 +210,16 @@ class Simulation:
             np.bincount(population.actions(), minlength=N_ACTIONS),
             rule.step_size(t),
             self.evaluations,
+            self.class_counts(evaluations),
         )
+
+    def class_counts(self, evaluations: list[Evaluation]) -> np.ndarray | None:
+        trials = next((e.trace.trials for e in evaluations if e.trace is not None and e.trace.trials is not None), None)
+        if trials is None:
+            return None
+        n_classes = self.topology.layer_sizes[-1]
+        right = trials.actions[trials.rewards > 0]
+        return np.stack([np.bincount(a, minlength=n_classes) for a in (trials.actions, right, trials.labels)])
 
     @staticmethod
     def _feedback(spec: Pass, population: Population):

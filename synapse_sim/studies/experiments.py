@@ -100,8 +100,10 @@ def default_processes() -> int:
     return max(1, os.cpu_count() or 1)
 
 
-def run_jobs(jobs: list[Job], processes: int | None = None) -> list[dict]:
+def run_jobs(jobs: list[Job], processes: int | None = None, runner=run_job) -> list[dict]:
     """Run jobs in parallel worker processes (one BLAS thread each); results in job order.
+
+    ``runner`` runs one job (a module-level function, so that workers can import it).
 
     Workers are spawned: each imports the plug-ins this process loaded and registers the
     features, rules and tasks defined in ``__main__`` (a notebook cell), so a study runs what
@@ -109,7 +111,7 @@ def run_jobs(jobs: list[Job], processes: int | None = None) -> list[dict]:
     """
     processes = min(processes or default_processes(), len(jobs))
     if processes <= 1:
-        return [run_job(job) for job in jobs]
+        return [runner(job) for job in jobs]
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
 
@@ -121,7 +123,7 @@ def run_jobs(jobs: list[Job], processes: int | None = None) -> list[dict]:
             _main_module_not_rerun(),
             ProcessPoolExecutor(processes, mp_context=context, initializer=_worker, initargs=(snapshot(),)) as pool,
         ):
-            return list(pool.map(run_job, jobs))
+            return list(pool.map(runner, jobs))
     except BrokenProcessPool as exc:
         from ..folder import RunError
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from ..scenario import Scenario
-from .experiments import Job, run_jobs, stats
+from .experiments import Job, run_job, run_jobs, stats
 
 # (label, run.method, its settings): the paper's Table 1 rows, with its learning rates
 METHODS = (
@@ -88,12 +88,37 @@ def qagrel_jobs(base: Scenario, seeds, out_root, max_epochs: int = 1000, network
     return jobs
 
 
+def run_or_report(job: Job) -> dict:
+    """:func:`run_job`, except that a run stopped by a non-finite loss is a table entry (its
+    ``summary.json`` says ``failed: ...``), not the end of the table: the paper's rates are not
+    tuned here, and a rate that diverges on some seed is a result."""
+    from ..folder import RunError
+
+    path = job.out_dir / "summary.json"
+    if path.is_file() and json.loads(path.read_text())["status"].startswith("failed"):
+        return json.loads(path.read_text())
+    try:
+        return run_job(job)
+    except RunError:
+        if path.is_file() and json.loads(path.read_text())["status"].startswith("failed"):
+            return json.loads(path.read_text())
+        raise
+
+
+def failed(summary: dict) -> bool:
+    return summary["status"].startswith("failed")
+
+
 def method_folder(label: str) -> str:
     return label.lower().replace(",", "").replace(" ", "_").replace("-", "_")
 
 
 def epochs_of(summary: dict, scenario: Scenario, n_train: int) -> float:
     return summary["steps"] * BATCH / n_train
+
+
+def mean_sd(values) -> dict:
+    return stats(values) if len(values) else {"mean": float("nan"), "stdev": float("nan")}
 
 
 def table_rows(jobs, summaries, n_train: int) -> list[dict]:
@@ -105,9 +130,10 @@ def table_rows(jobs, summaries, n_train: int) -> list[dict]:
         method, net = label.split("|")
         scenario = members[0][0].scenario
         rate = scenario.get("qagrel.alpha" if scenario["run"]["method"] == "qagrel" else "backprop.learning_rate")
-        accuracy = stats([100 * s["final_validation_accuracy"] for _, s in members])
-        epochs = stats([epochs_of(s, j.scenario, n_train) for j, s in members])
-        stopped = sum(1 for _, s in members if s.get("stopped_by"))
+        ran = [(j, s) for j, s in members if not failed(s)]
+        accuracy = mean_sd([100 * s["final_validation_accuracy"] for _, s in ran])
+        epochs = mean_sd([epochs_of(s, j.scenario, n_train) for j, s in ran])
+        stopped = sum(1 for _, s in ran if s.get("stopped_by"))
         rows.append(
             {
                 "rule": method,
@@ -118,6 +144,7 @@ def table_rows(jobs, summaries, n_train: int) -> list[dict]:
                 "epochs_mean": epochs["mean"],
                 "epochs_sd": epochs["stdev"],
                 "stopped_by_rule": f"{stopped}/{len(members)}",
+                "diverged": " ".join(str(j.scenario["run"]["seed"]) for j, s in members if failed(s)),
                 "seeds": " ".join(str(j.scenario["run"]["seed"]) for j, _ in members),
             }
         )
@@ -129,19 +156,36 @@ def table_rows(jobs, summaries, n_train: int) -> list[dict]:
 
 def markdown(rows: list[dict], source: str) -> str:
     lines = [
-        f"Data: {source}. Held-out accuracy at the stop, mean (sd) over the seeds; epochs to the stopping rule.",
+        f"Data: {source}. Held-out accuracy at the stop, mean (sd) over the seeds; epochs to the stopping rule "
+        "(seeds whose loss diverged are named, and left out of the means).",
         "",
         "| rule | hidden units | learning rate | final accuracy (%) | epochs | epochs / error-backprop's | stopped by "
-        "the rule |",
-        "|---|---|---|---|---|---|---|",
+        "the rule | diverged (seeds) |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         lines.append(
             f"| {r['rule']} | {r['hidden units']} | {r['learning rate']:g} | {r['accuracy_mean']:.2f} "
             f"({r['accuracy_sd']:.2f}) | {r['epochs_mean']:.0f} ({r['epochs_sd']:.0f}) | "
-            f"{r['epochs_vs_backprop']:.2f} | {r['stopped_by_rule']} |"
+            f"{r['epochs_vs_backprop']:.2f} | {r['stopped_by_rule']} | {r['diverged'] or '-'} |"
         )
     return "\n".join(lines) + "\n"
+
+
+def first_runs(jobs, summaries) -> dict[str, Job]:
+    """Per table row, the job of its first seed that did not diverge."""
+    firsts: dict[str, Job] = {}
+    for job, summary in zip(jobs, summaries, strict=True):
+        if not failed(summary):
+            firsts.setdefault(job.label, job)
+    return firsts
+
+
+def per_epoch(values: np.ndarray, n_train: int) -> np.ndarray:
+    """Sums over each epoch's steps (the last, partial epoch dropped)."""
+    steps = max(1, round(n_train / BATCH))
+    n = len(values) // steps
+    return values[: n * steps].reshape(n, steps, *values.shape[1:]).sum(axis=1)
 
 
 def reward_figure(jobs, summaries, n_train: int):
@@ -151,23 +195,52 @@ def reward_figure(jobs, summaries, n_train: int):
     fig = Figure(figsize=(11, 4))
     axes = fig.subplots(1, 2, sharey=True)
     nets = sorted({job.label.split("|")[1] for job in jobs}, key=len)
-    seen = set()
-    for job in jobs:
-        if job.label in seen:
-            continue
-        seen.add(job.label)
-        method, net = job.label.split("|")
+    steps = max(1, round(n_train / BATCH))
+    for label, job in first_runs(jobs, summaries).items():
+        method, net = label.split("|")
         with np.load(job.out_dir / "history.npz") as history:
-            reward = history["reward"]
-        per_epoch = max(1, round(n_train / BATCH))
-        n = reward.size // per_epoch
-        curve = reward[: n * per_epoch].reshape(n, per_epoch).mean(axis=1)
-        axes[nets.index(net)].plot(np.arange(1, n + 1), curve, lw=1, label=method)
+            curve = per_epoch(history["reward"], n_train) / steps
+        axes[nets.index(net)].plot(np.arange(1, curve.size + 1), curve, lw=1, label=method)
     for ax, net in zip(axes, nets, strict=False):
         ax.set(title=f"hidden units {net.replace('-', ',')} (first seed)", xlabel="epoch", xscale="log")
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("reward per trial (backprop: accuracy)")
     axes[0].legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def class_figure(jobs, summaries, n_train: int, methods=("Q-AGREL, symmetric", "error-backprop")):
+    """The paper's Fig. 6 on the deepest network: per class and epoch, the fraction of trials that
+    selected it and the fraction of its examples answered rightly (first seed of each method)."""
+    from matplotlib.figure import Figure
+
+    net = max((job.label.split("|")[1] for job in jobs), key=len)
+    firsts = first_runs(jobs, summaries)
+    fig = Figure(figsize=(11, 7))
+    axes = fig.subplots(2, len(methods), sharex=True, squeeze=False)
+    for column, method in enumerate(methods):
+        job = firsts.get(f"{method}|{net}")
+        if job is None:
+            continue
+        with np.load(job.out_dir / "history.npz") as history:
+            selected, correct, presented = (
+                per_epoch(history[k], n_train) for k in ("selected", "correct", "presented")
+            )
+        epochs = np.arange(1, selected.shape[0] + 1)
+        share = selected / selected.sum(axis=1, keepdims=True)
+        recall = correct / np.maximum(presented, 1)
+        for c in range(selected.shape[1]):
+            axes[0, column].plot(epochs, share[:, c], lw=1, label=str(c))
+            axes[1, column].plot(epochs, recall[:, c], lw=1, label=str(c))
+        axes[0, column].set_title(f"{method}, hidden units {net.replace('-', ',')}, seed {job.scenario['run']['seed']}")
+        axes[1, column].set_xlabel("epoch")
+    axes[0, 0].set_ylabel("share of trials selecting the class")
+    axes[1, 0].set_ylabel("its examples answered rightly")
+    for ax in axes.ravel():
+        ax.set_xscale("log")
+        ax.grid(alpha=0.3)
+    axes[0, -1].legend(title="class", fontsize=7, ncols=2)
     fig.tight_layout()
     return fig
 
@@ -184,14 +257,16 @@ def write_qagrel_table(out_root, jobs, summaries, n_train: int, source: str) -> 
     (out_root / "qagrel_table.csv").write_text(buffer.getvalue())
     (out_root / "qagrel_table.json").write_text(json.dumps(rows, indent=1))
     reward_figure(jobs, summaries, n_train).savefig(out_root / "qagrel_rewards.png", dpi=110)
+    class_figure(jobs, summaries, n_train).savefig(out_root / "qagrel_classes.png", dpi=110)
     return text, rows
 
 
 def qagrel_table(task: str, data, seeds, out_root, processes=None, max_epochs: int = 1000, networks=NETWORKS):
-    """Run (or resume) every job and write ``qagrel_table.md`` / ``.csv`` / ``.json`` / ``qagrel_rewards.png``."""
+    """Run (or resume) every job and write ``qagrel_table.md`` / ``.csv`` / ``.json``, ``qagrel_rewards.png``
+    and ``qagrel_classes.png``."""
     base = base_scenario(task, data)
     jobs = qagrel_jobs(base, seeds, out_root, max_epochs, networks)
-    summaries = run_jobs(jobs, processes)
+    summaries = run_jobs(jobs, processes, runner=run_or_report)
     n_train = training_size(base)
     source = summaries[0].get("data", {}).get("source") or ("scikit-learn 8x8 digits" if task == "digits" else task)
     return write_qagrel_table(out_root, jobs, summaries, n_train, source)
