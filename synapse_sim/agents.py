@@ -1,4 +1,4 @@
-"""The agent view's agent: one synapse, its weight and its local memory."""
+"""The agent view's agents: one synapse, its weight and its local memory; a feedback synapse."""
 
 from __future__ import annotations
 
@@ -32,6 +32,7 @@ class SynapseAgent(mesa.Agent):
         self.action = None
         self.offsets: tuple = ()
         self.report: dict = {}
+        self.feedback: FeedbackSynapseAgent | None = None
 
     def context(self, draws=None, broadcast=None) -> RuleContext:
         """What this synapse knows: its memory, its random numbers, its two neurons, the broadcast."""
@@ -47,7 +48,7 @@ class SynapseAgent(mesa.Agent):
             self.sid_scalar,
             self.weight,
             self.is_bias_scalar,
-            self.memory,
+            self.memory if self.feedback is None else {**self.memory, self.feedback.field: self.feedback.weight},
             {k: v[self.sid] for k, v in draws.items()} if draws else EMPTY,
             broadcast,
             pre,
@@ -60,6 +61,8 @@ class SynapseAgent(mesa.Agent):
             self.weight = self.weight + change.dw
         if change.memory:
             self.memory.update(change.memory)
+            if self.feedback is not None and self.feedback.field in change.memory:
+                self.feedback.weight = self.memory.pop(self.feedback.field)
         self.report = change.report
 
     def propose(self) -> None:
@@ -77,3 +80,21 @@ class SynapseAgent(mesa.Agent):
     def observe(self) -> None:
         """Recompute memory derived from the rest (synaptic RL: the state index)."""
         self.apply(self.model.rule.observe_local(self.context()))
+
+
+class FeedbackSynapseAgent(mesa.Agent):
+    """The feedback synapse of a forward synapse: on the reverse edge (its post neuron back to
+    its pre neuron), with a weight of its own (a rule's ``reverse`` memory field, e.g. Q-AGREL's
+    ``feedback_weight``). It carries the selected output's feedback back to the pre neuron; its
+    forward partner reads its weight and, when the rule changes it (learned feedback), writes it."""
+
+    def __init__(self, model, partner: SynapseAgent, field: str, weight):
+        super().__init__(model)
+        self.sid = partner.sid
+        self.layer = partner.layer
+        self.pre, self.post = partner.post, partner.pre
+        self.is_bias = partner.is_bias
+        self.partner = partner
+        self.field = field
+        self.weight = weight
+        partner.feedback = self

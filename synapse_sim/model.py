@@ -13,7 +13,7 @@ from collections import deque
 import mesa
 import numpy as np
 
-from .agents import SynapseAgent
+from .agents import FeedbackSynapseAgent, SynapseAgent
 from .engine.footprint import check_fits
 from .engine.simulation import NeuronData, Simulation, StepResult
 from .scenario import Scenario
@@ -69,6 +69,7 @@ class SynapseModel(mesa.Model):
         self.iterations = self.config["run"]["iterations"]
         self.fields = {f.name: f for f in self.rule.memory_fields()}
         self.synapses = [SynapseAgent(self, sid, None, {}) for sid in range(self.topology.n_synapses)]
+        self.feedback_synapses = self._feedback_synapses()
         self.load_memory(self.simulation.initial_memory())
         self.draws: dict = {}
         self.broadcast = None
@@ -93,12 +94,24 @@ class SynapseModel(mesa.Model):
         self.running = True
         self.datacollector.collect(self)
 
+    def _feedback_synapses(self) -> list[FeedbackSynapseAgent]:
+        """An agent per forward synapse on the reverse edge, when the rule keeps a ``reverse`` field."""
+        reverse = [f.name for f in self.fields.values() if f.reverse]
+        if not reverse:
+            return []
+        (name,) = reverse
+        agents = [FeedbackSynapseAgent(self, synapse, name, None) for synapse in self.synapses]
+        for agent in agents:
+            self.graph.add_edge(agent.pre, agent.post, sid=agent.sid, feedback=True)
+        return agents
+
     # --- the Population protocol, kept in agents -------------------------------------
     def _each(self, method: str, shuffle: bool = True) -> None:
+        synapses = self.agents_by_type[SynapseAgent]
         if self.activation == "shuffle" and not shuffle:
-            self.agents.do(method)
+            synapses.do(method)
         elif self.activation == "shuffle":
-            self.agents.shuffle_do(method)
+            synapses.shuffle_do(method)
         else:
             for agent in self.synapses if self.activation == "sid" else self.synapses[::-1]:
                 getattr(agent, method)()
@@ -137,6 +150,8 @@ class SynapseModel(mesa.Model):
 
     def field(self, name: str) -> np.ndarray:
         f = self.fields[name]
+        if f.reverse:
+            return np.array([agent.weight for agent in self.feedback_synapses], dtype=f.dtype)
         if f.shared:
             return np.array(self.synapses[0].memory[name], dtype=f.dtype)
         return np.array([agent.memory[name] for agent in self.synapses], dtype=f.dtype)
@@ -157,7 +172,9 @@ class SynapseModel(mesa.Model):
             values = {}
             for name, f in self.fields.items():
                 source = memory.get(name, initial[name])
-                if f.shared:
+                if f.reverse:
+                    agent.feedback.weight = np.dtype(f.dtype).type(source[agent.sid])
+                elif f.shared:
                     values[name] = np.array(source, dtype=f.dtype)
                 elif f.shape:
                     values[name] = np.array(source[agent.sid], dtype=f.dtype)

@@ -147,6 +147,37 @@ def test_learned_feedback_moves_with_the_forward_weights_and_fixed_feedback_stay
             assert not db.any()
 
 
+@pytest.mark.parametrize("feedback", ["symmetric", "learned", "fixed"])
+def test_feedback_synapses_are_agents_on_the_reverse_edges(feedback):
+    from synapse_sim.agents import FeedbackSynapseAgent, SynapseAgent
+    from synapse_sim.model import SynapseModel
+
+    chosen = scenario([6, 5, 4], alpha=0.3, feedback=feedback, feedback_scale=0.2)
+    model = SynapseModel(chosen, task=blobs_task(), activation="sid")
+    engine = VectorEngine(chosen, task=blobs_task())
+    for _ in range(15):
+        model.step()
+    engine.run(15)
+    forward = {
+        (u, v): sid for u, v, sid in model.graph.edges(data="sid") if not model.graph.edges[u, v].get("feedback")
+    }
+    assert len(forward) == model.topology.n_synapses and len(model.agents_by_type[SynapseAgent]) == len(forward)
+    np.testing.assert_array_equal(model.weight_vector(), engine.population.weights)
+    if feedback == "symmetric":  # the forward synapse carries its own feedback: no second agent
+        assert not model.feedback_synapses and FeedbackSynapseAgent not in model.agents_by_type
+        return
+    agents = model.feedback_synapses
+    assert len(model.agents_by_type[FeedbackSynapseAgent]) == len(agents) == len(forward)
+    for agent in agents:
+        assert model.graph.edges[agent.pre, agent.post] == {"sid": agent.sid, "feedback": True}
+        assert forward[(agent.post, agent.pre)] == agent.sid and agent.partner.feedback is agent
+        assert "feedback_weight" not in agent.partner.memory  # the weight is the feedback agent's own
+    weights = np.array([agent.weight for agent in agents])
+    np.testing.assert_array_equal(weights, engine.population.state["feedback_weight"])
+    initial = model.simulation.initial_memory()["feedback_weight"]
+    assert (weights != initial).any() if feedback == "learned" else (weights == initial).all()
+
+
 def test_bad_scenarios_are_refused_by_name():
     with pytest.raises(ScenarioError, match="needs a classification task"):
         Scenario().with_overrides({"run.method": "qagrel"})

@@ -38,6 +38,9 @@ class MemoryField:
     vectorised backend one. ``derived`` fields are recomputed by ``observe`` and not
     checkpointed. ``values`` lists the allowed values of a discrete field (for
     :func:`check_rule`'s random contexts); a float field is sampled around ``scale``.
+    A ``reverse`` field is the weight of the synapse's feedback partner on the reverse edge
+    (post -> pre; Q-AGREL's feedback synapses): the agent view keeps it in an agent of its own
+    (:class:`~synapse_sim.agents.FeedbackSynapseAgent`), the vectorised backend as an array.
     """
 
     name: str
@@ -48,6 +51,7 @@ class MemoryField:
     derived: bool = False
     values: tuple | None = None
     scale: float = 1.0
+    reverse: bool = False
 
     def initial(self, n: int) -> np.ndarray:
         shape = self.shape if self.shared else (n, *self.shape)

@@ -11,8 +11,10 @@ epsilon = 0 this is one backprop step on 0.5 * (r - q_s)^2 (``tests/test_qagrel.
 Feedback variants (``qagrel.feedback``): ``symmetric`` (the feedback synapse of w_ij has
 weight w_ij, as BrainProp computes it), ``learned`` (independently initialised, changed by
 the same tag: dB = dW) and ``fixed`` (random and frozen: feedback alignment). The feedback
-synapse from post neuron j back to pre neuron i lives in synapse (i, j)'s memory as
-``feedback_weight``, with the layout of the forward weights. One loss evaluation per step.
+synapse from post neuron j back to pre neuron i is the reverse field ``feedback_weight`` of
+synapse (i, j): in the agent view an agent of its own on the reverse edge of the neuron graph,
+in the vectorised backend an array with the layout of the forward weights. One loss
+evaluation per step.
 See ``../shared/specs/qagrel-spiking.md`` section 1.
 """
 
@@ -142,7 +144,7 @@ class QAgrel(Rule):
         fields = (MemoryField("tag", "float64", scale=0.01),)
         if self.keeps_feedback:
             dtype = getattr(self, "dtype", np.dtype(np.float64)).name
-            fields += (MemoryField("feedback_weight", dtype, scale=self.feedback_scale or 1.0),)
+            fields += (MemoryField("feedback_weight", dtype, scale=self.feedback_scale or 1.0, reverse=True),)
         return fields
 
     def initial_memory(self, rng, n_synapses: int) -> dict[str, np.ndarray]:

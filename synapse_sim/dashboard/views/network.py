@@ -59,10 +59,12 @@ class NetworkGeometry:
 
 def network_geometry(graph, width: float = 600.0, height: float = 300.0) -> NetworkGeometry:
     positions = network_layout(graph, width, height)
-    n_edges = graph.number_of_edges()
-    edges = np.zeros((n_edges, 4))
-    for pre, post, attrs in graph.edges(data=True):
-        edges[attrs["sid"]] = (*positions[pre], *positions[post])
+    forward = [
+        (pre, post, sid) for pre, post, sid in graph.edges(data="sid") if not graph.edges[pre, post].get("feedback")
+    ]
+    edges = np.zeros((len(forward), 4))
+    for pre, post, sid in forward:  # feedback synapses (reverse edges) share their partner's line
+        edges[sid] = (*positions[pre], *positions[post])
     largest = max(sum(1 for n in graph.nodes if n[0] == layer) for layer in {n[0] for n in graph.nodes})
     radius = float(np.clip((height - 28) / largest / 2.6, 1.2, 6.0))
     nodes = [
