@@ -222,6 +222,17 @@ def _population(args) -> int:
     return 0
 
 
+def hidden_units(text: str) -> tuple[int, ...]:
+    """``300-100`` -> (300, 100)."""
+    try:
+        units = tuple(int(u) for u in text.split("-"))
+    except ValueError:
+        units = ()
+    if not units or min(units) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not hidden units like 300 or 300-100 (positive integers)")
+    return units
+
+
 def _qagrel_table(args) -> int:
     from .studies.qagrel_table import qagrel_table
 
@@ -229,9 +240,10 @@ def _qagrel_table(args) -> int:
         raise ScenarioError(
             "qagrel-table on notMNIST needs --data PATH (or $SYNAPSE_SIM_NOTMNIST); --task digits needs none"
         )
-    text, _ = qagrel_table(args.task, args.data, list(range(args.seeds)), args.out, args.processes, args.max_epochs)
+    seeds = list(range(args.seeds))
+    text, _ = qagrel_table(args.task, args.data, seeds, args.out, args.processes, args.max_epochs, args.networks)
     print(text)
-    print(f"results: {args.out}/qagrel_table.md, .csv, .json, qagrel_rewards.png")
+    print(f"results: {args.out}/qagrel_table.md, .csv, .json, qagrel_rewards.png, qagrel_classes.png")
     return 0
 
 
@@ -368,6 +380,14 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--data", help="notMNIST or MNIST data (idx files, PNG folder, .tar.gz or .npz)")
     q.add_argument("--seeds", type=int, default=5, help="seeds 0..N-1 (default 5)")
     q.add_argument("--max-epochs", type=int, default=1000, help="epochs at most; the rate is cut tenfold at half")
+    q.add_argument(
+        "--networks",
+        nargs="+",
+        type=hidden_units,
+        default=[(300,), (300, 100)],
+        metavar="UNITS",
+        help="hidden layers of each network, e.g. 300 300-100 (the default, the paper's)",
+    )
     q.add_argument("--processes", type=int, help="parallel runs (default: one per core)")
     q.add_argument("--out", default="runs/qagrel_table")
     q.set_defaults(func=_qagrel_table)

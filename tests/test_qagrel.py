@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 import re
 
 import numpy as np
@@ -311,6 +312,40 @@ def test_a_seed_that_diverges_is_a_table_entry_not_the_end_of_the_table(tmp_path
     assert "| 0 1 |" in text and rows[1]["accuracy_mean"] > 10
     again, _ = study.qagrel_table("digits", None, [0, 1], tmp_path, processes=1, max_epochs=4, networks=((30,),))
     assert again == text  # the failed runs are read back, not rerun
+
+
+def write_mnist_folder(folder, n_train=400, n_test=60, seed=0):
+    """MNIST's four gzipped idx files (train + t10k), with learnable class-dependent pictures."""
+    import gzip
+
+    rng = np.random.default_rng(seed)
+    templates = rng.integers(0, 256, (10, 28, 28))
+    folder.mkdir()
+    for prefix, n in (("train", n_train), ("t10k", n_test)):
+        labels = rng.integers(0, 10, n).astype(np.uint8)
+        images = np.clip(templates[labels] + rng.normal(0, 60, (n, 28, 28)), 0, 255).astype(np.uint8)
+        for kind, array, magic in (("images-idx3", images, 2051), ("labels-idx1", labels, 2049)):
+            header = magic.to_bytes(4, "big") + b"".join(int(d).to_bytes(4, "big") for d in array.shape)
+            (folder / f"{prefix}-{kind}-ubyte.gz").write_bytes(gzip.compress(header + array.tobytes()))
+
+
+def test_qagrel_table_reads_mnist_from_its_idx_folder(tmp_path, capsys):
+    from synapse_sim.cli import main
+    from synapse_sim.tasks.data import load_notmnist
+
+    write_mnist_folder(tmp_path / "mnist")
+    data = load_notmnist(tmp_path / "mnist")
+    assert len(data) == 400 and "train-images-idx3-ubyte.gz" in data.source  # t10k stays unseen
+    out = tmp_path / "table"
+    args = ["qagrel-table", "--data", str(tmp_path / "mnist"), "--seeds", "1", "--max-epochs", "30"]
+    assert main([*args, "--networks", "20", "--processes", "1", "--out", str(out)]) == 0
+    rows = json.loads((out / "qagrel_table.json").read_text())
+    assert [r["hidden units"] for r in rows] == ["20"] * 4
+    assert rows[-1]["accuracy_mean"] > 50  # the pictures are learnable (Q-AGREL needs more than 90 steps)
+    assert "train-images-idx3-ubyte.gz" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as bad:
+        main([*args, "--networks", "20-x"])
+    assert bad.value.code == 2 and "'20-x' is not hidden units like 300 or 300-100" in capsys.readouterr().err
 
 
 def test_class_counts_resume_exactly(tmp_path):

@@ -182,6 +182,9 @@ def _idx_pair_in(directory: Path) -> tuple[Path, Path] | None:
     labels = sorted(p for p in files if _is_idx_name(p.name, False))
     if not images and not labels:
         return None
+    train = [p for p in images if p.name.lower().startswith("train")]
+    if len(images) > 1 and len(train) == 1:  # MNIST's four files: the training pair (t10k stays unseen)
+        return train[0], _partner(train[0], images_given=True)
     if len(images) != 1 or len(labels) != 1:
         raise _error(
             f"{directory} should hold one idx images file and one idx labels file, found images "
