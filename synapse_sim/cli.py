@@ -15,6 +15,7 @@ import sys
 import traceback
 from pathlib import Path
 
+from .cli_comparisons import add_comparison_commands
 from .locations import scenario_folder, scenario_names, scenario_summary, user_folder, user_policy_folder
 from .rules.synaptic_rl.policy import PolicyFileError
 from .runner import RunError
@@ -171,30 +172,6 @@ def _learn_policy(args) -> int:
     return 0
 
 
-def _compare(args) -> int:
-    from .studies.compare import run_compare, write_compare
-
-    seeds = args.seed_list or list(range(args.seeds))
-    try:
-        jobs, summaries = run_compare(
-            args.scenarios,
-            seeds,
-            args.out,
-            args.evaluations,
-            check_every=args.check_every,
-            data=args.data,
-            sets=args.set or [],
-            processes=args.processes,
-        )
-    except RunError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    table, _ = write_compare(args.out, jobs, summaries, tuple(args.thresholds))
-    print(table)
-    print(f"results: {args.out}/compare.md, {args.out}/compare.csv, {args.out}/compare.png")
-    return 0
-
-
 def _scenarios(args) -> int:
     for name in scenario_names():
         print(f"{name}: {scenario_summary(scenario_folder() / f'{name}.toml')}")
@@ -219,31 +196,6 @@ def _population(args) -> int:
     print(text)
     if args.out:
         Path(args.out).write_text(text + "\n")
-    return 0
-
-
-def hidden_units(text: str) -> tuple[int, ...]:
-    """``300-100`` -> (300, 100)."""
-    try:
-        units = tuple(int(u) for u in text.split("-"))
-    except ValueError:
-        units = ()
-    if not units or min(units) < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not hidden units like 300 or 300-100 (positive integers)")
-    return units
-
-
-def _qagrel_table(args) -> int:
-    from .studies.qagrel_table import qagrel_table
-
-    if args.task == "notmnist" and not args.data and not os.environ.get("SYNAPSE_SIM_NOTMNIST"):
-        raise ScenarioError(
-            "qagrel-table on notMNIST needs --data PATH (or $SYNAPSE_SIM_NOTMNIST); --task digits needs none"
-        )
-    seeds = list(range(args.seeds))
-    text, _ = qagrel_table(args.task, args.data, seeds, args.out, args.processes, args.max_epochs, args.networks)
-    print(text)
-    print(f"results: {args.out}/qagrel_table.md, .csv, .json, qagrel_rewards.png, qagrel_classes.png")
     return 0
 
 
@@ -327,28 +279,7 @@ def build_parser() -> argparse.ArgumentParser:
     lp.add_argument("--replace", action="store_true", help="write over an installed policy of the same NAME")
     lp.set_defaults(func=_learn_policy)
 
-    c = add("compare", help="rules side by side on the same seeds, counted in loss evaluations (and GD in epochs)")
-    c.add_argument(
-        "scenarios",
-        nargs="+",
-        help="scenario files, one per rule (a *_gd.toml adds gradient descent); PATH@key=value@... sets keys of one",
-    )
-    c.add_argument("--data", help="notMNIST data (task.data) for every scenario")
-    c.add_argument("--seeds", type=int, default=3, help="runs per scenario: seeds 0..N-1 (default 3)")
-    c.add_argument("--seed-list", type=int, nargs="+", help="these seeds instead of 0..N-1 (e.g. a tuning split)")
-    c.add_argument("--evaluations", type=int, default=10000, help="loss evaluations per run (default 10,000)")
-    c.add_argument("--check-every", type=int, default=1000, help="loss evaluations between held-out checks")
-    c.add_argument(
-        "--thresholds",
-        type=float,
-        nargs="+",
-        default=[0.80, 0.85, 0.88],
-        help="accuracies whose first crossing the table reports (default 0.80 0.85 0.88)",
-    )
-    c.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a key in every scenario")
-    c.add_argument("--processes", type=int, help="parallel runs (default: one per core)")
-    c.add_argument("--out", default="runs/compare")
-    c.set_defaults(func=_compare)
+    add_comparison_commands(add)
 
     sc = add("scenarios", help="list the shipped scenarios, one line each (run one by name)")
     sc.set_defaults(func=_scenarios)
@@ -370,27 +301,6 @@ def build_parser() -> argparse.ArgumentParser:
     pp.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a scenario key")
     pp.add_argument("--out", help="also write the report (markdown) to this file")
     pp.set_defaults(func=_population)
-
-    q = add(
-        "qagrel-table", help="the Q-AGREL paper's Table 1: three feedback variants and error-backprop, 300 and 300-100"
-    )
-    q.add_argument(
-        "--task", choices=("notmnist", "digits"), default="notmnist", help="data (digits: scikit-learn's 8x8)"
-    )
-    q.add_argument("--data", help="notMNIST or MNIST data (idx files, PNG folder, .tar.gz or .npz)")
-    q.add_argument("--seeds", type=int, default=5, help="seeds 0..N-1 (default 5)")
-    q.add_argument("--max-epochs", type=int, default=1000, help="epochs at most; the rate is cut tenfold at half")
-    q.add_argument(
-        "--networks",
-        nargs="+",
-        type=hidden_units,
-        default=[(300,), (300, 100)],
-        metavar="UNITS",
-        help="hidden layers of each network, e.g. 300 300-100 (the default, the paper's)",
-    )
-    q.add_argument("--processes", type=int, help="parallel runs (default: one per core)")
-    q.add_argument("--out", default="runs/qagrel_table")
-    q.set_defaults(func=_qagrel_table)
 
     r = add("rules", help="list the registered learning rules and their scenario keys")
     r.set_defaults(func=_rules)
