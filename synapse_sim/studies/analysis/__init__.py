@@ -15,7 +15,8 @@ One module per family, every name importable from here:
 
 * :mod:`.spacetime`: recording actions, space-time diagrams, action mix, entropy across synapses, transitions;
 * :mod:`.occupancy`: recording states, state occupancy per step, the occupancy space-time with the reward strip;
-* :mod:`.automaton`: one synapse as an automaton; reachable, visited and tied states; cycles and attractors;
+* :mod:`.automaton`: one synapse as an automaton; reachable, visited and tied states; its graph, drawn;
+* :mod:`.attractors`: the automaton's cycles and attractors, under one reward or a periodic sequence;
 * :mod:`.rulenames`: exact rule numbers and names, canonical names and distances between rules;
 * :mod:`.damage`: damage spreading of one perturbation, Derrida maps over several horizons;
 * :mod:`.damage_stats`: many single-synapse flips, classified heal / latent / spread;
@@ -23,6 +24,7 @@ One module per family, every name importable from here:
 * :mod:`.report`: all of the above for one scenario and policy, as a dataclass and as markdown.
 """
 
+from .attractors import *  # noqa: F403
 from .automaton import *  # noqa: F403
 from .damage import *  # noqa: F403
 from .damage_stats import *  # noqa: F403
