@@ -4,7 +4,8 @@ Starts ``python -m synapse_sim.dashboard.server`` on a free loopback port with t
 pointed at an unreachable address (so a missing front-end file fails instead of being
 fetched), opens the page in Debian's Chromium driven by Playwright, steps the model and
 plays it, and checks that the views follow; then switches the learning rule to SPSA with the
-rule select and Reset, and checks that the views show SPSA. A second server opens a results folder
+rule select and Reset, and checks that the views show SPSA; then to Q-AGREL on the digits task, whose
+trials table and feedback pathway show after a step. A second server opens a results folder
 of a short notMNIST 784-10 run: the page shows the run's recorded curves, fast-forwards 1,000 steps
 in the vectorised backend, takes one agent step, and its state digests equal a vectorised run's
 straight to that step. Outside CI it skips when Chromium, Playwright or the front-end assets are
@@ -369,6 +370,61 @@ def test_rule_select_switches_the_page_to_spsa(browser, server):
         assert "memory: perturbation" in text and "weight change sign" in text
         assert "has no policy table" in page.locator(".synsim-rule-panel").inner_text()
         assert rule_views.SIGN_LEGEND in page.locator(".synsim-raster-view").inner_text()
+    except Exception as exc:
+        raise AssertionError(f"{exc}\n--- server log (tail) ---\n{log_path.read_text()[-3000:]}") from exc
+    assert_only_loopback(requests, log_path)
+
+
+GREEN_PIXELS = """() => {
+    const canvas = document.querySelector('canvas.synsim-network');
+    const d = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+    let n = 0;
+    for (let i = 0; i < d.length; i += 4) if (d[i + 1] > d[i] + 60 && d[i + 1] > d[i + 2] + 40) n++;
+    return n;
+}"""
+
+
+def type_into(page, label: str, text: str) -> None:
+    """Type into the text field ``label`` and leave it (Solara applies a typed value on leaving the field)."""
+    field = page.get_by_label(label, exact=True)
+    field.fill(text)
+    field.press("Tab")
+
+
+def test_qagrel_on_digits_shows_the_trials_and_a_trials_feedback_pathway(browser, server):
+    """Task digits, a 64-6-10 network and Q-AGREL by the controls; after one step the trials table, the
+    selections per class and the chosen trial's feedback pathway (green on the canvas) show; the trial
+    index moves the pathway."""
+    page, requests = browser
+    log_path = server[1]
+    try:
+        if page.get_by_role("button", name="❚❚", exact=True).count():
+            press(page, "❚❚", becomes="▶")
+        choose(page, "task", "digits")
+        type_into(page, "hidden layers (e.g. 100 or 32, 16; empty: none)", "6")
+        choose(page, "learning rule", "qagrel")
+        page.get_by_role("button", name="Reset", exact=True).click()
+        wait_for(lambda: page.locator(".synsim-status[data-rule='qagrel']").count() == 1, what="the Q-AGREL status")
+        wait_for(lambda: step_number(page) == 0, what="the reset")
+        assert "64-6-10 (460 synapses)" in page.locator(".synsim-status").first.inner_text()
+        wait_for(lambda: page.locator(".synsim-no-trials").count() == 1, what="no trials before a step")
+        assert page.evaluate(GREEN_PIXELS) == 0  # no pathway yet, and no edge colour passes for its green
+        page.get_by_role("button", name="Step", exact=True).click()
+        wait_for(lambda: step_number(page) == 1, what="step 1 under Q-AGREL")
+        rows = page.locator("table.synsim-trials tr[data-trial]")
+        wait_for(lambda: rows.count() == 20, what="the first 20 trials")
+        assert "δ = r − q_s" in page.locator("table.synsim-trials").inner_text()
+        assert page.locator("svg.synsim-class-counts rect.synsim-count").count() == 30
+        canvas = page.locator("canvas.synsim-network")
+        for k in ("0", "9"):
+            if k != "0":
+                type_into(page, "trial index", k)
+            note = page.locator(f".synsim-pathway-note[data-trial='{k}']")
+            wait_for(lambda note=note: note.count() == 1, what=f"the pathway of trial {k}")
+            synapses = note.get_attribute("data-synapses")
+            wait_for(lambda s=synapses: canvas.get_attribute("data-pathway-synapses") == s, what="the drawn pathway")
+            assert int(synapses) > 6 and page.locator(f"tr.synsim-chosen[data-trial='{k}']").count() == 1
+            wait_for(lambda: page.evaluate(GREEN_PIXELS) > 200, what="the pathway in green on the canvas")
     except Exception as exc:
         raise AssertionError(f"{exc}\n--- server log (tail) ---\n{log_path.read_text()[-3000:]}") from exc
     assert_only_loopback(requests, log_path)

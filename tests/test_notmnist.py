@@ -39,6 +39,7 @@ def test_task_uses_the_seeded_split(notmnist_path):
     scenario = notmnist_scenario(notmnist_path)
     task = build_notmnist_task(scenario, np.float32)
     assert task.x_train.shape == (7500, 784) and task.x_val.shape == (2500, 784)
+    assert task.class_names == tuple("ABCDEFGHIJ")  # the dashboard names the classes by letter
     again = build_notmnist_task(scenario.with_overrides({"run.seed": 0}), np.float32)
     other = build_notmnist_task(scenario.with_overrides({"run.seed": 1}), np.float32)
     assert np.array_equal(task.y_val, again.y_val) and not np.array_equal(task.y_val, other.y_val)

@@ -331,11 +331,17 @@ def write_mnist_folder(folder, n_train=400, n_test=60, seed=0):
 
 def test_qagrel_table_reads_mnist_from_its_idx_folder(tmp_path, capsys):
     from synapse_sim.cli import main
+    from synapse_sim.tasks import build_task
     from synapse_sim.tasks.data import load_notmnist
 
     write_mnist_folder(tmp_path / "mnist")
     data = load_notmnist(tmp_path / "mnist")
     assert len(data) == 400 and "train-images-idx3-ubyte.gz" in data.source  # t10k stays unseen
+    mnist = Scenario().with_overrides(
+        {"task.name": "notmnist", "task.data": str(tmp_path / "mnist"), "layers": [784, 10]}
+    )
+    assert build_task(mnist, np.float32).class_names == tuple("0123456789")  # MNIST's digits, not letters
+    assert build_task(Scenario.load("digits_300_qagrel"), np.float32).class_names == tuple("0123456789")
     out = tmp_path / "table"
     args = ["qagrel-table", "--data", str(tmp_path / "mnist"), "--seeds", "1", "--max-epochs", "30"]
     assert main([*args, "--networks", "20", "--processes", "1", "--out", str(out)]) == 0

@@ -11,14 +11,28 @@ from __future__ import annotations
 import html
 import json
 
-import ipyvuetify as v
 import numpy as np
 import reacton.core
 import solara
-import traitlets
 from mesa.visualization.utils import update_counter
 
 from . import rule_views, views
+from .network_widget import NETWORK_TEMPLATE, NetworkWidget
+
+__all__ = [
+    "CSS",
+    "NETWORK_TEMPLATE",
+    "CurvesView",
+    "FrameRelay",
+    "NetworkView",
+    "NetworkWidget",
+    "PolicyView",
+    "RasterView",
+    "SynapseInspector",
+    "TaskView",
+    "TrialsView",
+    "dashboard_components",
+]
 
 BOX = {"height": "382px", "overflow-y": "auto", "overflow-x": "hidden", "padding": "2px 6px", "width": "100%"}
 
@@ -48,107 +62,11 @@ img.synsim-qimg { display: block; }
 .synsim-slider .v-input { margin-top: 0; padding-top: 0; }
 .synsim-run code, .synsim-digest code { font-size: 11px; word-break: break-all; }
 .synsim-run div { margin-bottom: 2px; }
+.synsim-trials { font-size: 11px; border-collapse: collapse; margin: 3px 0; }
+.synsim-trials th, .synsim-trials td { padding: 0 6px; text-align: right; border-bottom: 1px solid #eee; }
+.synsim-trials tr.synsim-chosen td { background: #dcfce7; font-weight: bold; }
+.synsim-pathway { font-size: 11px; margin: 2px 0; }
 """
-
-NETWORK_TEMPLATE = """
-<template>
-  <canvas ref="canvas" class="synsim-network" style="width: 100%; cursor: pointer"
-          @click="pick" @mousemove="hover"></canvas>
-</template>
-<script>
-module.exports = {
-  computed: {
-    g() { return JSON.parse(this.geometry); },
-    w() { return this.widths ? this.widths.split(",").map(Number) : []; },
-  },
-  watch: {
-    geometry() { this.draw(); },
-    actions() { this.draw(); },
-    widths() { this.draw(); },
-    selected() { this.draw(); },
-  },
-  mounted() { this.draw(); },
-  methods: {
-    draw() {
-      const canvas = this.$refs.canvas;
-      if (!canvas) return;
-      const g = this.g, e = g.edges, a = this.actions, w = this.w, s = 2;
-      if (canvas.width !== g.width * s) { canvas.width = g.width * s; canvas.height = g.height * s; }
-      const ctx = canvas.getContext("2d");
-      ctx.setTransform(s, 0, 0, s, 0, 0);
-      ctx.clearRect(0, 0, g.width, g.height);
-      ctx.lineCap = "round";
-      ctx.globalAlpha = 0.8;
-      for (let i = 0; i < e.length; i++) {
-        ctx.beginPath();
-        ctx.strokeStyle = this.colors[a[i]] || "#a9a9a9";
-        ctx.lineWidth = w[i] || 0.5;
-        ctx.moveTo(e[i][0], e[i][1]);
-        ctx.lineTo(e[i][2], e[i][3]);
-        ctx.stroke();
-      }
-      const k = this.selected;
-      if (k >= 0 && k < e.length) {
-        ctx.globalAlpha = 0.7;
-        ctx.beginPath();
-        ctx.strokeStyle = "#ffb000";
-        ctx.lineWidth = 5;
-        ctx.moveTo(e[k][0], e[k][1]);
-        ctx.lineTo(e[k][2], e[k][3]);
-        ctx.stroke();
-      }
-      ctx.globalAlpha = 1;
-      for (const n of g.nodes) {
-        ctx.beginPath();
-        ctx.fillStyle = n.color;
-        ctx.arc(n.x, n.y, n.r, 0, 2 * Math.PI);
-        ctx.fill();
-      }
-    },
-    nearest(event) {
-      // the synapse whose segment passes closest to the pointer (within 6 units of the drawing)
-      const r = this.$refs.canvas.getBoundingClientRect(), g = this.g;
-      const x = (event.clientX - r.left) * g.width / r.width, y = (event.clientY - r.top) * g.height / r.height;
-      let best = -1, bestDistance = 36;
-      g.edges.forEach((e, i) => {
-        const dx = e[2] - e[0], dy = e[3] - e[1];
-        const t = Math.max(0, Math.min(1, ((x - e[0]) * dx + (y - e[1]) * dy) / (dx * dx + dy * dy || 1)));
-        const px = e[0] + t * dx - x, py = e[1] + t * dy - y, d = px * px + py * py;
-        if (d < bestDistance) { bestDistance = d; best = i; }
-      });
-      return best;
-    },
-    pick(event) {
-      const i = this.nearest(event);
-      if (i >= 0) this.selected = i;
-    },
-    hover(event) {
-      const i = this.nearest(event);
-      this.$refs.canvas.title = i >= 0 ? "synapse " + i + " (click to inspect)" : "";
-    },
-  },
-};
-</script>
-"""
-
-
-class NetworkWidget(v.VuetifyTemplate):
-    """The network drawn edge by edge on a canvas in the browser; a click on an edge sets ``selected``.
-
-    A canvas, not SVG: redrawing 400 lines after every step costs the browser far less than
-    patching 400 SVG elements (about 15 ms a step less, measured in headless Chromium).
-
-    The per-step data travel as strings (``actions`` one digit per synapse, ``widths`` comma
-    separated, ``geometry`` JSON): reacton walks nested lists in a component's arguments on
-    every render, strings it passes over.
-    """
-
-    template = traitlets.Unicode(NETWORK_TEMPLATE).tag(sync=True)
-    geometry = traitlets.Unicode(json.dumps({"width": 1, "height": 1, "nodes": [], "edges": []})).tag(sync=True)
-    actions = traitlets.Unicode("").tag(sync=True)
-    widths = traitlets.Unicode("").tag(sync=True)
-    colors = traitlets.List(list(views.NETWORK_ACTION_HEX)).tag(sync=True)
-    selected = traitlets.Int(-1).tag(sync=True)
 
 
 def action_legend(colors=views.NETWORK_ACTION_HEX, words=views.ACTION_WORDS) -> str:
@@ -192,9 +110,41 @@ def StatusLine(model, step: int = 0):
     Html(views.status_html(views.status_data(model)))
 
 
+def pathway_note(model, pathway, data, large: bool) -> str:
+    """What the network view says about a trial rule's feedback pathway (nothing for other rules)."""
+    if not views.runs_trials(model):
+        return ""
+    if large:
+        return (
+            '<div class="synsim-note synsim-pathway-note">the feedback pathway of a trial is drawn on the network '
+            "graph of small networks only; the trials panel says which neurons carry it</div>"
+        )
+    if pathway is None:
+        return (
+            '<div class="synsim-note synsim-pathway-note">after a step: the feedback pathway of the trial '
+            "chosen in the trials panel, in green</div>"
+        )
+    source = "every output (error-backprop)" if data.every_output else f"the selected output {pathway.output}"
+    return (
+        f'<div class="synsim-note synsim-pathway-note" data-trial="{pathway.trial}" '
+        f'data-synapses="{pathway.sids.size}"><span class="synsim-swatch" style="background:{views.PATHWAY_HEX}">'
+        f"</span>feedback pathway of trial {pathway.trial} (label {int(data.labels[pathway.trial])}, selected "
+        f"action {int(data.actions[pathway.trial])}): from {source} (ringed) back to the input, the "
+        f"{pathway.sids.size} synapses whose post neuron has nonzero gated feedback (neurons carrying it ringed); "
+        "choose the trial in the trials panel</div>"
+    )
+
+
 @solara.component
-def NetworkView(model, selected: solara.Reactive[int] | None = None, frame: solara.Reactive[int] | None = None):
-    """1. Neurons by layer, synapses coloured by their action and drawn by |weight|; large networks as images."""
+def NetworkView(
+    model,
+    selected: solara.Reactive[int] | None = None,
+    frame: solara.Reactive[int] | None = None,
+    trial: solara.Reactive[int] | None = None,
+):
+    """1. Neurons by layer, synapses coloured by their action and drawn by |weight|; large networks as images.
+
+    Under a trial rule the feedback pathway of the chosen ``trial`` is drawn over the edges."""
     follow_steps(frame)
     pace_with_page(model)
     large = views.is_large(model.topology)
@@ -203,11 +153,13 @@ def NetworkView(model, selected: solara.Reactive[int] | None = None, frame: sola
     geometry = solara.use_memo(
         lambda: None if large else json.dumps(views.network_geometry(model.graph).to_json()), [model]
     )
+    data = None if large else views.trial_data(model)
+    pathway = views.feedback_pathway(model, trial.value if trial is not None else 0, data) if data else None
     with solara.Column(style=BOX, classes=["synsim-network-view"]):
         StatusLine(model, model.steps)
         if large:
-            data = views.weight_images(model)
-            h, w = data.shape
+            images = views.weight_images(model)
+            h, w = images.shape
             Html(
                 f'<div class="synsim-title">network: {model.topology.n_synapses} synapses, shown per neuron</div>'
                 f'<div class="synsim-note">each neuron of layer 1: its incoming weights as a {h}x{w} image '
@@ -215,16 +167,20 @@ def NetworkView(model, selected: solara.Reactive[int] | None = None, frame: sola
                 f"{'current actions' if discrete else 'weight change signs this step'}:"
                 f"{action_legend(views.ACTION_HEX, words)}; "
                 f"below: later layers' weight matrix | {'actions' if discrete else 'signs'} (rows: inputs, bias last)"
-                "</div>"
+                "</div>" + pathway_note(model, pathway, None, large)
             )
-            solara.Image(views.weight_images_png(data), width="100%", classes=["synsim-pixelated", "synsim-aggregate"])
+            solara.Image(
+                views.weight_images_png(images), width="100%", classes=["synsim-pixelated", "synsim-aggregate"]
+            )
         else:
             state = views.network_state(model)
             sid = -1 if selected is None else int(selected.value)
             what = "action this step" if discrete else "weight change sign this step"
+            marked, output = views.pathway_nodes(model.graph, pathway) if pathway is not None else ([], -1)
             Html(
                 '<div class="synsim-note">neurons by layer (bias units in amber); each synapse coloured by its '
                 f"{what}{action_legend(words=words)}; width ~ |weight|; click a synapse to inspect it</div>"
+                + pathway_note(model, pathway, data, large)
             )
             NetworkWidget.element(
                 geometry=geometry,
@@ -232,6 +188,9 @@ def NetworkView(model, selected: solara.Reactive[int] | None = None, frame: sola
                 widths=views.joined(state.widths),
                 selected=sid,
                 on_selected=(lambda value: selected.set(int(value))) if selected is not None else None,
+                pathway=views.digits(pathway.on) if pathway is not None else "",
+                marked=",".join(str(i) for i in marked),
+                output=output,
             )
 
 
@@ -273,13 +232,40 @@ def CurvesView(model, frame: solara.Reactive[int] | None = None):
 
 
 @solara.component
-def PolicyView(model, frame: solara.Reactive[int] | None = None):
+def TrialsView(model, trial: solara.Reactive[int], step: int = 0):
+    """4. A trial rule's last step: per trial the selected action and δ, selections per class, the chosen
+    trial (whose feedback pathway the network view draws), then the rule's panel (``step`` makes it redraw)."""
+    data = views.trial_data(model)
+    with solara.Column(style=BOX, classes=["synsim-policy-view", "synsim-trials-view"]):
+        if data is None:
+            Html(views.no_trials_html(model))
+        else:
+            k = int(np.clip(trial.value, 0, data.n - 1))
+            Html(views.trials_summary_html(data))
+            with solara.Row(style={"align-items": "center"}):
+                solara.SliderInt("trial", value=k, min=0, max=data.n - 1, on_value=trial.set)
+                solara.InputInt(
+                    "trial index", value=k, on_value=lambda value: trial.set(int(np.clip(value, 0, data.n - 1)))
+                )
+            Html(views.pathway_html(views.feedback_pathway(model, k, data), data, model.topology.layer_sizes))
+            Html(views.trials_table_html(data, k))
+            Html(views.class_counts_svg(data.class_counts))
+        Html(rule_views.no_policy_html(model))
+
+
+@solara.component
+def PolicyView(model, frame: solara.Reactive[int] | None = None, trial: solara.Reactive[int] | None = None):
     """4. The shared Q table: states x actions, greedy action marked, states in words.
 
     The cells are pictures (one per block of states) beside static labels: after a step only
     the pictures change, which costs the browser far less than rebuilding a table. A rule
-    without a Q table gets a panel with its summary and parameters instead."""
+    without a Q table gets a panel with its summary and parameters instead, after its trials
+    for a trial rule (Q-AGREL, error-backprop)."""
     follow_steps(frame)
+    local = solara.use_reactive(0)
+    if views.runs_trials(model):
+        TrialsView(model, trial if trial is not None else local, model.steps)
+        return
     if not rule_views.has_policy(model):
         with solara.Column(style=BOX, classes=["synsim-policy-view"]):
             Html(rule_views.no_policy_html(model))
@@ -335,11 +321,15 @@ def SynapseInspector(model, selected: solara.Reactive[int] | None = None, frame:
         Html(views.synapse_html(views.synapse_info(model, sid), model.action_log.maxlen or 200))
 
 
-def dashboard_components(selected: solara.Reactive[int], frame: solara.Reactive[int] | None = None) -> list:
-    """The views as SolaraViz ``components``: every view on page 0 (the "agent view" tab), sharing the selected synapse.
+def dashboard_components(
+    selected: solara.Reactive[int], frame: solara.Reactive[int] | None = None, trial: solara.Reactive[int] | None = None
+) -> list:
+    """The views as SolaraViz ``components``: every view on page 0 (the "agent view" tab), sharing the selected
+    synapse and, under a trial rule, the chosen trial (``trial``: the trials panel sets it, the network draws it).
 
     With ``frame`` the views follow it (render :class:`FrameRelay` once on the page), else Mesa's counter.
     """
+    trial = trial if trial is not None else solara.Reactive(0)
 
     def bind(view, *args):
         """A component of the model alone (what SolaraViz passes), with the page's state bound."""
@@ -351,10 +341,10 @@ def dashboard_components(selected: solara.Reactive[int], frame: solara.Reactive[
         return Bound
 
     bound = [
-        bind(NetworkView, selected, frame),
+        bind(NetworkView, selected, frame, trial),
         bind(RasterView, frame),
         bind(CurvesView, frame),
-        bind(PolicyView, frame),
+        bind(PolicyView, frame, trial),
         bind(TaskView, frame),
         bind(SynapseInspector, selected, frame),
     ]

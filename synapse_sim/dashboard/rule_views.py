@@ -16,6 +16,10 @@ import numpy as np
 from ..rules.synaptic_rl.features import ACTION_NAMES
 
 ACTION_WORDS = ("decrement", "keep", "increment")
+EXPLORED_WORDS = {
+    True: "true (the last action was drawn at random, probability epsilon, not chosen by the policy)",
+    False: "false (the last action was the policy's greedy one)",
+}
 SIGN_WORDS = ("down", "none", "up")
 SIGN_LEGEND = "weight change sign (red down, grey none, blue up)"
 
@@ -39,6 +43,12 @@ MEMORY_MEANINGS = {
     "perturbation": "this step's Delta: the network was evaluated at w + c Delta and w - c Delta, "
     "and the weight stepped by -a g Delta",
     "eligibility": "mean of broadcast x post noise x pre activity, the step it drove: the weight moved by eta x it",
+    "tag": "mean over the step's trials of δ x pre activity x the post neuron's gated feedback from the selected "
+    "output, the step it drove: the weight moved by alpha x it",
+}
+FEEDBACK_WORDS = {
+    "learned": "learned: it changes by the same step as this synapse",
+    "fixed": "fixed: random and never changed (feedback alignment)",
 }
 
 
@@ -144,6 +154,30 @@ def memory_rows(memory: dict, stepped: bool = True) -> list[tuple[str, str]]:
     return rows
 
 
+def feedback_rows(model, agent) -> list[tuple[str, str]]:
+    """A trial rule's feedback synapse of ``agent``: its own weight on the reverse edge, or that it has none."""
+    partner = getattr(agent, "feedback", None)
+    if partner is not None:
+        how = FEEDBACK_WORDS.get(getattr(model.rule, "feedback", None), "")
+        weight = float(partner.weight)
+        return [
+            (
+                "feedback synapse (reverse edge) weight",
+                f'<b class="synsim-feedback-weight" data-weight="{weight!r}">{html.escape(number(weight, 6))}</b> '
+                f"(from neuron {partner.pre} back to neuron {partner.post}: it carries the selected output's "
+                f"feedback back to this synapse's pre neuron{'; ' + html.escape(how) if how else ''})",
+            )
+        ]
+    if getattr(model.rule, "feedback", None) == "symmetric":
+        return [
+            (
+                "feedback synapse",
+                "none of its own: symmetric feedback travels back through this synapse's own weight",
+            )
+        ]
+    return []
+
+
 def weight_trace(model, sid: int, history: np.ndarray, steps: np.ndarray) -> tuple[np.ndarray, np.ndarray, str]:
     """The synapse's weight after each recent step: (weights, steps, where they come from).
 
@@ -205,12 +239,17 @@ def synapse_memory(model, agent) -> tuple[dict, list[tuple[str, str]]]:
             "state": state,
             "state_words": model.rule.state_space.describe(state),
         }
+        if "explored" in agent.memory:
+            memory["explored"] = bool(agent.memory["explored"])
         return memory, []
-    return {"weight": float(agent.weight), **agent.memory}, memory_rows(agent.memory, model.last_result is not None)
+    memory = {"weight": float(agent.weight), **agent.memory}
+    if getattr(agent, "feedback", None) is not None:
+        memory[agent.feedback.field] = float(agent.feedback.weight)
+    return memory, memory_rows(agent.memory, model.last_result is not None) + feedback_rows(model, agent)
 
 
 def synaptic_rl_rows(info) -> list[tuple[str, str]]:
-    """The inspector's rows under synaptic RL: last action, memory, state in words, the Q row, streak."""
+    """The inspector's rows under synaptic RL: last action, memory, state in words, the Q row, streak, explored."""
     m = info.memory
     actions = ", ".join(ACTION_WORDS[a] for a in m["actions"])
     rewards = ", ".join({1: "+1", -1: "-1", 0: "none yet"}[r] for r in m["rewards"])
@@ -223,4 +262,8 @@ def synaptic_rl_rows(info) -> list[tuple[str, str]]:
         ("state", f"{m['state']}: {html.escape(m['state_words'])}"),
         ("policy in this state", f"Q = {q}; greedy: {ACTION_WORDS[info.greedy]}"),
         ("streak", str(m["streak"])),
-    ]
+    ] + ([("memory: explored", explored_words(m["explored"], info.action))] if "explored" in m else [])
+
+
+def explored_words(explored: bool, action: int | None) -> str:
+    return "false (no action yet)" if action is None else EXPLORED_WORDS[bool(explored)]

@@ -42,6 +42,7 @@ class ClassificationTask(Task):
         batch_interval=5000,
         hidden_activation="relu",
         dtype=np.float32,
+        class_names=None,
     ):
         self.x_train = np.ascontiguousarray(x_train, dtype=dtype)
         self.y_train = np.asarray(y_train, dtype=np.int64)
@@ -53,6 +54,7 @@ class ClassificationTask(Task):
         self.batch_interval = int(batch_interval)
         self.hidden_activation = hidden_activation
         self.n_classes = int(max(self.y_train.max(), self.y_val.max() if self.y_val.size else 0)) + 1
+        self.class_names = tuple(class_names) if class_names is not None else tuple(map(str, range(self.n_classes)))
         self._batch = (None, None, None)
 
     def batch_id(self, step: int) -> int:
@@ -114,9 +116,10 @@ class ClassificationTask(Task):
         return logits.argmax(axis=1)
 
 
-def scenario_classification_task(scenario, arrays, dtype) -> ClassificationTask:
+def scenario_classification_task(scenario, arrays, dtype, class_names=None) -> ClassificationTask:
     """A scenario's classification task on ``arrays`` = (x_train, y_train, x_val, y_val): its minibatches
-    (``task.batch_size`` / ``batch_interval``, keyed by ``run.seed``) and hidden activation."""
+    (``task.batch_size`` / ``batch_interval``, keyed by ``run.seed``), hidden activation and class names
+    (default the label numbers)."""
     import functools
 
     from ..randomness import STREAM_BATCH, generator
@@ -129,4 +132,5 @@ def scenario_classification_task(scenario, arrays, dtype) -> ClassificationTask:
         batch_interval=task["batch_interval"],
         hidden_activation=network["hidden_activation"],
         dtype=np.dtype(dtype),
+        class_names=class_names,
     )

@@ -7,6 +7,7 @@ import math
 
 from ..scenario import Scenario, ScenarioError
 from .classification import ClassificationTask, scenario_classification_task
+from .data import LETTERS
 
 
 @functools.lru_cache(maxsize=4)
@@ -48,5 +49,8 @@ def check_layers(layers, n_pixels: int, source: str = "the data") -> None:
 def build(scenario: Scenario, dtype) -> ClassificationTask:
     task = scenario["task"]
     arrays = notmnist_split(scenario)
-    check_layers(scenario["network"]["layers"], arrays[0].shape[1], _dataset(task["data"]).source)
-    return scenario_classification_task(scenario, arrays, dtype)
+    source = _dataset(task["data"]).source
+    check_layers(scenario["network"]["layers"], arrays[0].shape[1], source)
+    mnist_files = any(f"{name}-images-idx3" in source for name in ("train", "t10k"))  # MNIST's own file names
+    names = None if mnist_files else LETTERS  # None: the label numbers
+    return scenario_classification_task(scenario, arrays, dtype, names)

@@ -28,12 +28,14 @@ class TrialSpec:
 
 @dataclass
 class TrialRecord:
-    """Per example: the selected action, its reward (1 or 0), its Q value and the label."""
+    """Per example: the selected action, its reward (1 or 0), its Q value, the label and the greedy
+    action (the largest Q value: the selected one unless the trial explored)."""
 
     actions: np.ndarray
     rewards: np.ndarray
     q_selected: np.ndarray
     labels: np.ndarray
+    greedy: np.ndarray
 
 
 def select_actions(q_t: np.ndarray, epsilon: float, temperature: float, rng: np.random.Generator) -> np.ndarray:
@@ -83,4 +85,4 @@ def run_trials(logits_t, labels, hidden, weights, spec: TrialSpec, activation: s
     for layer in range(len(weights) - 1, 0, -1):
         back = feedback_weights[layer][:-1] @ signals[0]  # the bias unit receives no feedback
         signals.insert(0, back * gate(hidden[layer], activation))
-    return TrialRecord(actions, rewards, q_selected, labels), signals
+    return TrialRecord(actions, rewards, q_selected, labels, np.argmax(logits_t, axis=0)), signals

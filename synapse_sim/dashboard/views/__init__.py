@@ -9,7 +9,8 @@ where a matplotlib figure takes tens.
 
 One module per view family: :mod:`.common` (helpers, colours), :mod:`.status`,
 :mod:`.network`, :mod:`.raster`, :mod:`.curves`, :mod:`.policy`, :mod:`.task`,
-:mod:`.synapse`; every public name is importable from here (``views.raster_data``).
+:mod:`.synapse`, :mod:`.trials` (a trial rule's trials and feedback pathway); every public
+name is importable from here (``views.raster_data``).
 """
 
 from __future__ import annotations
@@ -77,6 +78,21 @@ from .task import (
     sample_indices,
     task_kind,
 )
+from .trials import (
+    PATHWAY_HEX,
+    Pathway,
+    TrialData,
+    class_counts_svg,
+    feedback_pathway,
+    no_trials_html,
+    pathway_html,
+    pathway_nodes,
+    runs_trials,
+    trial_data,
+    trial_output,
+    trials_summary_html,
+    trials_table_html,
+)
 
 __all__ = [
     "ACTION_HEX",
@@ -89,6 +105,7 @@ __all__ = [
     "MAX_DRAWN_SYNAPSES",
     "NETWORK_ACTION_HEX",
     "NODE_HEX",
+    "PATHWAY_HEX",
     "Q_BAR",
     "Q_CELL",
     "Q_ROWS",
@@ -99,20 +116,24 @@ __all__ = [
     "LettersData",
     "NetworkGeometry",
     "NetworkState",
+    "Pathway",
     "PolicyData",
     "RasterData",
     "Status",
     "SynapseInfo",
+    "TrialData",
     "WeightImages",
     "action_strip_html",
     "boundary_data",
     "boundary_png",
+    "class_counts_svg",
     "current_actions",
     "curves_data",
     "curves_svg",
     "data_uri",
     "digits",
     "diverging_rgb",
+    "feedback_pathway",
     "fmt",
     "hex_rgb",
     "image_shape",
@@ -123,6 +144,9 @@ __all__ = [
     "network_geometry",
     "network_layout",
     "network_state",
+    "no_trials_html",
+    "pathway_html",
+    "pathway_nodes",
     "png",
     "policy_blocks",
     "policy_data",
@@ -136,6 +160,7 @@ __all__ = [
     "raster_png",
     "raster_rgb",
     "raster_sample",
+    "runs_trials",
     "sample_indices",
     "sources_text",
     "sparkline_svg",
@@ -145,6 +170,10 @@ __all__ = [
     "synapse_info",
     "task_kind",
     "to_image",
+    "trial_data",
+    "trial_output",
+    "trials_summary_html",
+    "trials_table_html",
     "upscale",
     "weight_images",
     "weight_images_png",

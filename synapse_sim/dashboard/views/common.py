@@ -12,6 +12,7 @@ from matplotlib.colors import to_rgb
 from PIL import Image
 
 from ...plots import ACTION_CMAP, BOUNDARY_CMAP
+from ...tasks.data import LETTERS  # noqa: F401 (re-exported: the notMNIST class names)
 
 ACTION_WORDS = ("decrement", "keep", "increment")
 ACTION_HEX = tuple(ACTION_CMAP.colors)  # raster colours, as in the static plots
@@ -21,7 +22,6 @@ REWARD_HEX = {1: "#1a9850", -1: "#404040", 0: "#ffffff"}
 BOUNDARY_RGB = np.array([[round(255 * c) for c in to_rgb(h)] for h in BOUNDARY_CMAP.colors], dtype=np.uint8)
 NODE_HEX = {"input": "#525252", "hidden": "#737373", "output": "#000000", "bias": "#e6ab02"}
 WEIGHT_CMAP = colormaps["RdBu_r"]
-LETTERS = "ABCDEFGHIJ"
 # more synapses than this, or a layer wider than MAX_DRAWN_LAYER, and the network is drawn as weight images
 MAX_DRAWN_SYNAPSES = 3000
 MAX_DRAWN_LAYER = 200

@@ -9,7 +9,7 @@ import numpy as np
 
 from ...tasks import ClassificationTask, DecisionBoundaryTask
 from ...tasks.base import mlp_forward
-from .common import BOUNDARY_RGB, LETTERS, data_uri, image_shape, png, upscale
+from .common import BOUNDARY_RGB, data_uri, image_shape, png, upscale
 
 
 @dataclass
@@ -64,7 +64,7 @@ class LettersData:
     images: np.ndarray  # (n, h, w) in [0, 1]
     true: np.ndarray
     predicted: np.ndarray
-    names: str  # class names, "ABCDEFGHIJ" for notMNIST
+    names: str  # one character per class: "ABCDEFGHIJ" for notMNIST, "0123456789" for the digits
     validation_accuracy: float
 
 
@@ -81,7 +81,7 @@ def letters_data(model, n: int = 12) -> LettersData:
     images = x.reshape(len(index), *image_shape(x.shape[1])) if x.shape[1] == np.prod(image_shape(x.shape[1])) else x
     lo, hi = float(task.x_val.min()), float(task.x_val.max())
     images = (images - lo) / (hi - lo) if hi > lo else images * 0
-    names = LETTERS if task.n_classes <= len(LETTERS) else "".join(str(i % 10) for i in range(task.n_classes))
+    names = "".join(name[:1] for name in task.class_names)
     accuracy = task.validate(weights).get("accuracy", float("nan"))
     return LettersData(images, task.y_val[index], predicted, names, float(accuracy))
 
