@@ -1,180 +1,27 @@
-"""Many runs at once: seeds in parallel processes, each checkpointed and resumable.
-
-A job whose folder already holds a completed run is read back, an interrupted one
-is resumed, so an interrupted study continues where it stopped.
+"""The paper's studies: the decision-boundary reproduction (Fig. 1 and 2), Table 1 and Fig. 3 on
+notMNIST, and policy selection. The machinery that runs many jobs is :mod:`.jobs` (its names
+are importable from here too).
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
-import multiprocessing
-import os
-import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ..scenario import Scenario
-
-
-@dataclass
-class Job:
-    scenario: Scenario
-    out_dir: Path
-    label: str = ""
-
-
-def run_job(job: Job) -> dict:
-    """Run, resume or read back one job; a run stopped by the early-stop rule stays stopped.
-
-    A folder holding a run of another scenario, data or starting policy is an error, not a
-    result; so is a completed run longer than the job (a run is never cut short, and its
-    averaged policy covers other steps) and an averaged policy whose label misstates its window.
-    """
-    from ..folder import RunError, folder_state
-    from ..runner import check_same_run, run
-
-    check_same_run(job.out_dir, job.scenario)
-    summary_path = job.out_dir / "summary.json"
-    gradient = job.scenario["run"]["method"] == "gradient_descent"
-    if summary_path.is_file():
-        summary = json.loads(summary_path.read_text())
-        if stopped_early(summary):
-            return summary
-        if summary["status"] == "completed":
-            iterations = job.scenario["run"]["iterations"]
-            if not gradient and summary["steps"] > iterations:
-                raise RunError(
-                    f"results folder {job.out_dir} holds a completed run of {summary['steps']} steps, longer than the "
-                    f"{iterations} this study asks for; a run is never cut short (and its averaged policy covers "
-                    "other steps): write the study elsewhere (--out), or move the folder"
-                )
-            check_averaged_window(job.out_dir)
-            if finished(summary, job.scenario):
-                return summary
-    resume = not gradient and folder_state(job.out_dir).holds_run
-    return run(job.scenario, job.out_dir, resume=resume, progress=False)
-
-
-def check_averaged_window(out_dir: Path) -> None:
-    """Refuse an averaged policy that holds another number of tables than its label states (older
-    versions extended a run without restarting the sum: the label said 401..800, the table 201..800)."""
-    import re
-
-    from ..folder import RunError
-
-    meta_path, checkpoint = out_dir / "policy.json", out_dir / "checkpoint.npz"
-    if not meta_path.is_file() or not checkpoint.is_file():
-        return
-    meta = json.loads(meta_path.read_text())
-    found = re.fullmatch(r"mean of the Q table over steps (\d+)\.\.(\d+)", str(meta.get("table", "")))
-    if found is None:
-        return
-    first, last = map(int, found.groups())
-    try:
-        with np.load(checkpoint, allow_pickle=False) as data:
-            count = int(data["engine_q_count"])
-    except Exception:  # a checkpoint that cannot say leaves the label as it is
-        return
-    if count != last - first + 1:
-        raise RunError(
-            f"{meta_path} labels its table the mean over steps {first}..{last}, but it averages {count} tables "
-            "(written by an older synapse_sim that extended the run without restarting the average); rerun it "
-            "into a new folder (--out) before screening or installing it"
-        )
-
-
-def finished(summary: dict, scenario: Scenario) -> bool:
-    """A completed run reached the scenario's iterations or its evaluation budget."""
-    if summary.get("method") == "gradient_descent":
-        return True
-    budget = scenario["run"]["max_evaluations"]
-    if summary.get("stopped_by"):  # the held-out accuracy was stable: the run's own end
-        return True
-    return summary["steps"] >= scenario["run"]["iterations"] or bool(budget and summary.get("evaluations", 0) >= budget)
-
-
-def default_processes() -> int:
-    return max(1, os.cpu_count() or 1)
-
-
-def run_jobs(jobs: list[Job], processes: int | None = None, runner=run_job) -> list[dict]:
-    """Run jobs in parallel worker processes (one BLAS thread each); results in job order.
-
-    ``runner`` runs one job (a module-level function, so that workers can import it).
-
-    Workers are spawned: each imports the plug-ins this process loaded and registers the
-    features, rules and tasks defined in ``__main__`` (a notebook cell), so a study runs what
-    the caller sees. A worker that dies is an error naming the cause, never a silent restart.
-    """
-    processes = min(processes or default_processes(), len(jobs))
-    if processes <= 1:
-        return [runner(job) for job in jobs]
-    from concurrent.futures import ProcessPoolExecutor
-    from concurrent.futures.process import BrokenProcessPool
-
-    from ..plugins import snapshot
-
-    context = multiprocessing.get_context("spawn")
-    try:
-        with (
-            _main_module_not_rerun(),
-            ProcessPoolExecutor(processes, mp_context=context, initializer=_worker, initargs=(snapshot(),)) as pool,
-        ):
-            return list(pool.map(runner, jobs))
-    except BrokenProcessPool as exc:
-        from ..folder import RunError
-
-        raise RunError(
-            f"a study worker process stopped before finishing its run ({exc}); the runs that completed are kept in "
-            "their folders and the study resumes them when started again (--processes 1 runs them here, one at a "
-            "time)"
-        ) from None
-
-
-@contextlib.contextmanager
-def _main_module_not_rerun():
-    """Spawned workers would re-run the main script (or fail on ``<stdin>``); they need none of it:
-    what ``__main__`` registered reaches them by value (:func:`synapse_sim.plugins.snapshot`)."""
-    main = sys.modules["__main__"]
-    saved = {k: main.__dict__[k] for k in ("__file__", "__spec__") if k in main.__dict__}
-    main.__dict__.pop("__file__", None)
-    main.__dict__["__spec__"] = None
-    try:
-        yield
-    finally:
-        main.__dict__.pop("__spec__", None)
-        main.__dict__.update(saved)
-
-
-def _worker(plugins: bytes) -> None:
-    _single_thread()
-    from ..plugins import restore
-
-    restore(plugins)
-
-
-def _single_thread() -> None:
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ[var] = "1"
-    try:
-        from threadpoolctl import threadpool_limits
-
-        threadpool_limits(1)
-    except ImportError:
-        pass
-
-
-def stats(values) -> dict:
-    values = np.asarray(values, dtype=float)
-    return {
-        "min": float(values.min()),
-        "max": float(values.max()),
-        "mean": float(values.mean()),
-        "stdev": float(values.std(ddof=1)) if values.size > 1 else 0.0,
-    }
+from .jobs import (  # noqa: F401  (re-exported: studies and notebooks import them from here)
+    Job,
+    check_averaged_window,
+    default_processes,
+    failed,
+    finished,
+    run_job,
+    run_jobs,
+    run_or_report,
+    stats,
+    stopped_early,
+)
 
 
 def decision_boundary_jobs(adaptive: Scenario, static: Scenario, seeds, static_seeds, out_root) -> list[Job]:
@@ -258,12 +105,6 @@ def table1_jobs(scenario_dir, seeds, out_root, data=None, max_iterations=None, s
         own = seeds[label] if isinstance(seeds, dict) else seeds
         jobs += [Job(base.with_overrides({"run.seed": s}), Path(out_root) / slug / f"seed{s}", label) for s in own]
     return jobs
-
-
-def stopped_early(summary: dict) -> bool:
-    from ..runner import STOPPED_EARLY
-
-    return summary["status"].startswith(STOPPED_EARLY)
 
 
 def table1_seeds_to_add(seeds: dict, summaries: dict, n_runs: int, max_seeds: int) -> dict:

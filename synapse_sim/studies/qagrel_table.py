@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from ..scenario import Scenario
-from .experiments import Job, run_job, run_jobs, stats
+from .experiments import Job, failed, run_jobs, run_or_report, stats
 
 # (label, run.method, its settings): the paper's Table 1 rows, with its learning rates
 METHODS = (
@@ -86,27 +86,6 @@ def qagrel_jobs(base: Scenario, seeds, out_root, max_epochs: int = 1000, network
                 folder = out_root / net / method_folder(label) / f"seed{seed}"
                 jobs.append(Job(scenario.with_overrides({"run.seed": seed}), folder, f"{label}|{net}"))
     return jobs
-
-
-def run_or_report(job: Job) -> dict:
-    """:func:`run_job`, except that a run stopped by a non-finite loss is a table entry (its
-    ``summary.json`` says ``failed: ...``), not the end of the table: the paper's rates are not
-    tuned here, and a rate that diverges on some seed is a result."""
-    from ..folder import RunError
-
-    path = job.out_dir / "summary.json"
-    if path.is_file() and json.loads(path.read_text())["status"].startswith("failed"):
-        return json.loads(path.read_text())
-    try:
-        return run_job(job)
-    except RunError:
-        if path.is_file() and json.loads(path.read_text())["status"].startswith("failed"):
-            return json.loads(path.read_text())
-        raise
-
-
-def failed(summary: dict) -> bool:
-    return summary["status"].startswith("failed")
 
 
 def method_folder(label: str) -> str:
