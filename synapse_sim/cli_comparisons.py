@@ -1,4 +1,5 @@
-"""The commands that compare rules side by side: ``compare`` and ``qagrel-table`` (see :mod:`synapse_sim.cli`)."""
+"""The commands that compare rules side by side: ``compare``, ``qagrel-table`` and ``control`` (see
+:mod:`synapse_sim.cli`)."""
 
 from __future__ import annotations
 
@@ -59,6 +60,18 @@ def _qagrel_table(args) -> int:
     return 0
 
 
+def _control(args) -> int:
+    from .studies.control import control_study
+
+    seeds = list(range(args.seeds))
+    text, _ = control_study(
+        args.env, args.rules, seeds, args.out, args.episodes, args.networks, args.set or [], args.processes
+    )
+    print(text)
+    print(f"results: {args.out}/control.md, .csv, .json, .png")
+    return 0
+
+
 def add_comparison_commands(add) -> None:
     """Register the commands on the main parser (``add(name, **kwargs)`` makes a subparser)."""
     c = add("compare", help="rules side by side on the same seeds, counted in loss evaluations (and GD in epochs)")
@@ -104,3 +117,28 @@ def add_comparison_commands(add) -> None:
     q.add_argument("--processes", type=int, help="parallel runs (default: one per core)")
     q.add_argument("--out", default="runs/qagrel_table")
     q.set_defaults(func=_qagrel_table)
+
+    k = add("control", help="control rules side by side on a Gymnasium environment: return vs. episodes and steps")
+    k.add_argument("--env", default="CartPole-v1", help="Gymnasium environment id with discrete actions")
+    k.add_argument(
+        "--rules",
+        nargs="+",
+        default=["reinforce", "nrl", "rmhl"],
+        help="rules (run.method), default reinforce nrl rmhl",
+    )
+    k.add_argument("--seeds", type=int, default=5, help="seeds 0..N-1 (default 5)")
+    k.add_argument("--episodes", type=int, default=2000, help="episodes per run (default 2,000)")
+    k.add_argument(
+        "--networks",
+        nargs="+",
+        type=hidden_units,
+        default=[(64,)],
+        metavar="UNITS",
+        help="hidden layers of each network, e.g. 64 64-64 (default 64)",
+    )
+    k.add_argument(
+        "--set", action="append", metavar="KEY=VALUE", help="a scenario key for every rule (nrl.eta=...: NRL only)"
+    )
+    k.add_argument("--processes", type=int, help="parallel runs (default: one per core)")
+    k.add_argument("--out", default="runs/control")
+    k.set_defaults(func=_control)

@@ -10,6 +10,7 @@ import numpy as np
 
 STREAM_STEP, STREAM_INIT, STREAM_DATA, STREAM_BATCH, STREAM_SPLIT, STREAM_NOISE = 0, 1, 2, 3, 4, 5
 STREAM_TRIAL, STREAM_MEMORY = 6, 7  # action selection of a trial; a rule's random initial memory
+STREAM_EPISODE = 8  # an episode's environment seed, actions and neuron noise
 
 
 def generator(seed: int, stream: int, *keys: int) -> np.random.Generator:

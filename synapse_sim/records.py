@@ -13,14 +13,14 @@ CHECKPOINT_FORMAT = 1
 CHECKPOINT_KEYS = ("format", "wall_time", "engine_step", "engine_weights", "history_loss")
 
 STEP_FIELDS = ("loss", "accuracy", "reward", "decrement", "keep", "increment", "step_size", "evaluations")
-CLASS_FIELDS = ("selected", "correct", "presented")  # per step and class, for trial rules (StepResult.class_counts)
 
 
 class History:
     """Per step: loss, accuracy, the broadcast as one number (``reward``), the action mix, the
-    rule's step size and the loss evaluations so far; held-out metrics every k steps. Trial rules
-    add, per step and class, how often it was selected, selected rightly and presented
-    (``selected``, ``correct``, ``presented``: integer arrays of shape ``(steps, n_classes)``)."""
+    rule's step size and the loss evaluations so far; held-out metrics every k steps; and the
+    step's other records (``StepResult.records``), each kept as an array with one row per step
+    (integers as int32, e.g. a trial rule's per-class ``selected`` / ``correct`` / ``presented``
+    of shape ``(steps, n_classes)``; numbers as float64, e.g. an episode's ``return``)."""
 
     def __init__(self, iterations: int):
         self.size = int(iterations)
@@ -37,11 +37,10 @@ class History:
         a["decrement"][i], a["keep"][i], a["increment"][i] = result.action_counts / n_synapses
         a["step_size"][i] = result.step_size
         a["evaluations"][i] = result.evaluations
-        if result.class_counts is not None:
-            if "selected" not in a:
-                for name in CLASS_FIELDS:
-                    a[name] = np.zeros((self.size, result.class_counts.shape[1]), dtype=np.int32)
-            a["selected"][i], a["correct"][i], a["presented"][i] = result.class_counts
+        for name, value in result.records.items():
+            if name not in a:
+                a[name] = empty_record(self.size, np.asarray(value))
+            a[name][i] = value
         self.length = result.step
 
     def record_validation(self, step: int, metrics: dict) -> None:
@@ -73,11 +72,10 @@ class History:
             key = name if name in arrays else renamed.get(name)
             if key in arrays:
                 history.arrays[name][:n] = arrays[key]
-        for name in CLASS_FIELDS:
-            if name in arrays:
-                counts = np.zeros((history.size, arrays[name].shape[1]), dtype=np.int32)
-                counts[:n] = arrays[name]
-                history.arrays[name] = counts
+        for name in record_names(arrays):
+            values = np.asarray(arrays[name])
+            history.arrays[name] = empty_record(history.size, values[0] if len(values) else values.reshape(-1))
+            history.arrays[name][:n] = values
         history.length = n
         for key in history.validation:
             history.validation[key] = [float(v) for v in arrays[f"validation_{key}"]]
@@ -87,6 +85,19 @@ class History:
     def first_step_reaching(self, accuracy: float) -> int | None:
         hits = np.nonzero(self.arrays["accuracy"][: self.length] >= accuracy)[0]
         return int(hits[0]) + 1 if hits.size else None
+
+
+def empty_record(size: int, example: np.ndarray) -> np.ndarray:
+    """Room for ``size`` steps of a record shaped like ``example``: int32 zeros for integers, else NaN."""
+    if example.dtype.kind in "iub":
+        return np.zeros((size, *example.shape), dtype=np.int32)
+    return np.full((size, *example.shape), np.nan)
+
+
+def record_names(arrays) -> list[str]:
+    """The keys of saved history arrays that hold a step's other records (``StepResult.records``)."""
+    known = {*STEP_FIELDS, "step", "alpha_s"}
+    return [k for k in arrays if k not in known and not k.startswith("validation_")]
 
 
 def save_checkpoint(path: Path, engine, history: History, wall_time: float) -> None:

@@ -44,7 +44,9 @@ MAX_SEED = INT_LIMIT - 1
 SCHEMA: dict[str, dict[str, Field]] = {
     "task": {
         "name": Field(
-            "task", "decision_boundary", "which task ('decision_boundary', 'notmnist', 'digits', or a plug-in's)"
+            "task",
+            "decision_boundary",
+            "which task ('decision_boundary', 'notmnist', 'digits', 'control', or a plug-in's)",
         ),
         "n_points": Field("int", 2000, "decision boundary: number of data points", low=1),
         "extent": Field(
@@ -68,7 +70,12 @@ SCHEMA: dict[str, dict[str, Field]] = {
     },
     "network": {
         "layers": Field("int_list", [2, 100, 1], "neurons per layer, inputs first"),
-        "hidden_activation": Field("str", "tanh", "hidden-unit nonlinearity", choices=("tanh", "relu", "identity")),
+        "hidden_activation": Field(
+            "str",
+            "tanh",
+            "hidden-unit nonlinearity (leaky_relu: slope 0.1 below 0, as the NRL code)",
+            choices=("tanh", "relu", "leaky_relu", "identity"),
+        ),
         "init_range": Field("float", 0.1, "initial weights uniform in [-r, r], biases 0", low=0.0, high=MAX_SCALE),
         "bias_step_scale": Field("float", 2.0, "bias synapses step by this times alpha_s (authors' code: 2)", low=0.0),
         "dtype": Field("str", "float64", "floating-point type of weights and data", choices=("float64", "float32")),

@@ -36,6 +36,7 @@ from synapse_sim.dashboard.components import (
     dashboard_components,
 )
 from synapse_sim.dashboard.model import DashboardModel, initial_kwargs, model_params, parse_hidden, resolve
+from synapse_sim.dashboard.rule_controls import dashboard_rules
 from synapse_sim.model import SynapseModel
 from synapse_sim.rules import RULES
 from synapse_sim.rules.synaptic_rl.features import StateSpace
@@ -347,7 +348,7 @@ RULE_MEMORY_TEXT = {
 }
 
 
-@pytest.fixture(scope="module", params=sorted(RULES))
+@pytest.fixture(scope="module", params=dashboard_rules())
 def rule_model(request):
     task = "digits" if RULES[request.param].needs_classes else "decision_boundary"  # Q-AGREL: outputs are classes
     model = DashboardModel(task_name=task, hidden="8", rule=request.param, raster_length=30)
@@ -469,7 +470,7 @@ def test_rule_controls_become_that_rules_scenario_keys():
     assert (
         model.rule.name == "spsa" and model.rule.a == 0.002 and "spsa.a = 'fast' is not a number" in model.problems[0]
     )
-    assert sorted(model_params()["rule"]["values"]) == sorted(RULES)
+    assert sorted(model_params()["rule"]["values"]) == dashboard_rules()
 
     # the notMNIST base (epsilon 0.1, alpha_s 0.0001) runs another rule: synaptic RL's keys back at their defaults
     task_object = random_classification_task(n=40, batch_size=20)
@@ -492,7 +493,7 @@ def test_page_switches_the_rule_with_reset():
     _, rc = solara.render(App(), handle_error=False)
     assert 'data-rule="synaptic_rl"' in html_of(rc)
     (rule,) = [w for w in rc.find(v.Select).widgets if w.label.startswith("learning rule")]
-    assert rule.items == sorted(RULES)
+    assert rule.items == dashboard_rules()
     rule.v_model = "spsa"
     (a,) = [w for w in rc.find(v.Select).widgets if w.label.startswith("spsa: a")]
     a.v_model = 0.005
@@ -645,3 +646,9 @@ def test_play_steps_wait_for_a_render_in_another_thread():
     fresh = DashboardModel(hidden="4")
     _, rc = solara.render(NetworkView(fresh, solara.Reactive(0)), handle_error=False)
     assert fresh.render_context is rc  # the page that shows the model paces its steps
+
+
+def test_a_control_rule_is_refused_by_the_dashboard_with_a_reason():
+    model = DashboardModel(task_name="decision_boundary", hidden="8", rule="nrl")
+    assert model.rule.name == "synaptic_rl" and "rule 'nrl' is not one of" in model.problems[0]
+    assert "nrl" not in dashboard_rules() and "qagrel" in dashboard_rules()

@@ -22,6 +22,7 @@ from synapse_sim import Scenario, VectorEngine
 from synapse_sim.dashboard import server, views
 from synapse_sim.dashboard.controls import model_params, resolve, rule_controls, with_rule
 from synapse_sim.dashboard.model import DashboardModel
+from synapse_sim.dashboard.rule_controls import dashboard_rules
 from synapse_sim.dashboard.run_folder import RunFolderError, check_run_folder, open_run_folder, state_digest
 from synapse_sim.rules import RULES
 from synapse_sim.runner import run
@@ -88,7 +89,7 @@ def test_changed_controls_start_a_new_run_and_say_so(folder):
 
 
 # --- fast-forward: exact ------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("rule", sorted(RULES))
+@pytest.mark.parametrize("rule", dashboard_rules())
 def test_fast_forward_then_an_agent_step_equals_the_vectorised_run(rule, tmp_path):
     scenario = tiny(rule, **{"run.validate_every": 10})
     run(scenario, tmp_path / "run", progress=False)
@@ -205,7 +206,7 @@ def test_the_server_passes_a_folder_to_the_app_by_its_own_variable(folder, tmp_p
 # --- every rule's controls come from its scenario sections ---------------------------------------------------------
 def test_rule_controls_come_from_the_registry():
     controls = rule_controls()
-    assert set(controls) == set(RULES) - {"synaptic_rl"}
+    assert set(controls) == set(dashboard_rules()) - {"synaptic_rl"}
     for rule, items in controls.items():
         keys = {c.key for c in items}
         for section, fields in RULES[rule].sections.items():

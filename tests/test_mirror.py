@@ -13,10 +13,16 @@ RULE_SETTINGS = {
     "node_perturbation": {"node_perturbation.sigma": 0.05, "node_perturbation.eta": 0.5},
     "qagrel": {"task.name": "notmnist", "qagrel.alpha": 0.5, "qagrel.exploration": 0.2},
     "error_backprop": {"task.name": "notmnist", "backprop.learning_rate": 0.1},
+    "reinforce": {"task.name": "control", "reinforce.eta": 0.05},
+    "nrl": {"task.name": "control", "nrl.eta": 0.5},
+    "rmhl": {"task.name": "control", "rmhl.eta": 0.05, "rmhl.sigma": 0.2},
 }
-# rules whose outputs are classes (Q-AGREL) run their boundary-free twins of the boundary tests below
-BOUNDARY_RULES = sorted(name for name in RULE_SETTINGS if not RULES[name].needs_classes)
+# rules whose outputs are classes (Q-AGREL) or a policy over an environment's actions run their
+# own twins of the boundary tests below
+CONTROL_RULES = sorted(name for name in RULE_SETTINGS if RULES[name].needs_episodes)
+BOUNDARY_RULES = sorted(name for name in RULE_SETTINGS if not RULES[name].needs_classes and name not in CONTROL_RULES)
 CLASS_RULES = sorted(name for name in RULE_SETTINGS if RULES[name].needs_classes)
+DATA_RULES = sorted(name for name in RULE_SETTINGS if name not in CONTROL_RULES)
 
 
 def with_rule(scenario: Scenario, name: str) -> Scenario:
@@ -67,7 +73,7 @@ def test_mirror_every_rule_on_the_boundary(rule):
     assert not np.array_equal(vector.population.weights, vector.simulation.initial_weights())
 
 
-@pytest.mark.parametrize("rule", sorted(RULE_SETTINGS))
+@pytest.mark.parametrize("rule", DATA_RULES)
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_mirror_784_10_random_data(rule, dtype):
     scenario = Scenario().with_overrides(
@@ -81,7 +87,7 @@ def test_mirror_784_10_random_data(rule, dtype):
     assert_same_state(vector, model)
 
 
-@pytest.mark.parametrize("rule", sorted(RULE_SETTINGS))
+@pytest.mark.parametrize("rule", DATA_RULES)
 def test_mirror_with_hidden_layer_and_batch_changes(rule):
     base = {"layers": [784, 4, 10], "hidden_activation": "relu"}
     if rule == "synaptic_rl":
@@ -115,3 +121,18 @@ def test_mirror_classification_rules_in_any_activation_order(rule, feedback):
     assert_same_state(vector, shuffled)
     assert_same_state(shuffled, reverse)
     assert not np.array_equal(vector.population.weights, vector.simulation.initial_weights())
+
+
+@pytest.mark.parametrize("rule", CONTROL_RULES)
+def test_mirror_control_rules_on_cartpole_in_any_activation_order(rule):
+    """Episodes of CartPole-v1: the same returns, weights, eligibilities and return baseline in both views."""
+    base = Scenario().with_overrides(
+        {"layers": [4, 8, 2], "hidden_activation": "leaky_relu", "init_range": 0.3, "run.seed": 5}
+    )
+    scenario = with_rule(base, rule)
+    vector, shuffled = run_both(scenario, 12, activation="shuffle", rng=11)
+    _, reverse = run_both(scenario, 12, activation="reverse")
+    assert_same_state(vector, shuffled)
+    assert_same_state(shuffled, reverse)
+    assert not np.array_equal(vector.population.weights, vector.simulation.initial_weights())
+    assert vector.checkpoint()["return_baseline"] > 0

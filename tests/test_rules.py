@@ -9,7 +9,10 @@ from synapse_sim import RULES, Rule, Scenario, ScenarioError, VectorEngine, chec
 from synapse_sim.rules import Change, MemoryField, Pass, rule_class
 from synapse_sim.rules.error_backprop import ErrorBackprop
 from synapse_sim.rules.node_perturbation import NodePerturbation
+from synapse_sim.rules.nrl import Nrl
 from synapse_sim.rules.qagrel import QAgrel
+from synapse_sim.rules.reinforce import Reinforce
+from synapse_sim.rules.rmhl import Rmhl
 from synapse_sim.rules.spsa import SPSA
 from synapse_sim.rules.synaptic_rl import Policy, StateSpace, SynapticRL
 
@@ -23,6 +26,10 @@ SHIPPED = {
     "qagrel": lambda: QAgrel(alpha=0.5, exploration=0.2),
     "qagrel_learned": lambda: QAgrel(alpha=0.5, exploration=0.2, feedback="learned"),
     "qagrel_fixed": lambda: QAgrel(alpha=0.5, exploration=0.2, feedback="fixed"),
+    "reinforce": lambda: Reinforce(eta=0.05),
+    "nrl": lambda: Nrl(eta=0.5, sigma=1e-3),
+    "nrl_by_width": lambda: Nrl(eta=0.05, scale_by_width=True),
+    "rmhl": lambda: Rmhl(eta=0.05, sigma=0.1),
 }
 
 

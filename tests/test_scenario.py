@@ -38,7 +38,7 @@ def test_out_of_range_epsilon():
 
 
 def test_bad_choice_lists_choices():
-    with pytest.raises(ScenarioError, match="one of 'tanh', 'relu', 'identity'"):
+    with pytest.raises(ScenarioError, match="one of 'tanh', 'relu', 'leaky_relu', 'identity'"):
         Scenario().with_overrides({"hidden_activation": "sigmoid"})
 
 

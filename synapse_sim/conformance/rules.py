@@ -145,7 +145,8 @@ def random_context(rule: Rule, n: int, rng: np.random.Generator, step: int, phas
 
 def check_rule(rule: Rule, n_random: int = 200, seed: int = 0, mirror_steps: int = 12) -> RuleReport:
     """Check that ``rule``'s local and batch forms agree on random contexts, and that the agent
-    view and the vectorised backend run it to the same trajectory on a 2-6-1 boundary.
+    view and the vectorised backend run it to the same trajectory on a 2-6-1 boundary (a rule
+    that needs classes: 4-6-3 blobs; one that needs episodes: 4-6-2 CartPole-v1).
 
     ``rule`` is a rule instance (its parameters are used as given). Returns a
     :class:`RuleReport`: ``report.ok`` is the verdict, ``str(report)`` lists each disagreement.
@@ -172,9 +173,17 @@ def _check_mirror(rule: Rule, steps: int, seed: int, report: RuleReport) -> None
     from ..scenario import Scenario
 
     for k, (activation, dtype) in enumerate((("tanh", "float64"), ("relu", "float32"))):
-        layers = [4, 6, 3] if rule.needs_classes else [2, 6, 1]
+        layers = [4, 6, 3] if rule.needs_classes else [4, 6, 2] if rule.needs_episodes else [2, 6, 1]
+        control = {"task.name": "control", "control.env": "CartPole-v1"} if rule.needs_episodes else {}
         scenario = Scenario().with_overrides(
-            {"layers": layers, "n_points": 100, "run.seed": seed + k, "hidden_activation": activation, "dtype": dtype}
+            {
+                "layers": layers,
+                "n_points": 100,
+                "run.seed": seed + k,
+                "hidden_activation": activation,
+                "dtype": dtype,
+                **control,
+            }
         )
         try:
             task = mirror_task(seed + k, activation, dtype) if rule.needs_classes else None

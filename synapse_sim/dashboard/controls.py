@@ -13,13 +13,12 @@ that cannot be used is listed in ``problems`` and a working value is used instea
 
 from __future__ import annotations
 
-from ..rules import RULES
 from ..rules.synaptic_rl.features import StateSpace
 from ..rules.synaptic_rl.policy import PolicyFileError
 from ..rules.synaptic_rl.rule import build_policy
 from ..scenario import SCHEMA, SECTION_OWNER, Scenario, ScenarioError
 from ..tasks import ClassificationTask, DecisionBoundaryTask, build_task
-from .rule_controls import SYNAPTIC_RL, rule_controls
+from .rule_controls import SYNAPTIC_RL, dashboard_rules, rule_controls
 
 TASKS = ("decision_boundary", "notmnist", "digits")  # the dashboard switches between these; a plug-in task stays
 POLICY_CHOICES = ("adaptive", "static: shipped", "static: file", "adaptive: start from file")
@@ -44,7 +43,7 @@ def controls_of(rule: str) -> tuple[str, ...]:
 def default_rule(scenario: Scenario) -> str:
     """The scenario's ``run.method`` if the dashboard can run it (a registered rule), else synaptic RL."""
     method = scenario["run"]["method"]
-    return method if method in RULES else SYNAPTIC_RL
+    return method if method in dashboard_rules() else SYNAPTIC_RL
 
 
 def rule_overrides(scenario: Scenario, name: str) -> dict:
@@ -173,10 +172,13 @@ def resolve(
             apply({key: number}, key)
 
     rule_name = default_rule(base) if rule is None or rule == "" else str(rule)
-    if (rule is None or rule == "") and base["run"]["method"] not in RULES:
-        problems.append(f"run.method {base['run']['method']!r} has no synapse agents; showing {SYNAPTIC_RL}")
-    if rule_name not in RULES:
-        problems.append(f"rule {rule!r} is not one of {', '.join(sorted(RULES))}; using {SYNAPTIC_RL}")
+    if (rule is None or rule == "") and base["run"]["method"] not in dashboard_rules():
+        problems.append(
+            f"run.method {base['run']['method']!r} does not run in the dashboard (a control rule: its episodes are "
+            f"not shown yet); showing {SYNAPTIC_RL}"
+        )
+    if rule_name not in dashboard_rules():
+        problems.append(f"rule {rule!r} is not one of {', '.join(dashboard_rules())}; using {SYNAPTIC_RL}")
         rule_name = SYNAPTIC_RL
     name = task_name or base["task"]["name"]
     if name not in TASKS and name != base["task"]["name"]:
@@ -293,7 +295,7 @@ def model_params(base: Scenario | None = None, task=None, raster_length: int = 2
         "rule": {
             "type": "Select",
             "value": default_rule(base),
-            "values": sorted(RULES),
+            "values": dashboard_rules(),
             "label": "learning rule (each rule uses only its own controls below)",
         },
         "epsilon": {

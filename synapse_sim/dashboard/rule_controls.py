@@ -83,10 +83,16 @@ class RuleControl:
         return str(value)
 
 
+def dashboard_rules() -> list[str]:
+    """The registered rules the dashboard can run: not yet those that learn from an environment's episodes."""
+    return sorted(name for name, cls in RULES.items() if not cls.needs_episodes)
+
+
 def rule_controls() -> dict[str, list[RuleControl]]:
-    """Each registered rule's controls from its scenario sections (synaptic RL's are hand-made)."""
+    """Each rule's controls from its scenario sections (synaptic RL's are hand-made), for the dashboard's rules."""
     out: dict[str, list[RuleControl]] = {}
-    for rule, cls in sorted(RULES.items()):
+    for rule in dashboard_rules():
+        cls = RULES[rule]
         if rule == SYNAPTIC_RL:
             continue
         out[rule] = [

@@ -27,6 +27,7 @@ from ..engine.topology import Topology
 from ..rules import RULES, make_rule
 from ..runner import RunError, load_checkpoint
 from ..scenario import Scenario, ScenarioError
+from .rule_controls import dashboard_rules
 
 SCENARIO_FILE = "scenario.toml"
 CHECKPOINT_FILE = "checkpoint.npz"
@@ -75,10 +76,12 @@ def open_run_folder(path) -> RunFolder:
     except ScenarioError as exc:
         raise RunFolderError(f"{path / SCENARIO_FILE} is not a valid scenario: {exc}") from None
     method = scenario["run"]["method"]
-    if method not in RULES:
+    if method not in dashboard_rules():
+        what = (
+            "a control rule whose episodes the dashboard does not show yet" if method in RULES else "no synapse agents"
+        )
         raise RunFolderError(
-            f"{path} holds a run of {method!r}, which has no synapse agents; the dashboard opens runs of "
-            f"{', '.join(sorted(RULES))}"
+            f"{path} holds a run of {method!r}, {what}; the dashboard opens runs of {', '.join(dashboard_rules())}"
         )
     try:
         state, history, _ = load_checkpoint(path / CHECKPOINT_FILE)

@@ -10,15 +10,24 @@ the step order exists once and the mirror test compares the two ways of keeping 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
 
-from ..randomness import STREAM_INIT, STREAM_MEMORY, STREAM_NOISE, STREAM_STEP, STREAM_TRIAL, generator
+from ..randomness import (
+    STREAM_EPISODE,
+    STREAM_INIT,
+    STREAM_MEMORY,
+    STREAM_NOISE,
+    STREAM_STEP,
+    STREAM_TRIAL,
+    generator,
+)
 from ..rules import Pass, Rule, make_rule
 from ..scenario import Scenario
 from ..tasks import Evaluation, NeuronNoise, Task, build_task, correlate
+from ..tasks.episodes import EpisodeSpec
 from ..tasks.trials import TrialSpec
 from .footprint import check_fits
 from .topology import Topology, initial_weights
@@ -39,8 +48,10 @@ class StepResult:
     """What one step did. ``reward`` is the rule's broadcast as one number (synaptic RL: R_t);
     ``action_counts`` counts decrement / keep / increment (the sign of the weight change for
     rules without discrete actions); ``evaluations`` the loss evaluations so far;
-    ``class_counts`` for trial rules (Q-AGREL, error-backprop): per class, how often it was
-    selected, selected rightly and presented, shape ``(3, n_classes)`` (the paper's Fig. 6), else None."""
+    ``records`` what else the run's history keeps of this step: for trial rules (Q-AGREL,
+    error-backprop) per class how often it was ``selected``, selected rightly (``correct``) and
+    ``presented`` (the paper's Fig. 6), and the numbers the task records (an episode's
+    ``return`` and ``episode_length``)."""
 
     step: int
     loss: float
@@ -49,7 +60,14 @@ class StepResult:
     action_counts: np.ndarray
     step_size: float
     evaluations: int
-    class_counts: np.ndarray | None = None
+    records: dict = field(default_factory=dict)
+
+    @property
+    def class_counts(self) -> np.ndarray | None:
+        """(3, n_classes): selected, selected rightly, presented (trial rules), else None."""
+        if "selected" not in self.records:
+            return None
+        return np.stack([self.records[k] for k in ("selected", "correct", "presented")])
 
 
 @dataclass(frozen=True)
@@ -133,6 +151,10 @@ class Simulation:
             extra["noise"] = NeuronNoise(spec.noise_std, lambda layer: generator(self.seed, STREAM_NOISE, step, layer))
         if spec.trace:
             extra["trace"] = True
+        if spec.episode is not None:
+            e = spec.episode
+            rng = generator(self.seed, STREAM_EPISODE, step)
+            extra["episode"] = EpisodeSpec(e.noise_std, e.act_on, e.probe, e.gradient, rng)
         if spec.trial is not None:
             trial = spec.trial
             matrices = None if feedback is None else self.topology.matrices(feedback)
@@ -210,16 +232,20 @@ class Simulation:
             np.bincount(population.actions(), minlength=N_ACTIONS),
             rule.step_size(t),
             self.evaluations,
-            self.class_counts(evaluations),
+            self.step_records(evaluations),
         )
 
-    def class_counts(self, evaluations: list[Evaluation]) -> np.ndarray | None:
+    def step_records(self, evaluations: list[Evaluation]) -> dict:
+        records = {}
+        for e in evaluations:
+            records.update(e.records or {})
         trials = next((e.trace.trials for e in evaluations if e.trace is not None and e.trace.trials is not None), None)
-        if trials is None:
-            return None
-        n_classes = self.topology.layer_sizes[-1]
-        right = trials.actions[trials.rewards > 0]
-        return np.stack([np.bincount(a, minlength=n_classes) for a in (trials.actions, right, trials.labels)])
+        if trials is not None:
+            n_classes = self.topology.layer_sizes[-1]
+            right = trials.actions[trials.rewards > 0]
+            for name, actions in (("selected", trials.actions), ("correct", right), ("presented", trials.labels)):
+                records[name] = np.bincount(actions, minlength=n_classes)
+        return records
 
     @staticmethod
     def _feedback(spec: Pass, population: Population):

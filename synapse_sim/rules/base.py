@@ -83,6 +83,24 @@ class Trial:
 
 
 @dataclass(frozen=True)
+class Episode:
+    """A pass run as one episode of a control task's environment (:mod:`synapse_sim.tasks.episodes`):
+    the outputs are a softmax policy, one action is sampled per time step, and the trace's
+    columns are the time steps. ``noise_std``: Gaussian noise on every pre-activation (the
+    output logits too) of a noisy pass run beside the clean one; ``act_on``: the action is
+    sampled from the ``"clean"`` or the ``"noisy"`` policy; ``probe``: record per step the
+    log-probability change of the action, dp_t = log pi~(a_t) - log pi(a_t), and the noise power
+    Z_t = ||xi_t||^2 (NRL); ``gradient``: record each neuron's d log pi(a_t) / d a through the
+    clean pass as its feedback (REINFORCE). The trace's inputs are the noisy pass's when there is
+    noise, else the clean pass's."""
+
+    noise_std: float = 0.0
+    act_on: str = "clean"
+    probe: bool = False
+    gradient: bool = False
+
+
+@dataclass(frozen=True)
 class Pass:
     """One forward pass over the step's minibatch that a rule asks the task for (one loss evaluation).
 
@@ -91,7 +109,8 @@ class Pass:
     ``trace``: keep per-example losses, layer inputs and noise; ``activity``: mean
     activity per neuron; ``record``: this pass's loss and accuracy enter the step's
     recorded training loss and accuracy (the mean over recorded passes); ``trial``: run
-    the examples as trials with feedback from the selected output (:class:`Trial`).
+    the examples as trials with feedback from the selected output (:class:`Trial`);
+    ``episode``: run one episode of a control task (:class:`Episode`).
     """
 
     offset: int | None = None
@@ -100,6 +119,7 @@ class Pass:
     activity: bool = False
     record: bool = True
     trial: Trial | None = None
+    episode: Episode | None = None
 
 
 @dataclass(slots=True)
@@ -157,7 +177,7 @@ class Rule:
     ``coincidence_signal`` which per-neuron signal of the traced pass ``coincidence``
     correlates with the pre activity: ``"noise"`` (node perturbation) or ``"feedback"``
     (a :class:`Trial`'s gated feedback); ``needs_classes`` that it runs on classification
-    tasks only.
+    tasks only; ``needs_episodes`` that it runs on control tasks only (its passes are episodes).
     """
 
     name: ClassVar[str] = ""
@@ -169,6 +189,7 @@ class Rule:
     broadcast_label: ClassVar[str] = "broadcast"
     coincidence_signal: ClassVar[str] = "noise"
     needs_classes: ClassVar[bool] = False  # a classification task only (its outputs are the classes)
+    needs_episodes: ClassVar[bool] = False  # a control task only (its passes are episodes)
 
     # --- construction and records -------------------------------------------------
     @classmethod

@@ -2,7 +2,7 @@
 
 ``TASKS`` maps a scenario's ``task.name`` to its builder, ``builder(scenario, dtype) -> Task``:
 a callable, or a lazy ``"module:function"`` string, so a task's dependencies (the notMNIST
-loaders, later Gymnasium) load only when used. :func:`register_task` adds one (a plug-in's
+loaders, Gymnasium) load only when used. :func:`register_task` adds one (a plug-in's
 too: :mod:`synapse_sim.plugins`).
 """
 
@@ -15,14 +15,16 @@ from ..scenario import ScenarioError, register_task_sections
 from .base import Evaluation, NeuronNoise, NonFiniteLossError, Task, Trace, correlate
 from .boundary import DecisionBoundaryTask
 from .classification import ClassificationTask
+from .control import SECTIONS as CONTROL_SECTIONS
 
 TASKS: dict[str, object] = {
     "decision_boundary": "synapse_sim.tasks.boundary:build",
     "notmnist": "synapse_sim.tasks.notmnist:build",
     "digits": "synapse_sim.tasks.digits:build",
+    "control": "synapse_sim.tasks.control:build",
 }
 for _name in TASKS:
-    register_task_sections(_name, {})
+    register_task_sections(_name, CONTROL_SECTIONS if _name == "control" else {})
 
 
 def register_task(name: str, builder, sections: dict | None = None):

@@ -14,9 +14,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+LEAKY_SLOPE = 0.1  # leaky ReLU's slope below 0 (the NRL authors' networks)
 ACTIVATIONS = {
     "tanh": np.tanh,
     "relu": lambda z: np.maximum(z, 0, out=z),
+    "leaky_relu": lambda z: np.maximum(z, z.dtype.type(LEAKY_SLOPE) * z, out=z),
     "identity": lambda z: z,
 }
 
@@ -52,7 +54,8 @@ class Trace:
     ``inputs[l]`` is layer l's input with a ones row for the bias, shape (n_in + 1, N);
     ``noise[l]`` the noise its outputs received, shape (n_out, N) (None: no noise); for a
     trial pass, ``trials`` the actions, rewards and selected Q values, and ``feedback[l]``
-    each post neuron's gated feedback from the selected output, shape (n_out, N).
+    each post neuron's gated feedback from the selected output, shape (n_out, N); for an
+    episode (:mod:`.episodes`) the columns are its time steps and ``episode`` its record.
     """
 
     example_losses: np.ndarray
@@ -60,18 +63,21 @@ class Trace:
     noise: list[np.ndarray] | None
     trials: object = None
     feedback: list[np.ndarray] | None = None
+    episode: object = None
 
 
 @dataclass
 class Evaluation:
     """Loss and accuracy on the step's data; ``activity`` is each neuron layer's
     mean activation over the batch (bias unit last, always 1) when asked for;
-    ``trace`` the per-example record when asked for."""
+    ``trace`` the per-example record when asked for; ``records`` numbers the task
+    keeps per step in the run's history (an episode's return and length)."""
 
     loss: float
     accuracy: float
     activity: list[np.ndarray] | None = None
     trace: Trace | None = None
+    records: dict | None = None
 
 
 def correlate(trace: Trace, example_weights, signal: str = "noise") -> list[np.ndarray]:
@@ -143,6 +149,7 @@ class Task:
         noise: NeuronNoise | None = None,
         trace: bool = False,
         trial=None,
+        episode=None,
     ) -> Evaluation:
         raise NotImplementedError
 
@@ -205,6 +212,8 @@ def mlp_forward_columns(x_t, weights, hidden_activation: str, keep_hidden: bool 
             h = np.empty((z.shape[0] + 1, z.shape[1]), dtype=z.dtype)
             if hidden_activation == "relu":
                 np.maximum(z, 0, out=h[:-1])
+            elif hidden_activation == "leaky_relu":
+                np.maximum(z, z.dtype.type(LEAKY_SLOPE) * z, out=h[:-1])
             else:
                 h[:-1] = f(z)
             h[-1] = 1

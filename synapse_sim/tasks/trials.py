@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .base import LEAKY_SLOPE
+
 
 @dataclass(frozen=True)
 class TrialSpec:
@@ -58,6 +60,8 @@ def gate(hidden: np.ndarray, activation: str) -> np.ndarray:
     """f'(a) from the activation's output y = f(a): the gate through which feedback passes."""
     if activation == "relu":
         return (hidden > 0).astype(hidden.dtype)
+    if activation == "leaky_relu":
+        return np.where(hidden > 0, hidden.dtype.type(1), hidden.dtype.type(LEAKY_SLOPE))
     if activation == "tanh":
         return 1 - hidden * hidden
     return np.ones_like(hidden)

@@ -1,0 +1,114 @@
+"""What the control rules share (NRL, RMHL, REINFORCE): an episode per step, a return baseline, delta.
+
+The reward-prediction error of an episode is delta = (R - Rbar) / |R|, R its undiscounted
+return and Rbar an exponential moving average of past returns (rate g = 0.66, starting at
+the first return, so the first delta is 0; ../shared/specs/nrl-rmhl.md, section 0). Rbar is
+the rules' shared state: updated after the synapses have learned, and checkpointed. Each
+synapse keeps its eligibility (the episode's sum of its rule's per-step products) and steps by
+eta * c * delta * eligibility.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..scenario import ScenarioError
+from .base import Change, MemoryField, Rule, RuleContext, scalar
+
+
+@dataclass(frozen=True)
+class EpisodeOutcome:
+    """A control rule's broadcast: the episode's delta and return, and per time step the eligibility weights."""
+
+    delta: float
+    episode_return: float
+    step_weights: np.ndarray  # per time step: the factor of its pre x post product in the eligibility
+
+    def __float__(self) -> float:
+        return self.episode_return
+
+
+class EpisodicRule(Rule):
+    """Base of the control rules: one episode pass per step, the RPE broadcast, the eligibility update.
+
+    Subclasses set ``passes`` and :meth:`step_weights` (and ``coincidence_signal``)."""
+
+    needs = frozenset({"coincidence"})
+    needs_episodes = True
+    broadcast_label = "episode return"
+
+    def __init__(self, eta, baseline_rate=0.66, normalise=True):
+        self.eta = eta
+        self.baseline_rate = baseline_rate
+        self.normalise = normalise
+        self.baseline = np.nan  # Rbar: no episode seen yet
+
+    @classmethod
+    def check_scenario(cls, scenario) -> None:
+        if scenario["task"]["name"] != "control":
+            raise ScenarioError(
+                f"run.method = {cls.name!r} learns from the episodes of an environment: set task.name = 'control' "
+                "(and control.env, e.g. 'CartPole-v1')"
+            )
+
+    def common_params(self) -> dict:
+        return {"eta": self.eta, "baseline_rate": self.baseline_rate, "normalise": self.normalise}
+
+    def step_size(self, step: int) -> float:
+        return float(self.eta)
+
+    def memory_fields(self) -> tuple[MemoryField, ...]:
+        return (MemoryField("eligibility", "float64", scale=0.01),)
+
+    def shared_state(self) -> dict[str, np.ndarray]:
+        return {"return_baseline": np.array(self.baseline)}
+
+    def load_shared_state(self, state) -> None:
+        if "return_baseline" in state:
+            self.baseline = float(state["return_baseline"])
+
+    def step_weights(self, episode) -> np.ndarray:
+        """Per time step, the factor of its pre x post product in the eligibility."""
+        return np.ones(episode.length)
+
+    def delta(self, episode_return: float) -> float:
+        """(R - Rbar) / |R| (or R - Rbar without ``normalise``); 0 for the first episode."""
+        if np.isnan(self.baseline):
+            return 0.0
+        error = episode_return - self.baseline
+        return error / abs(episode_return) if self.normalise and episode_return != 0 else error
+
+    def broadcast(self, evaluations, step: int) -> EpisodeOutcome:
+        episode = evaluations[0].trace.episode
+        total = episode.episode_return
+        return EpisodeOutcome(self.delta(total), total, self.step_weights(episode))
+
+    def coincidence_weights(self, broadcast: EpisodeOutcome) -> np.ndarray:
+        # correlate() averages over the time steps; the eligibility is their sum
+        return broadcast.step_weights * broadcast.step_weights.size
+
+    def learn(self, reports, broadcast: EpisodeOutcome, step: int) -> None:
+        total = broadcast.episode_return
+        if np.isnan(self.baseline):
+            self.baseline = total
+        else:
+            self.baseline += self.baseline_rate * (total - self.baseline)
+
+    def sample_broadcast(self, rng, n_examples: int = 8) -> EpisodeOutcome:
+        return EpisodeOutcome(
+            float(rng.standard_normal()), float(rng.integers(1, 500)), rng.standard_normal(n_examples)
+        )
+
+    def layer_factor(self, ctx: RuleContext):
+        """c_l: 1 (subclasses may scale by the layer's width)."""
+        return 1
+
+    def _update(self, ctx: RuleContext) -> Change:
+        eligibility = ctx.coincidence
+        step = scalar(self.dtype, self.eta * ctx.broadcast.delta) * self.layer_factor(ctx)
+        return Change(dw=step * eligibility, memory={"eligibility": eligibility})
+
+    update_local = _update
+    update_batch = _update

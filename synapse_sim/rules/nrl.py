@@ -1,0 +1,83 @@
+"""NRL, noise-based reward-modulated learning (../shared/specs/nrl-rmhl.md, section 1).
+
+Per time step the clean network samples the action and a noisy twin (the same weights, noise
+xi on every pre-activation) is evaluated beside it; two scalars are broadcast, the change of
+the action's log-probability dp_t = log pi~(a_t) - log pi(a_t) and the noise power
+Z_t = ||xi_t||^2, and each synapse adds dp_t / Z_t x its post neuron's noise x its pre
+activity (the noisy pass's) to its eligibility: a directional-derivative estimate of
+d log pi(a_t) / dw. At the episode's end delta is broadcast and the synapse steps by
+eta * c_l * delta * eligibility, c_l = 1 or, with ``scale_by_width``, the number of post
+neurons of its layer (the two code snapshots differ; N6 of the spec).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..scenario import MAX_SCALE, Field, nonzero_step
+from .base import Episode, Pass, RuleContext
+from .episodic import EpisodicRule
+from .registry import register_rule
+
+SECTIONS = {
+    "nrl": {
+        "eta": Field("float", 0.05, "learning rate eta", low=0.0, check=nonzero_step("the NRL learning rate", 0.05)),
+        "sigma": Field(
+            "float",
+            1e-3,
+            "noise std sigma of the noisy pass (a small finite-difference probe)",
+            low=1e-12,
+            high=MAX_SCALE,
+        ),
+        "scale_by_width": Field(
+            "bool", False, "multiply a layer's step by its number of post neurons (snapshot 659f25a)"
+        ),
+        "baseline_rate": Field("float", 0.66, "rate g of the return baseline Rbar (an exponential average)", low=0.0),
+        "normalise": Field("bool", True, "delta = (R - Rbar) / |R| (false: R - Rbar)"),
+    }
+}
+
+
+@register_rule
+class Nrl(EpisodicRule):
+    """Clean and noisy pass per time step; eligibility = sum_t (dp_t / Z_t) xi_post(t) x~_pre(t).
+
+    Args:
+        eta: learning rate eta.
+        sigma: noise std sigma of the noisy pass.
+        scale_by_width: c_l = the layer's number of post neurons (else 1).
+        baseline_rate: g of Rbar <- Rbar + g (R - Rbar).
+        normalise: divide R - Rbar by |R|.
+    """
+
+    name = "nrl"
+    summary = "NRL: clean + noisy pass, broadcast dp_t / ||xi_t||^2 per step and delta per episode"
+    sections = SECTIONS
+    coincidence_signal = "noise"
+
+    def __init__(self, eta=0.05, sigma=1e-3, scale_by_width=False, baseline_rate=0.66, normalise=True):
+        super().__init__(eta, baseline_rate, normalise)
+        self.sigma = sigma
+        self.scale_by_width = scale_by_width
+
+    @classmethod
+    def from_scenario(cls, scenario, topology, dtype) -> Nrl:
+        return cls(**scenario["nrl"])
+
+    def params(self) -> dict:
+        return {**self.common_params(), "sigma": self.sigma, "scale_by_width": self.scale_by_width}
+
+    def bind(self, topology, dtype) -> Nrl:
+        super().bind(topology, dtype)
+        widths = np.array(topology.layer_sizes[1:])[topology.layer]
+        self.widths = widths.astype(self.dtype) if self.scale_by_width else None
+        return self
+
+    def passes(self, step: int) -> tuple[Pass, ...]:
+        return (Pass(trace=True, episode=Episode(noise_std=self.sigma, act_on="clean", probe=True)),)
+
+    def step_weights(self, episode) -> np.ndarray:
+        return episode.log_prob_change / episode.noise_power
+
+    def layer_factor(self, ctx: RuleContext):
+        return 1 if self.widths is None else self.widths[ctx.sid]

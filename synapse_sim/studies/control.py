@@ -1,0 +1,218 @@
+"""Rules side by side on a control task: ``synapse-sim control``.
+
+Every rule runs the same environment, network, initial weights and episode seeds (the run's
+seed fixes them) for the same number of episodes, counted in episodes and in environment
+steps. Per rule and network the table gives the mean return over the last 100 episodes,
+how many seeds reached the environment's reward threshold as a mean over 100 consecutive
+episodes (Gymnasium's definition of solved; CartPole-v1: 475) and after how many episodes
+and environment steps. Results folders are resumable (:mod:`.jobs`).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+
+from ..scenario import Scenario
+from .jobs import Job, failed, run_jobs, run_or_report, stats
+
+WINDOW = 100  # episodes in the running mean that decides "solved"
+
+
+def base_scenario(env_id: str, sets=()) -> Scenario:
+    """The control defaults for ``env_id``: leaky-ReLU hidden layers, float64, uniform +-0.2 initial weights."""
+    return (
+        Scenario()
+        .with_overrides(
+            {
+                "task.name": "control",
+                "control.env": env_id,
+                "network.hidden_activation": "leaky_relu",
+                "network.init_range": 0.2,
+                "network.dtype": "float64",
+                "run.method": "reinforce",
+                "run.validate_every": 0,
+            }
+        )
+        .with_sets(list(sets))
+    )
+
+
+def env_shape(env_id: str) -> tuple[int, int, float | None]:
+    """(observation size, number of actions, reward threshold) of ``env_id``."""
+    from ..tasks.control import make_env
+
+    env = make_env(env_id)
+    return int(np.prod(env.observation_space.shape)), int(env.action_space.n), env.spec.reward_threshold
+
+
+def split_sets(sets, rules) -> tuple[list[str], dict[str, list[str]]]:
+    """``KEY=VALUE`` settings for every rule, and those of one rule's own section (``nrl.eta=0.1``)."""
+    common, own = [], {rule: [] for rule in rules}
+    for item in sets:
+        section = item.split("=", 1)[0].split(".", 1)[0].strip()
+        (own[section] if section in own else common).append(item)
+    return common, own
+
+
+def control_jobs(env_id, rules, seeds, out_root, episodes: int, networks=((64,),), sets=()) -> list[Job]:
+    """One job per network x rule x seed: ``episodes`` episodes each (``run.iterations``); a setting
+    of a rule's own section (``nrl.eta=0.1``) goes to that rule only."""
+    n_obs, n_actions, _ = env_shape(env_id)
+    common, own = split_sets(sets, rules)
+    base = base_scenario(env_id, common)
+    jobs = []
+    for hidden in networks:
+        net = "-".join(map(str, hidden))
+        for rule in rules:
+            scenario = base.with_overrides(
+                {
+                    "network.layers": [n_obs, *hidden, n_actions],
+                    "run.method": rule,
+                    "run.iterations": episodes,
+                    "run.checkpoint_every": max(1, episodes // 20),
+                }
+            ).with_sets(own[rule])
+            for seed in seeds:
+                folder = Path(out_root) / net / rule / f"seed{seed}"
+                jobs.append(Job(scenario.with_overrides({"run.seed": seed}), folder, f"{rule}|{net}"))
+    return jobs
+
+
+def returns_of(job: Job) -> tuple[np.ndarray, np.ndarray]:
+    """(each episode's return, its length) from the run's history."""
+    with np.load(job.out_dir / "history.npz") as history:
+        return history["return"].astype(np.float64), history["episode_length"].astype(np.float64)
+
+
+def running_mean(values: np.ndarray, window: int = WINDOW) -> np.ndarray:
+    """Mean of the last ``window`` values at each episode (fewer at the start)."""
+    sums = np.cumsum(values)
+    counts = np.minimum(np.arange(1, values.size + 1), window)
+    shifted = np.concatenate([np.zeros(window), sums])[: values.size]
+    return (sums - shifted) / counts
+
+
+def solved_at(returns: np.ndarray, threshold: float | None) -> int | None:
+    """The first episode that completes 100 consecutive episodes whose mean return reaches ``threshold``."""
+    if threshold is None or returns.size < WINDOW:
+        return None
+    hits = np.flatnonzero(running_mean(returns)[WINDOW - 1 :] >= threshold)
+    return int(hits[0]) + WINDOW if hits.size else None
+
+
+def control_rows(jobs, summaries, threshold) -> list[dict]:
+    groups: dict[str, list] = {}
+    for job, summary in zip(jobs, summaries, strict=True):
+        groups.setdefault(job.label, []).append((job, summary))
+    rows = []
+    for label, members in groups.items():
+        rule, net = label.split("|")
+        ran = [(j, s) for j, s in members if not failed(s)]
+        finals, solved, steps_to, wall = [], [], [], []
+        for job, summary in ran:
+            returns, lengths = returns_of(job)
+            finals.append(float(np.mean(returns[-WINDOW:])))
+            at = solved_at(returns, threshold)
+            if at is not None:
+                solved.append(at)
+                steps_to.append(float(np.sum(lengths[:at])))
+            wall.append(summary["wall_time_s"])
+        final = stats(finals) if finals else {"mean": float("nan"), "stdev": float("nan")}
+        rows.append(
+            {
+                "rule": rule,
+                "hidden units": net.replace("-", ","),
+                "episodes": int(members[0][0].scenario["run"]["iterations"]),
+                "final_return_mean": final["mean"],
+                "final_return_sd": final["stdev"],
+                "solved": f"{len(solved)}/{len(members)}",
+                "episodes_to_solve": float(np.mean(solved)) if solved else None,
+                "steps_to_solve": float(np.mean(steps_to)) if steps_to else None,
+                "wall_time_s": float(np.mean(wall)) if wall else None,
+                "diverged": " ".join(str(j.scenario["run"]["seed"]) for j, s in members if failed(s)),
+                "seeds": " ".join(str(j.scenario["run"]["seed"]) for j, _ in members),
+            }
+        )
+    return rows
+
+
+def markdown(rows: list[dict], env_id: str, threshold) -> str:
+    lines = [
+        f"{env_id}: mean return over the last {WINDOW} episodes, mean (sd) over the seeds; solved: the mean over "
+        f"{WINDOW} consecutive episodes reached {threshold} (episodes and environment steps to that, mean over the "
+        "seeds that got there).",
+        "",
+        "| rule | hidden units | episodes | final return | solved | episodes to solve | env steps to solve | "
+        "wall time per run | diverged (seeds) |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        to_solve = f"{r['episodes_to_solve']:,.0f}" if r["episodes_to_solve"] is not None else "-"
+        steps = f"{r['steps_to_solve']:,.0f}" if r["steps_to_solve"] is not None else "-"
+        wall = f"{r['wall_time_s']:.0f} s" if r["wall_time_s"] is not None else "-"
+        lines.append(
+            f"| {r['rule']} | {r['hidden units']} | {r['episodes']:,} | {r['final_return_mean']:.1f} "
+            f"({r['final_return_sd']:.1f}) | {r['solved']} | {to_solve} | {steps} | {wall} | {r['diverged'] or '-'} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def control_figure(jobs, summaries, env_id: str, threshold):
+    """Running mean return vs. episodes and vs. environment steps: mean over seeds, min-max band."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(11, 4))
+    by_episode, by_steps = fig.subplots(1, 2, sharey=True)
+    labels = list(dict.fromkeys(job.label for job in jobs))
+    for label in labels:
+        members = [j for j, s in zip(jobs, summaries, strict=True) if j.label == label and not failed(s)]
+        if not members:
+            continue
+        curves = [returns_of(j) for j in members]
+        n = min(r.size for r, _ in curves)
+        means = np.array([running_mean(r)[:n] for r, _ in curves])
+        episodes = np.arange(1, n + 1)
+        line = by_episode.plot(episodes, means.mean(axis=0), lw=1.2, label=label.replace("|", ", hidden "))[0]
+        by_episode.fill_between(episodes, means.min(axis=0), means.max(axis=0), color=line.get_color(), alpha=0.15)
+        steps = [np.cumsum(length[:n]) for _, length in curves]
+        grid = np.linspace(0, min(s[-1] for s in steps), 400)
+        on_grid = np.array([np.interp(grid, s, m) for s, m in zip(steps, means, strict=True)])
+        by_steps.plot(grid, on_grid.mean(axis=0), lw=1.2, color=line.get_color())
+        by_steps.fill_between(grid, on_grid.min(axis=0), on_grid.max(axis=0), color=line.get_color(), alpha=0.15)
+    for ax, xlabel in ((by_episode, "episode"), (by_steps, "environment steps")):
+        if threshold is not None:
+            ax.axhline(threshold, color="0.4", ls=":", lw=1)
+        ax.set(xlabel=xlabel)
+        ax.grid(alpha=0.3)
+    by_episode.set(ylabel=f"return, mean of the last {WINDOW} episodes", title=f"{env_id} (band: min-max over seeds)")
+    by_episode.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def write_control(out_root, jobs, summaries, env_id: str) -> tuple[str, list[dict]]:
+    out_root = Path(out_root)
+    threshold = env_shape(env_id)[2]
+    rows = control_rows(jobs, summaries, threshold)
+    text = markdown(rows, env_id, threshold)
+    (out_root / "control.md").write_text(text)
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    (out_root / "control.csv").write_text(buffer.getvalue())
+    (out_root / "control.json").write_text(json.dumps(rows, indent=1))
+    control_figure(jobs, summaries, env_id, threshold).savefig(out_root / "control.png", dpi=110)
+    return text, rows
+
+
+def control_study(env_id, rules, seeds, out_root, episodes, networks=((64,),), sets=(), processes=None):
+    """Run (or resume) every job and write ``control.md`` / ``.csv`` / ``.json`` / ``.png``."""
+    jobs = control_jobs(env_id, rules, seeds, out_root, episodes, networks, sets)
+    summaries = run_jobs(jobs, processes, runner=run_or_report)
+    return write_control(out_root, jobs, summaries, env_id)

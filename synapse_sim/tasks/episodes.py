@@ -1,0 +1,147 @@
+"""One episode of an environment, driven by the network as a softmax policy (NRL, RMHL, REINFORCE).
+
+Per time step the observation goes through the clean network and, when the pass has noise,
+through a noisy twin with the same weights: Gaussian noise xi on every pre-activation, the
+output logits too (../shared/specs/nrl-rmhl.md, section 0). The action is sampled from the
+clean or the noisy softmax. The trace keeps, per time step (columns), each layer's input, the
+noise, and, for REINFORCE, each neuron's d log pi(a_t) / d a (the output's onehot(a_t) - pi_t
+sent back through the clean pass); for NRL the record keeps dp_t = log pi~(a_t) - log pi(a_t)
+and the noise power Z_t. Everything random is drawn from one generator per episode (keyed by
+the run's seed and the episode), and the environment is reset with a seed from it, so every
+view and a resumed run replay the same episode.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..scenario import ScenarioError
+from .base import ACTIVATIONS, NonFiniteLossError, Trace
+from .trials import gate
+
+
+class EnvironmentValueError(NonFiniteLossError):
+    """The environment returned a non-finite observation or reward; the run stops before recording it."""
+
+
+@dataclass(frozen=True)
+class EpisodeSpec:
+    """What the engine hands the task for an episode pass (:class:`synapse_sim.rules.Episode`) and its generator."""
+
+    noise_std: float
+    act_on: str
+    probe: bool
+    gradient: bool
+    rng: np.random.Generator
+
+
+@dataclass
+class EpisodeRecord:
+    """Per time step: the action, the reward, and (NRL's probe) dp_t and the noise power Z_t."""
+
+    actions: np.ndarray
+    rewards: np.ndarray
+    log_prob_change: np.ndarray | None
+    noise_power: np.ndarray | None
+
+    @property
+    def episode_return(self) -> float:
+        return float(np.sum(self.rewards, dtype=np.float64))
+
+    @property
+    def length(self) -> int:
+        return int(self.actions.size)
+
+
+def forward(x, weights, activation: str, noise=None) -> tuple[list[np.ndarray], np.ndarray]:
+    """One observation through the network: (each layer's input with a 1 appended, the output logits)."""
+    f = ACTIVATIONS[activation]
+    inputs, h = [], x
+    for layer, w in enumerate(weights):
+        h1 = np.append(h, h.dtype.type(1))
+        inputs.append(h1)
+        a = h1 @ w
+        if noise is not None:
+            a += noise[layer]
+        h = a if layer == len(weights) - 1 else f(a)
+    return inputs, h
+
+
+def log_softmax(z: np.ndarray) -> np.ndarray:
+    z = z.astype(np.float64) - np.max(z)
+    return z - np.log(np.sum(np.exp(z)))
+
+
+def backward(inputs, weights, error, activation: str) -> list[np.ndarray]:
+    """Each layer's d(objective)/d(pre-activation), from the output's ``error`` back through the weights."""
+    signals = [error]
+    for layer in range(len(weights) - 1, 0, -1):
+        hidden = inputs[layer][:-1]
+        signals.insert(0, (weights[layer][:-1] @ signals[0]) * gate(hidden, activation))
+    return signals
+
+
+def run_episode(env, weights, spec: EpisodeSpec, activation: str, env_name: str, max_steps: int = 0):
+    """Run one episode; returns (its :class:`EpisodeRecord`, the :class:`Trace` of its time steps)."""
+    dtype = weights[0].dtype
+    sizes = [w.shape[1] for w in weights]
+    rng = spec.rng
+    observation, _ = env.reset(seed=int(rng.integers(2**31)))
+    inputs, noises, feedback, actions, rewards, changes, powers = [], [], [], [], [], [], []
+    t = 0
+    while True:
+        x = checked(observation, weights[0].shape[0] - 1, env_name, t, dtype)
+        noise = None
+        if spec.noise_std:
+            noise = [(rng.standard_normal(n) * spec.noise_std).astype(dtype) for n in sizes]
+        clean_inputs, logits = forward(x, weights, activation)
+        noisy_inputs, noisy_logits = forward(x, weights, activation, noise) if noise is not None else (None, None)
+        log_pi = log_softmax(logits)
+        acting = log_pi if spec.act_on == "clean" or noise is None else log_softmax(noisy_logits)
+        action = int(min(np.searchsorted(np.cumsum(np.exp(acting)), rng.random()), logits.size - 1))
+        if spec.probe:
+            changes.append(log_softmax(noisy_logits)[action] - log_pi[action])
+            powers.append(sum(float(np.dot(xi, xi)) for xi in noise))
+        if spec.gradient:
+            error = -np.exp(log_pi).astype(dtype)
+            error[action] += 1
+            feedback.append(backward(clean_inputs, weights, error, activation))
+        inputs.append(noisy_inputs if noise is not None else clean_inputs)
+        if noise is not None:
+            noises.append(noise)
+        observation, reward, terminated, truncated, _ = env.step(action)
+        if not np.isfinite(reward):
+            raise EnvironmentValueError(f"{env_name} returned the reward {reward} at time step {t} of an episode")
+        actions.append(action)
+        rewards.append(float(reward))
+        t += 1
+        if terminated or truncated or (max_steps and t >= max_steps):
+            break
+    record = EpisodeRecord(
+        np.array(actions, dtype=np.int64),
+        np.array(rewards),
+        np.array(changes) if spec.probe else None,
+        np.array(powers) if spec.probe else None,
+    )
+    columns = [np.stack(layer, axis=1) for layer in zip(*inputs, strict=True)]
+    noise_columns = [np.stack(layer, axis=1) for layer in zip(*noises, strict=True)] if noises else None
+    feedback_columns = [np.stack(layer, axis=1) for layer in zip(*feedback, strict=True)] if feedback else None
+    trace = Trace(-record.rewards, columns, noise_columns, feedback=feedback_columns, episode=record)
+    return record, trace
+
+
+def checked(observation, n_inputs: int, env_name: str, t: int, dtype) -> np.ndarray:
+    """The observation as the network's input, or a clear error (wrong shape, not finite)."""
+    x = np.asarray(observation, dtype=dtype).ravel()
+    if x.size != n_inputs:
+        raise ScenarioError(
+            f"{env_name} returned an observation of {x.size} numbers (shape {np.shape(observation)}), but the "
+            f"network takes {n_inputs} inputs: set network.layers = [{x.size}, ..., n_actions]"
+        )
+    if not np.all(np.isfinite(x)):
+        raise EnvironmentValueError(
+            f"{env_name} returned a non-finite observation {x.tolist()} at time step {t} of an episode"
+        )
+    return x
