@@ -56,13 +56,12 @@ class EpisodeRecord:
 
 
 def forward(x, weights, activation: str, noise=None) -> tuple[list[np.ndarray], np.ndarray]:
-    """One observation through the network: (each layer's input with a 1 appended, the output logits)."""
+    """One observation through the network: (each layer's input, without the bias unit; the output logits)."""
     f = ACTIVATIONS[activation]
     inputs, h = [], x
     for layer, w in enumerate(weights):
-        h1 = np.append(h, h.dtype.type(1))
-        inputs.append(h1)
-        a = h1 @ w
+        inputs.append(h)
+        a = h @ w[:-1] + w[-1]
         if noise is not None:
             a += noise[layer]
         h = a if layer == len(weights) - 1 else f(a)
@@ -70,16 +69,16 @@ def forward(x, weights, activation: str, noise=None) -> tuple[list[np.ndarray], 
 
 
 def log_softmax(z: np.ndarray) -> np.ndarray:
-    z = z.astype(np.float64) - np.max(z)
-    return z - np.log(np.sum(np.exp(z)))
+    z = z.astype(np.float64, copy=False)
+    z = z - z.max()
+    return z - np.log(np.exp(z).sum())
 
 
 def backward(inputs, weights, error, activation: str) -> list[np.ndarray]:
     """Each layer's d(objective)/d(pre-activation), from the output's ``error`` back through the weights."""
     signals = [error]
     for layer in range(len(weights) - 1, 0, -1):
-        hidden = inputs[layer][:-1]
-        signals.insert(0, (weights[layer][:-1] @ signals[0]) * gate(hidden, activation))
+        signals.insert(0, (weights[layer][:-1] @ signals[0]) * gate(inputs[layer], activation))
     return signals
 
 
@@ -125,11 +124,16 @@ def run_episode(env, weights, spec: EpisodeSpec, activation: str, env_name: str,
         np.array(changes) if spec.probe else None,
         np.array(powers) if spec.probe else None,
     )
-    columns = [np.stack(layer, axis=1) for layer in zip(*inputs, strict=True)]
+    columns = [with_ones(np.stack(layer, axis=1)) for layer in zip(*inputs, strict=True)]
     noise_columns = [np.stack(layer, axis=1) for layer in zip(*noises, strict=True)] if noises else None
     feedback_columns = [np.stack(layer, axis=1) for layer in zip(*feedback, strict=True)] if feedback else None
     trace = Trace(-record.rewards, columns, noise_columns, feedback=feedback_columns, episode=record)
     return record, trace
+
+
+def with_ones(columns: np.ndarray) -> np.ndarray:
+    """A layer's inputs (time steps in columns) with the bias unit's constant 1 as a last row."""
+    return np.vstack([columns, np.ones((1, columns.shape[1]), dtype=columns.dtype)])
 
 
 def checked(observation, n_inputs: int, env_name: str, t: int, dtype) -> np.ndarray:
