@@ -218,6 +218,10 @@ def _loop(scenario, engine, history: History, out_dir: Path, wall_before, progre
                 result = engine.last_result
                 history.record(result, n)
                 t = result.step
+                reached = simulation.task.stop_reason(history)
+                if reached:
+                    extra["stopped_by"] = reached
+                    break
                 if validate_every and t % validate_every == 0:
                     history.record_validation(t, simulation.task.validate(engine.weight_matrices()))
                     stable = stable_accuracy(history, scenario)

@@ -220,3 +220,28 @@ def test_the_dashboard_refuses_a_control_run_folder_with_the_reason(tmp_path):
     run(control("nrl", **{"run.iterations": 3}), tmp_path / "r", progress=False)
     with pytest.raises(RunFolderError, match="a control rule whose episodes the dashboard does not show yet"):
         open_run_folder(tmp_path / "r")
+
+
+def test_a_run_that_solves_its_task_stops_and_a_study_counts_it_finished(tmp_path):
+    from synapse_sim.runner import run
+    from synapse_sim.studies.jobs import Job, finished, run_job
+
+    gymnasium.register(
+        "EasyCartPole-v0",
+        entry_point="gymnasium.envs.classic_control:CartPoleEnv",
+        max_episode_steps=500,
+        reward_threshold=15.0,  # a random policy's mean is about 22
+    )
+    try:
+        keys = {"control.env": "EasyCartPole-v0", "control.stop_when_solved": True, "run.iterations": 400}
+        scenario = control("rmhl", **keys)
+        summary = run(scenario, tmp_path / "r", progress=False)
+        with np.load(tmp_path / "r" / "history.npz") as history:
+            returns = history["return"]
+        assert summary["steps"] == returns.size == 100  # of 400: the first 100 episodes average above 15
+        assert summary["stopped_by"].startswith("solved: mean return") and returns.mean() >= 15
+        assert finished(summary, scenario) and run_job(Job(scenario, tmp_path / "r")) == summary
+        longer = run(control("rmhl", **{**keys, "control.stop_when_solved": False}), tmp_path / "s", progress=False)
+        assert longer["steps"] == 400 and "stopped_by" not in longer
+    finally:
+        gymnasium.registry.pop("EasyCartPole-v0", None)

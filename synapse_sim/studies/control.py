@@ -1,11 +1,12 @@
 """Rules side by side on a control task: ``synapse-sim control``.
 
 Every rule runs the same environment, network, initial weights and episode seeds (the run's
-seed fixes them) for the same number of episodes, counted in episodes and in environment
-steps. Per rule and network the table gives the mean return over the last 100 episodes,
-how many seeds reached the environment's reward threshold as a mean over 100 consecutive
-episodes (Gymnasium's definition of solved; CartPole-v1: 475) and after how many episodes
-and environment steps. Results folders are resumable (:mod:`.jobs`).
+seed fixes them) with the same budget of episodes, counted in episodes and in environment
+steps. A run ends when it is solved (the mean return of 100 consecutive episodes reaches
+the environment's reward threshold, Gymnasium's definition; CartPole-v1: 475) or at the
+budget. Per rule and network the table gives the mean return over the last 100 episodes
+run, how many seeds solved the task and after how many episodes and environment steps.
+Results folders are resumable (:mod:`.jobs`).
 """
 
 from __future__ import annotations
@@ -18,9 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from ..scenario import Scenario
+from ..tasks.control import SOLVED_WINDOW as WINDOW  # episodes in the running mean that decides "solved"
 from .jobs import Job, failed, run_jobs, run_or_report, stats
-
-WINDOW = 100  # episodes in the running mean that decides "solved"
 
 
 def base_scenario(env_id: str, sets=()) -> Scenario:
@@ -128,6 +128,7 @@ def control_rows(jobs, summaries, threshold) -> list[dict]:
                 "rule": rule,
                 "hidden units": net.replace("-", ","),
                 "episodes": int(members[0][0].scenario["run"]["iterations"]),
+                "episodes_run": float(np.mean([s["steps"] for _, s in ran])) if ran else None,
                 "final_return_mean": final["mean"],
                 "final_return_sd": final["stdev"],
                 "solved": f"{len(solved)}/{len(members)}",
@@ -143,11 +144,11 @@ def control_rows(jobs, summaries, threshold) -> list[dict]:
 
 def markdown(rows: list[dict], env_id: str, threshold) -> str:
     lines = [
-        f"{env_id}: mean return over the last {WINDOW} episodes, mean (sd) over the seeds; solved: the mean over "
-        f"{WINDOW} consecutive episodes reached {threshold} (episodes and environment steps to that, mean over the "
-        "seeds that got there).",
+        f"{env_id}: mean return over the last {WINDOW} episodes run, mean (sd) over the seeds; solved: the mean "
+        f"over {WINDOW} consecutive episodes reached {threshold} (the run then stops; episodes and environment steps "
+        "to that, mean over the seeds that got there).",
         "",
-        "| rule | hidden units | episodes | final return | solved | episodes to solve | env steps to solve | "
+        "| rule | hidden units | budget (episodes) | final return | solved | episodes to solve | env steps to solve | "
         "wall time per run | diverged (seeds) |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
@@ -162,8 +163,14 @@ def markdown(rows: list[dict], env_id: str, threshold) -> str:
     return "\n".join(lines) + "\n"
 
 
+def held(values: np.ndarray, n: int) -> np.ndarray:
+    """``values`` extended to ``n`` entries with its last one (a run that stopped, solved)."""
+    return np.concatenate([values, np.full(n - values.size, values[-1])]) if values.size < n else values
+
+
 def control_figure(jobs, summaries, env_id: str, threshold):
-    """Running mean return vs. episodes and vs. environment steps: mean over seeds, min-max band."""
+    """Running mean return vs. episodes and vs. environment steps: mean over seeds, min-max band (a run that
+    stopped solved holds its last running mean)."""
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(11, 4))
@@ -174,14 +181,14 @@ def control_figure(jobs, summaries, env_id: str, threshold):
         if not members:
             continue
         curves = [returns_of(j) for j in members]
-        n = min(r.size for r, _ in curves)
-        means = np.array([running_mean(r)[:n] for r, _ in curves])
+        n = max(r.size for r, _ in curves)
+        means = np.array([held(running_mean(r), n) for r, _ in curves])
         episodes = np.arange(1, n + 1)
         line = by_episode.plot(episodes, means.mean(axis=0), lw=1.2, label=label.replace("|", ", hidden "))[0]
         by_episode.fill_between(episodes, means.min(axis=0), means.max(axis=0), color=line.get_color(), alpha=0.15)
-        steps = [np.cumsum(length[:n]) for _, length in curves]
-        grid = np.linspace(0, min(s[-1] for s in steps), 400)
-        on_grid = np.array([np.interp(grid, s, m) for s, m in zip(steps, means, strict=True)])
+        steps = [np.cumsum(length) for _, length in curves]
+        grid = np.linspace(0, max(s[-1] for s in steps), 400)
+        on_grid = np.array([np.interp(grid, s, running_mean(r)) for s, (r, _) in zip(steps, curves, strict=True)])
         by_steps.plot(grid, on_grid.mean(axis=0), lw=1.2, color=line.get_color())
         by_steps.fill_between(grid, on_grid.min(axis=0), on_grid.max(axis=0), color=line.get_color(), alpha=0.15)
     for ax, xlabel in ((by_episode, "episode"), (by_steps, "environment steps")):
@@ -189,7 +196,10 @@ def control_figure(jobs, summaries, env_id: str, threshold):
             ax.axhline(threshold, color="0.4", ls=":", lw=1)
         ax.set(xlabel=xlabel)
         ax.grid(alpha=0.3)
-    by_episode.set(ylabel=f"return, mean of the last {WINDOW} episodes", title=f"{env_id} (band: min-max over seeds)")
+    by_episode.set(
+        ylabel=f"return, mean of the last {WINDOW} episodes",
+        title=f"{env_id} (band: min-max over seeds; a solved run holds its last value)",
+    )
     by_episode.legend(fontsize=8)
     fig.tight_layout()
     return fig

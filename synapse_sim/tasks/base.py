@@ -157,6 +157,10 @@ class Task:
         """Held-out metrics, if the task has held-out data."""
         return {}
 
+    def stop_reason(self, history) -> str | None:
+        """Why the run may end now (the task is solved), from its history (:class:`synapse_sim.records.History`)."""
+        return None
+
 
 def logistic(z):
     return np.exp(-np.logaddexp(0.0, -z))

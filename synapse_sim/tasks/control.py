@@ -20,12 +20,16 @@ from ..scenario import Field, Scenario, ScenarioError
 from .base import Evaluation, Task, check_finite
 from .episodes import EpisodeSpec, run_episode
 
+SOLVED_WINDOW = 100  # consecutive episodes whose mean return decides "solved" (Gymnasium's definition)
 SECTIONS = {
     "control": {
         "env": Field(
             "str", "CartPole-v1", "Gymnasium environment id with discrete actions (CartPole-v1, Acrobot-v1, ...)"
         ),
         "max_steps": Field("int", 0, "time steps per episode at most (0: the environment's own limit)", low=0),
+        "stop_when_solved": Field(
+            "bool", False, "end the run once the mean return of 100 consecutive episodes reaches the reward threshold"
+        ),
     }
 }
 
@@ -70,13 +74,16 @@ class ControlTask(Task):
 
     name = "control"
 
-    def __init__(self, env, env_id: str, episode_rng, hidden_activation="leaky_relu", max_steps: int = 0):
+    def __init__(
+        self, env, env_id: str, episode_rng, hidden_activation="leaky_relu", max_steps: int = 0, stop_when_solved=False
+    ):
         self.env = env
         self.env_id = env_id
         self.episode_rng = episode_rng
         self.hidden_activation = hidden_activation
         self.max_steps = int(max_steps)
         self.reward_threshold = getattr(env.spec, "reward_threshold", None)
+        self.stop_when_solved = bool(stop_when_solved)
 
     def batch_id(self, step: int) -> int:
         return step
@@ -103,6 +110,16 @@ class ControlTask(Task):
             {"return": total, "episode_length": float(record.length)},
         )
 
+    def stop_reason(self, history) -> str | None:
+        """With ``control.stop_when_solved``: solved when the last 100 episodes' mean return reaches the threshold."""
+        if not self.stop_when_solved or self.reward_threshold is None or history.length < SOLVED_WINDOW:
+            return None
+        mean = float(np.mean(history.arrays["return"][history.length - SOLVED_WINDOW : history.length]))
+        if mean < self.reward_threshold:
+            return None
+        first, last = history.length - SOLVED_WINDOW + 1, history.length
+        return f"solved: mean return {mean:.1f} >= {self.reward_threshold:g} over episodes {first}-{last}"
+
 
 def build(scenario: Scenario, dtype) -> ControlTask:
     from ..randomness import STREAM_EPISODE, generator
@@ -111,7 +128,9 @@ def build(scenario: Scenario, dtype) -> ControlTask:
     env = make_env(control["env"])
     check_spaces(env, control["env"], network["layers"])
     rng = functools.partial(generator, scenario["run"]["seed"], STREAM_EPISODE)
-    return ControlTask(env, control["env"], rng, network["hidden_activation"], control["max_steps"])
+    return ControlTask(
+        env, control["env"], rng, network["hidden_activation"], control["max_steps"], control["stop_when_solved"]
+    )
 
 
 build.sections = SECTIONS
