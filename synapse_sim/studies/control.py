@@ -83,9 +83,9 @@ def control_jobs(env_id, rules, seeds, out_root, episodes: int, networks=((64,),
     return jobs
 
 
-def returns_of(job: Job) -> tuple[np.ndarray, np.ndarray]:
-    """(each episode's return, its length) from the run's history."""
-    with np.load(job.out_dir / "history.npz") as history:
+def returns_of(folder) -> tuple[np.ndarray, np.ndarray]:
+    """(each episode's return, its length) from a run's history."""
+    with np.load(Path(folder) / "history.npz") as history:
         return history["return"].astype(np.float64), history["episode_length"].astype(np.float64)
 
 
@@ -115,7 +115,7 @@ def control_rows(jobs, summaries, threshold) -> list[dict]:
         ran = [(j, s) for j, s in members if not failed(s)]
         finals, solved, steps_to, wall = [], [], [], []
         for job, summary in ran:
-            returns, lengths = returns_of(job)
+            returns, lengths = returns_of(job.out_dir)
             finals.append(float(np.mean(returns[-WINDOW:])))
             at = solved_at(returns, threshold)
             if at is not None:
@@ -180,7 +180,7 @@ def control_figure(jobs, summaries, env_id: str, threshold):
         members = [j for j, s in zip(jobs, summaries, strict=True) if j.label == label and not failed(s)]
         if not members:
             continue
-        curves = [returns_of(j) for j in members]
+        curves = [returns_of(j.out_dir) for j in members]
         n = max(r.size for r, _ in curves)
         means = np.array([held(running_mean(r), n) for r, _ in curves])
         episodes = np.arange(1, n + 1)
