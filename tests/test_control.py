@@ -203,7 +203,7 @@ def test_the_control_study_writes_its_table_and_reads_back_its_runs(tmp_path, ca
         ("nrl", "8", 30, "0/2"),
     ]
     nrl = Scenario.load(out / "8" / "nrl" / "seed1" / "scenario.toml")
-    assert nrl["nrl"]["eta"] == 0.5 and nrl["network"]["init_range"] == 0.3 and nrl["network"]["layers"] == [4, 8, 2]
+    assert nrl["control"]["stop_when_solved"] and nrl["nrl"]["eta"] == 0.5 and nrl["network"]["init_range"] == 0.3 and nrl["network"]["layers"] == [4, 8, 2]
     for name in ("control.md", "control.csv", "control.png"):
         assert (out / name).stat().st_size > 100
     stamp = {p: p.stat().st_mtime_ns for p in out.rglob("checkpoint.npz")}

@@ -24,7 +24,8 @@ from .jobs import Job, failed, run_jobs, run_or_report, stats
 
 
 def base_scenario(env_id: str, sets=()) -> Scenario:
-    """The control defaults for ``env_id``: leaky-ReLU hidden layers, float64, uniform +-0.2 initial weights."""
+    """The control defaults for ``env_id``: leaky-ReLU hidden layers, float64, uniform +-0.2 initial weights,
+    a run ends once solved (``--set control.stop_when_solved=false`` runs every episode of the budget)."""
     return (
         Scenario()
         .with_overrides(
@@ -36,6 +37,7 @@ def base_scenario(env_id: str, sets=()) -> Scenario:
                 "network.dtype": "float64",
                 "run.method": "reinforce",
                 "run.validate_every": 0,
+                "control.stop_when_solved": True,
             }
         )
         .with_sets(list(sets))
