@@ -338,8 +338,9 @@ def main(argv=None) -> int:
     except (ScenarioError, PolicyFileError, DataError, RunError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("\ninterrupted (a results folder keeps its last checkpoint; --resume DIR continues it)", file=sys.stderr)
+    except KeyboardInterrupt as exc:
+        why = str(exc) or "a results folder keeps its last checkpoint; --resume DIR continues it"
+        print(f"\ninterrupted ({why})", file=sys.stderr)
         return 130
     except Exception as exc:
         if args.debug:

@@ -203,14 +203,24 @@ def test_the_control_study_writes_its_table_and_reads_back_its_runs(tmp_path, ca
         ("nrl", "8", 30, "0/2"),
     ]
     nrl = Scenario.load(out / "8" / "nrl" / "seed1" / "scenario.toml")
-    assert nrl["control"]["stop_when_solved"] and nrl["nrl"]["eta"] == 0.5 and nrl["network"]["init_range"] == 0.3 and nrl["network"]["layers"] == [4, 8, 2]
+    assert (
+        nrl["control"]["stop_when_solved"]
+        and nrl["nrl"]["eta"] == 0.5
+        and nrl["network"]["init_range"] == 0.3
+        and nrl["network"]["layers"] == [4, 8, 2]
+    )
     for name in ("control.md", "control.csv", "control.png"):
         assert (out / name).stat().st_size > 100
     stamp = {p: p.stat().st_mtime_ns for p in out.rglob("checkpoint.npz")}
     assert main(args) == 0 and {p: p.stat().st_mtime_ns for p in out.rglob("checkpoint.npz")} == stamp
     np.testing.assert_allclose(running_mean(np.arange(1.0, 6.0), window=2), [1, 1.5, 2.5, 3.5, 4.5])
     assert solved_at(np.r_[np.zeros(50), np.full(150, 500.0)], 475) == 145  # episodes 46-145: 95 of 100 at 500
-    assert split_sets(["nrl.eta=1", "seed=2"], ["nrl", "rmhl"]) == (["seed=2"], {"nrl": ["nrl.eta=1"], "rmhl": []})
+    assert split_sets(["nrl.eta=1", "seed=2", "synapse.alpha_s=0.1"], ["nrl", "synaptic_rl"]) == (
+        ["seed=2"],
+        {"nrl": ["nrl.eta=1"], "synaptic_rl": ["synapse.alpha_s=0.1"]},
+    )
+    with pytest.raises(ScenarioError, match=r"\[rmhl\] belongs to rule 'rmhl', which this study does not run"):
+        split_sets(["rmhl.eta=1"], ["nrl"])
 
 
 def test_the_dashboard_refuses_a_control_run_folder_with_the_reason(tmp_path):
@@ -245,3 +255,47 @@ def test_a_run_that_solves_its_task_stops_and_a_study_counts_it_finished(tmp_pat
         assert longer["steps"] == 400 and "stopped_by" not in longer
     finally:
         gymnasium.registry.pop("EasyCartPole-v0", None)
+
+
+def test_synaptic_rl_on_control_is_rewarded_when_the_return_beats_its_running_average():
+    keys = {"synapse.reward_baseline": "running_average", "synapse.baseline_rate": 0.2, "synapse.alpha_s": 0.01}
+    engine = VectorEngine(control("synaptic_rl", **keys))
+    results = engine.run(30)
+    returns = [r.records["return"] for r in results]
+    average, expected = None, []
+    for r in returns:
+        expected.append(-1 if average is None else (1 if r > average else -1))
+        average = r if average is None else average + 0.2 * (r - average)
+    assert [r.reward for r in results] == expected and 1 in expected
+    assert engine.simulation.evaluations == 30  # one episode per step: no reference episodes
+    paper = VectorEngine(control("synaptic_rl", **{"synapse.alpha_s": 0.01}))
+    paper.run(5)
+    assert paper.simulation.evaluations == 10  # the paper's baseline replays each episode with the old weights
+
+
+def test_a_study_stops_at_the_run_that_was_interrupted_and_resumes_it(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "study"
+    args = [sys.executable, "-m", "synapse_sim", "control", "--rules", "reinforce", "rmhl", "--seeds", "2"]
+    args += ["--episodes", "100000", "--networks", "8", "--processes", "1", "--out", str(out)]
+    first = out / "8" / "reinforce" / "seed0" / "checkpoint.npz"
+    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not first.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert first.exists(), "the first run wrote no checkpoint within a minute"
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            os.kill(process.pid, signal.SIGKILL)
+    assert process.returncode == 130 and "run the same command again to resume" in err
+    summary = json.loads((out / "8" / "reinforce" / "seed0" / "summary.json").read_text())
+    assert summary["status"].startswith("interrupted")
+    assert not (out / "8" / "reinforce" / "seed1").exists() and not (out / "8" / "rmhl").exists()

@@ -18,6 +18,9 @@ from synapse_sim.rules.synaptic_rl import Policy, StateSpace, SynapticRL
 
 SHIPPED = {
     "synaptic_rl": lambda: SynapticRL(Policy(StateSpace.paper(), epsilon=0.3), alpha_s=0.01),
+    "synaptic_rl_running_average": lambda: SynapticRL(
+        Policy(StateSpace.paper(), epsilon=0.3), alpha_s=0.01, reward_baseline="running_average"
+    ),
     "spsa": lambda: SPSA(a=0.05, c=0.01),
     "spsa_standard": lambda: SPSA(a=0.05, c=0.01, schedule="standard", stability=10.0),
     "node_perturbation": lambda: NodePerturbation(sigma=0.05, eta=0.5),

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..scenario import Scenario
+from ..scenario import Scenario, ScenarioError
 from ..tasks.control import SOLVED_WINDOW as WINDOW  # episodes in the running mean that decides "solved"
 from .jobs import Job, failed, run_jobs, run_or_report, stats
 
@@ -52,12 +52,29 @@ def env_shape(env_id: str) -> tuple[int, int, float | None]:
     return int(np.prod(env.observation_space.shape)), int(env.action_space.n), env.spec.reward_threshold
 
 
+# what a rule needs on a control task beyond its defaults: synaptic RL's reward is the sign of
+# "this episode's return beat the running average" (the paper's rule with an environment)
+CONTROL_DEFAULTS = {"synaptic_rl": {"synapse.reward_baseline": "running_average"}}
+
+
 def split_sets(sets, rules) -> tuple[list[str], dict[str, list[str]]]:
-    """``KEY=VALUE`` settings for every rule, and those of one rule's own section (``nrl.eta=0.1``)."""
+    """``KEY=VALUE`` settings for every rule, and those of a section a rule owns (``nrl.eta=0.1``,
+    ``synapse.alpha_s=0.01``): they go to that rule only; a setting of a rule the study does not run is an error."""
+    from ..scenario import SECTION_OWNER
+
     common, own = [], {rule: [] for rule in rules}
     for item in sets:
         section = item.split("=", 1)[0].split(".", 1)[0].strip()
-        (own[section] if section in own else common).append(item)
+        owner = SECTION_OWNER.get(section)
+        if owner is None:
+            common.append(item)
+        elif owner in own:
+            own[owner].append(item)
+        else:
+            raise ScenarioError(
+                f"--set {item}: [{section}] belongs to rule {owner!r}, which this study does not run "
+                f"(rules: {', '.join(rules)})"
+            )
     return common, own
 
 
@@ -77,6 +94,7 @@ def control_jobs(env_id, rules, seeds, out_root, episodes: int, networks=((64,),
                     "run.method": rule,
                     "run.iterations": episodes,
                     "run.checkpoint_every": max(1, episodes // 20),
+                    **CONTROL_DEFAULTS.get(rule, {}),
                 }
             ).with_sets(own[rule])
             for seed in seeds:

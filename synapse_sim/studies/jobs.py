@@ -19,6 +19,11 @@ import numpy as np
 from ..scenario import Scenario
 
 
+class StudyInterrupted(KeyboardInterrupt):
+    """A run of the study was interrupted (Ctrl-C, SIGTERM): the study stops there, as a single run
+    does, instead of going on to the next job; run the same command again to resume."""
+
+
 @dataclass
 class Job:
     scenario: Scenario
@@ -55,7 +60,12 @@ def run_job(job: Job) -> dict:
             if finished(summary, job.scenario):
                 return summary
     resume = not gradient and folder_state(job.out_dir).holds_run
-    return run(job.scenario, job.out_dir, resume=resume, progress=False)
+    summary = run(job.scenario, job.out_dir, resume=resume, progress=False)
+    if summary["status"].startswith("interrupted"):
+        raise StudyInterrupted(
+            f"{summary['status']} during {job.out_dir} (its checkpoint is kept); run the same command again to resume"
+        )
+    return summary
 
 
 def check_averaged_window(out_dir: Path) -> None:

@@ -60,12 +60,23 @@ SECTIONS = {
     "synapse": {
         "alpha_s": Field("float", 0.001, "synaptic step alpha_s", low=0.0),
         "alpha_s_schedule": Field("schedule", [], "[[iteration, alpha_s], ...]: alpha_s from that iteration on"),
+        "reward_baseline": Field(
+            "str",
+            "previous_loss",
+            "R_t = +1 when the loss is below 'previous_loss' (the paper: the weights before the step, on the same "
+            "data) or its 'running_average' (rate synapse.baseline_rate; on a control task: this episode's return "
+            "beat the running average)",
+            choices=("previous_loss", "running_average"),
+        ),
+        "baseline_rate": Field(
+            "float", 0.1, "rate g of the running average: Lbar <- Lbar + g (L - Lbar)", low=0.0, high=1.0
+        ),
     },
 }
 
 
 def reward_for(loss: float, previous_loss: float) -> int:
-    """R_t = +1 if the loss fell, else -1 (equal counts as -1)."""
+    """R_t = +1 if the loss fell, else -1 (equal counts as -1; so does a first step without a baseline)."""
     return 1 if loss < previous_loss else -1
 
 
@@ -129,6 +140,10 @@ class SynapticRL(Rule):
         bias_step_scale: bias synapses step by this times alpha_s (authors' code: 2).
         alpha_s_schedule: ``[[iteration, alpha_s], ...]``.
         average_start: adaptive runs average the Q table over the steps after this one.
+        reward_baseline: what the loss must beat for R_t = +1: ``"previous_loss"`` (the paper: the
+            loss of the weights before the step on the same data, a reference pass when the data
+            change) or ``"running_average"`` (its exponential average, no reference pass).
+        baseline_rate: rate g of the running average.
     """
 
     name = "synaptic_rl"
@@ -139,8 +154,20 @@ class SynapticRL(Rule):
     broadcast_label = "reward"
     output_files = ("policy.npz", "policy.json", "policy_final.npz", "policy_final.json")
 
-    def __init__(self, policy: Policy, alpha_s=0.001, bias_step_scale=2.0, alpha_s_schedule=(), average_start=0):
+    def __init__(
+        self,
+        policy: Policy,
+        alpha_s=0.001,
+        bias_step_scale=2.0,
+        alpha_s_schedule=(),
+        average_start=0,
+        reward_baseline="previous_loss",
+        baseline_rate=0.1,
+    ):
         self.policy = policy
+        self.reward_baseline = reward_baseline
+        self.baseline_rate = baseline_rate
+        self.needs_reference = reward_baseline == "previous_loss"
         self.alpha_s = alpha_s
         self.bias_step_scale = bias_step_scale
         self.alpha_s_schedule = alpha_s_schedule
@@ -179,6 +206,8 @@ class SynapticRL(Rule):
             bias_step_scale=scenario["network"]["bias_step_scale"],
             alpha_s_schedule=scenario["synapse"]["alpha_s_schedule"],
             average_start=average_start(fraction, iterations),
+            reward_baseline=scenario["synapse"]["reward_baseline"],
+            baseline_rate=scenario["synapse"]["baseline_rate"],
         )
         rule.average_from, rule.iterations = fraction, iterations
         if scenario["policy"]["file"]:
@@ -207,6 +236,11 @@ class SynapticRL(Rule):
             "alpha_s": self.alpha_s,
             "bias_step_scale": self.bias_step_scale,
             "alpha_s_schedule": [list(x) for x in self.alpha_s_schedule],
+            **(
+                {"reward_baseline": self.reward_baseline, "baseline_rate": self.baseline_rate}
+                if self.reward_baseline != "previous_loss"
+                else {}
+            ),
         }
 
     def memory_fields(self) -> tuple[MemoryField, ...]:
@@ -335,6 +369,13 @@ class SynapticRL(Rule):
 
     def broadcast(self, evaluations, step: int) -> RewardSign:
         loss = evaluations[0].loss
+        if self.reward_baseline == "running_average":
+            first = self.previous_loss is None or np.isnan(self.previous_loss)
+            reward = -1 if first else reward_for(loss, self.previous_loss)
+            self.previous_loss = (
+                loss if first else self.previous_loss + self.baseline_rate * (loss - self.previous_loss)
+            )
+            return RewardSign(reward)
         reward = reward_for(loss, self.previous_loss)
         self.previous_loss = loss
         return RewardSign(reward)
