@@ -35,6 +35,7 @@ def main(argv=None) -> int:
     parser.add_argument("--episodes", type=int, default=3000)
     parser.add_argument("--seeds", type=int, nargs="+", default=[100, 101])
     parser.add_argument("--networks", default="64", help="hidden units, e.g. 64 or 64-64")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="fixed settings")
     parser.add_argument("--processes", type=int)
     parser.add_argument("--out", default="runs/tune_control")
     args = parser.parse_args(argv)
@@ -47,14 +48,15 @@ def main(argv=None) -> int:
         parser.error("every grid needs the same number of values")
     hidden = tuple(int(u) for u in args.networks.split("-"))
     rules = [key.split(".", 1)[0] for key in grids]
-    lines = [f"{args.env}, hidden {args.networks}, seeds {args.seeds}, budget {args.episodes} episodes", ""]
+    fixed = f"; fixed: {', '.join(args.set)}" if args.set else ""
+    lines = [f"{args.env}, hidden {args.networks}, seeds {args.seeds}, budget {args.episodes} episodes{fixed}", ""]
     lines += [
         "| rule | setting | score (mean return over the budget) | solved | episodes run |",
         "|---|---|---|---|---|",
     ]
     scores: dict[str, list] = {key: [] for key in grids}
     for k in range(sizes.pop()):
-        sets = [f"{key}={values[k]}" for key, values in grids.items()]
+        sets = [*args.set, *(f"{key}={values[k]}" for key, values in grids.items())]
         out = Path(args.out) / f"grid{k}"
         control_study(args.env, rules, args.seeds, out, args.episodes, (hidden,), sets, args.processes)
         for key, values in grids.items():
