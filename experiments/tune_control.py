@@ -22,6 +22,14 @@ from synapse_sim.io import atomic_write_text
 from synapse_sim.studies.control import control_study, returns_of, running_mean
 
 
+def rule_of(key: str) -> str:
+    """The rule that owns a scenario key's section (``synapse.alpha_s`` -> ``synaptic_rl``)."""
+    from synapse_sim.scenario import SECTION_OWNER
+
+    section = key.split(".", 1)[0]
+    return SECTION_OWNER.get(section, section)
+
+
 def area(returns: np.ndarray, budget: int) -> float:
     """Mean return over the budget, a solved run's remaining episodes at its last 100-episode mean."""
     rest = np.full(max(budget - returns.size, 0), running_mean(returns)[-1])
@@ -30,7 +38,7 @@ def area(returns: np.ndarray, budget: int) -> float:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("grids", nargs="+", help="RULE.KEY=V1,V2,... (the same number of values for every rule)")
+    parser.add_argument("grids", nargs="+", help="SECTION.KEY=V1,V2,... (one per rule; the same number of values)")
     parser.add_argument("--env", default="CartPole-v1")
     parser.add_argument("--episodes", type=int, default=3000)
     parser.add_argument("--seeds", type=int, nargs="+", default=[100, 101])
@@ -47,7 +55,7 @@ def main(argv=None) -> int:
     if len(sizes) != 1:
         parser.error("every grid needs the same number of values")
     hidden = tuple(int(u) for u in args.networks.split("-"))
-    rules = [key.split(".", 1)[0] for key in grids]
+    rules = [rule_of(key) for key in grids]
     fixed = f"; fixed: {', '.join(args.set)}" if args.set else ""
     lines = [f"{args.env}, hidden {args.networks}, seeds {args.seeds}, budget {args.episodes} episodes{fixed}", ""]
     lines += [
@@ -60,7 +68,7 @@ def main(argv=None) -> int:
         out = Path(args.out) / f"grid{k}"
         control_study(args.env, rules, args.seeds, out, args.episodes, (hidden,), sets, args.processes)
         for key, values in grids.items():
-            rule = key.split(".", 1)[0]
+            rule = rule_of(key)
             folders = [out / args.networks / rule / f"seed{s}" for s in args.seeds]
             runs = [returns_of(folder) for folder in folders]
             score = float(np.mean([area(r, args.episodes) for r, _ in runs]))
