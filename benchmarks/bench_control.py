@@ -15,7 +15,7 @@ import itertools
 import time
 
 import numpy as np
-from common import limit_threads
+from common import best_of, limit_threads
 
 LAYERS = [4, 128, 2]
 RULES = ("reinforce", "nrl", "rmhl")
@@ -37,16 +37,6 @@ def env_steps(env, n: int) -> None:
             env.reset()
 
 
-def per_call(fn, n: int, repeats: int = 3) -> float:
-    best = np.inf
-    for _ in range(repeats):
-        start = time.perf_counter()
-        for _ in range(n):
-            fn()
-        best = min(best, (time.perf_counter() - start) / n)
-    return best
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--episodes", type=int, default=200)
@@ -59,11 +49,11 @@ def main() -> None:
     from synapse_sim.studies.control import base_scenario
 
     env = gymnasium.make("CartPole-v1")
-    env_step = per_call(lambda: env_steps(env, 2000), 5) / 2000
+    env_step = best_of(lambda: env_steps(env, 2000), 3, 5) / 2000
     rng = np.random.default_rng(0)
     weights = [rng.uniform(-0.2, 0.2, (a + 1, b)) for a, b in itertools.pairwise(LAYERS)]
     x = rng.standard_normal(LAYERS[0])
-    forward = per_call(lambda: bare_forward(weights, x), 20000)
+    forward = best_of(lambda: bare_forward(weights, x), 3, 20000)
     print(f"CartPole-v1, {'-'.join(map(str, LAYERS))}, float64, leaky ReLU; {args.episodes} episodes per rule")
     print(f"bare forward pass at batch 1: {forward * 1e6:.1f} us; env.step: {env_step * 1e6:.1f} us")
     print(f"{'rule':<11}{'env steps/s':>13}{'us/step':>9}{'/ forward':>11}{'/ (forward + env.step)':>24}")

@@ -14,10 +14,9 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import time
 
 import numpy as np
-from common import limit_threads, sample_data
+from common import best_of, limit_threads, sample_data
 
 LAYERS = [784, 300, 100, 10]
 BATCH = 100
@@ -28,16 +27,6 @@ RULES = (
     ("Q-AGREL, feedback alignment", "qagrel", {"qagrel.feedback": "fixed", "qagrel.feedback_scale": 0.01}),
     ("error-backprop", "error_backprop", {}),
 )
-
-
-def best_of(fn, repeats: int, n: int) -> float:
-    best = np.inf
-    for _ in range(repeats):
-        start = time.perf_counter()
-        for _ in range(n):
-            fn()
-        best = min(best, (time.perf_counter() - start) / n)
-    return best
 
 
 def task(x, y):

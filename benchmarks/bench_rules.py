@@ -14,11 +14,10 @@ random pixels otherwise (timing does not depend on the values).
 from __future__ import annotations
 
 import argparse
-import time
 from functools import partial
 
 import numpy as np
-from common import limit_threads, minibatch_task, sample_data
+from common import best_of, limit_threads, minibatch_task, sample_data
 
 RULE_SETTINGS = {
     "synaptic_rl": {"policy.mode": "static", "policy.file": "shipped:paper_ocr", "epsilon": 0.1, "alpha_s": 1e-4},
@@ -37,16 +36,6 @@ def eligibility(inputs, signals) -> None:
         h @ g.T
 
 
-def best_of(fn, repeats: int, n: int) -> float:
-    best = np.inf
-    for _ in range(repeats):
-        start = time.perf_counter()
-        for _ in range(n):
-            fn()
-        best = min(best, (time.perf_counter() - start) / n)
-    return best
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=int, default=200)
@@ -62,14 +51,17 @@ def main() -> None:
     print(head + f"{'ratio incl. eligibility':>25}")
     for layers in ([784, 10], [784, 32, 10]):
         for name in sorted(RULES):
-            time_rule(name, layers, x, y, args.steps)
+            if not RULES[name].needs_episodes:  # control rules: benchmarks/bench_control.py
+                time_rule(name, layers, x, y, args.steps)
 
 
 def time_rule(name: str, layers: list[int], x, y, steps: int) -> None:
-    from synapse_sim import Scenario, VectorEngine
+    from synapse_sim import RULES, Scenario, VectorEngine
 
     network = {"layers": layers, "hidden_activation": "relu", "dtype": "float32", "init_range": 0.1}
-    scenario = Scenario().with_overrides(network).with_overrides({"run.method": name, **RULE_SETTINGS.get(name, {})})
+    task_keys = {"task.name": "notmnist"} if RULES[name].needs_classes else {}
+    scenario = Scenario().with_overrides({**network, **task_keys})
+    scenario = scenario.with_overrides({"run.method": name, **RULE_SETTINGS.get(name, {})})
     task = minibatch_task(x, y)
     engine = VectorEngine(scenario, task=task)
     engine.run(10)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 
 
@@ -40,3 +42,14 @@ def minibatch_task(x, y):
         batch_interval=5000,
         dtype=np.float32,
     )
+
+
+def best_of(fn, repeats: int, n: int) -> float:
+    """Seconds per call of ``fn``: the best of ``repeats`` timings of ``n`` calls (machines are shared and noisy)."""
+    best = np.inf
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for _ in range(n):
+            fn()
+        best = min(best, (time.perf_counter() - start) / n)
+    return best

@@ -11,16 +11,13 @@ Results folders are resumable (:mod:`.jobs`).
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 from pathlib import Path
 
 import numpy as np
 
 from ..scenario import Scenario, ScenarioError
 from ..tasks.control import SOLVED_WINDOW as WINDOW  # episodes in the running mean that decides "solved"
-from .jobs import Job, failed, run_jobs, run_or_report, stats
+from .jobs import Job, failed, run_jobs, run_or_report, stats, write_rows
 
 
 def base_scenario(env_id: str, sets=()) -> Scenario:
@@ -230,13 +227,7 @@ def write_control(out_root, jobs, summaries, env_id: str) -> tuple[str, list[dic
     threshold = env_shape(env_id)[2]
     rows = control_rows(jobs, summaries, threshold)
     text = markdown(rows, env_id, threshold)
-    (out_root / "control.md").write_text(text)
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
-    writer.writeheader()
-    writer.writerows(rows)
-    (out_root / "control.csv").write_text(buffer.getvalue())
-    (out_root / "control.json").write_text(json.dumps(rows, indent=1))
+    write_rows(out_root, "control", rows, text)
     control_figure(jobs, summaries, env_id, threshold).savefig(out_root / "control.png", dpi=110)
     return text, rows
 

@@ -212,3 +212,18 @@ def stopped_early(summary: dict) -> bool:
     from ..runner import STOPPED_EARLY
 
     return summary["status"].startswith(STOPPED_EARLY)
+
+
+def write_rows(out_root, stem: str, rows: list[dict], text: str) -> None:
+    """A study's table as ``STEM.md`` (``text``), ``STEM.csv`` and ``STEM.json`` (``rows``) in ``out_root``."""
+    import csv
+    import io
+
+    out_root = Path(out_root)
+    (out_root / f"{stem}.md").write_text(text)
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    (out_root / f"{stem}.csv").write_text(buffer.getvalue())
+    (out_root / f"{stem}.json").write_text(json.dumps(rows, indent=1))

@@ -12,16 +12,13 @@ weights' scale. Results folders are resumable (run_jobs).
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import math
 from pathlib import Path
 
 import numpy as np
 
 from ..scenario import Scenario
-from .experiments import Job, failed, run_jobs, run_or_report, stats
+from .jobs import Job, failed, run_jobs, run_or_report, stats, write_rows
 
 # (label, run.method, its settings): the paper's Table 1 rows, with its learning rates
 METHODS = (
@@ -228,13 +225,7 @@ def write_qagrel_table(out_root, jobs, summaries, n_train: int, source: str) -> 
     out_root = Path(out_root)
     rows = table_rows(jobs, summaries, n_train)
     text = markdown(rows, source)
-    (out_root / "qagrel_table.md").write_text(text)
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
-    writer.writeheader()
-    writer.writerows(rows)
-    (out_root / "qagrel_table.csv").write_text(buffer.getvalue())
-    (out_root / "qagrel_table.json").write_text(json.dumps(rows, indent=1))
+    write_rows(out_root, "qagrel_table", rows, text)
     reward_figure(jobs, summaries, n_train).savefig(out_root / "qagrel_rewards.png", dpi=110)
     class_figure(jobs, summaries, n_train).savefig(out_root / "qagrel_classes.png", dpi=110)
     return text, rows
