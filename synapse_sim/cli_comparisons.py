@@ -72,6 +72,18 @@ def _control(args) -> int:
     return 0
 
 
+def add_networks(parser, default, example: str) -> None:
+    """``--networks UNITS ...``: the hidden layers of each network, e.g. ``300 300-100``."""
+    parser.add_argument(
+        "--networks",
+        nargs="+",
+        type=hidden_units,
+        default=default,
+        metavar="UNITS",
+        help=f"hidden layers of each network, e.g. {example}",
+    )
+
+
 def add_comparison_commands(add) -> None:
     """Register the commands on the main parser (``add(name, **kwargs)`` makes a subparser)."""
     c = add("compare", help="rules side by side on the same seeds, counted in loss evaluations (and GD in epochs)")
@@ -106,14 +118,7 @@ def add_comparison_commands(add) -> None:
     q.add_argument("--data", help="notMNIST or MNIST data (idx files, PNG folder, .tar.gz or .npz)")
     q.add_argument("--seeds", type=int, default=5, help="seeds 0..N-1 (default 5)")
     q.add_argument("--max-epochs", type=int, default=1000, help="epochs at most; the rate is cut tenfold at half")
-    q.add_argument(
-        "--networks",
-        nargs="+",
-        type=hidden_units,
-        default=[(300,), (300, 100)],
-        metavar="UNITS",
-        help="hidden layers of each network, e.g. 300 300-100 (the default, the paper's)",
-    )
+    add_networks(q, [(300,), (300, 100)], "300 300-100 (the default, the paper's)")
     q.add_argument("--processes", type=int, help="parallel runs (default: one per core)")
     q.add_argument("--out", default="runs/qagrel_table")
     q.set_defaults(func=_qagrel_table)
@@ -128,14 +133,7 @@ def add_comparison_commands(add) -> None:
     )
     k.add_argument("--seeds", type=int, default=5, help="seeds 0..N-1 (default 5)")
     k.add_argument("--episodes", type=int, default=2000, help="episodes per run (default 2,000)")
-    k.add_argument(
-        "--networks",
-        nargs="+",
-        type=hidden_units,
-        default=[(64,)],
-        metavar="UNITS",
-        help="hidden layers of each network, e.g. 64 64-64 (default 64)",
-    )
+    add_networks(k, [(64,)], "64 64-64 (default 64)")
     k.add_argument(
         "--set", action="append", metavar="KEY=VALUE", help="a scenario key for every rule (nrl.eta=...: NRL only)"
     )
