@@ -503,7 +503,7 @@ def test_dashboard_opens_a_notmnist_run_folder_fast_forwards_and_steps(run_page,
 def check_run_page(page, folder: Path):
     # opened at the run's last checkpoint, its recorded history in the curves
     wait_for(lambda: run_attribute(page, "data-step") == str(RUN_ITERATIONS), what="the checkpoint's step")
-    assert step_number(page) == RUN_ITERATIONS
+    wait_for(lambda: step_number(page) == RUN_ITERATIONS, what="the step counter")
     assert run_attribute(page, "data-folder") == str(folder.resolve())
     assert f"from its checkpoint at step {RUN_ITERATIONS}" in page.locator(".synsim-run").first.inner_text()
     source = page.locator(".synsim-curves-source").first
@@ -536,7 +536,8 @@ def check_run_page(page, folder: Path):
     print(
         f"\nfast-forward of {FAST_FORWARD} steps (784-10, batch 500): in the page after {time.time() - started:.1f} s"
     )
-    assert step_number(page) == RUN_ITERATIONS + FAST_FORWARD
+    # the step counter is another widget; the browser may apply its update a moment later
+    wait_for(lambda: step_number(page) == RUN_ITERATIONS + FAST_FORWARD, what="the step counter")
     final = str(RUN_ITERATIONS + FAST_FORWARD + 1)
     click_until(page, "Step", lambda: run_attribute(page, "data-step") == final, f"step {final}")
     wait_for(
