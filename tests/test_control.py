@@ -302,3 +302,38 @@ def test_a_study_stops_at_the_run_that_was_interrupted_and_resumes_it(tmp_path):
         summary["status"].startswith("interrupted") and (out / "8" / "reinforce" / "seed0" / "checkpoint.npz").exists()
     )
     assert not (out / "8" / "reinforce" / "seed1").exists() and not (out / "8" / "rmhl").exists()
+
+
+@pytest.mark.parametrize("how", ["SIGTERM to the study", "Ctrl-C to the process group"])
+def test_a_parallel_study_stops_its_running_jobs_and_starts_no_queued_one(tmp_path, how):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "study"
+    args = [sys.executable, "-m", "synapse_sim", "control", "--rules", "reinforce", "rmhl", "--seeds", "2"]
+    args += ["--episodes", "100000", "--networks", "8", "--processes", "2", "--out", str(out)]
+    running = [out / "8" / "reinforce" / f"seed{seed}" for seed in (0, 1)]
+    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 90
+        while not all((f / "run.lock").exists() for f in running) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert all((f / "run.lock").exists() for f in running), "the two first runs did not start within 90 s"
+        time.sleep(2.0)
+        if how == "SIGTERM to the study":
+            process.send_signal(signal.SIGTERM)
+        else:
+            os.killpg(process.pid, signal.SIGINT)
+        _, err = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    assert process.returncode == 130 and "run the same command again to resume" in err, err
+    for folder in running:
+        summary = json.loads((folder / "summary.json").read_text())
+        assert summary["status"].startswith("interrupted") and (folder / "checkpoint.npz").exists(), folder
+        assert not (folder / "run.lock").exists()
+    assert not (out / "8" / "rmhl").exists(), "a queued job started after the interruption"

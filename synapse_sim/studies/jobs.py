@@ -149,12 +149,21 @@ def run_jobs(jobs: list[Job], processes: int | None = None, runner=run_job) -> l
     from ..plugins import snapshot
 
     context = multiprocessing.get_context("spawn")
+    stop = context.Event()
     try:
         with (
             _main_module_not_rerun(),
-            ProcessPoolExecutor(processes, mp_context=context, initializer=_worker, initargs=(snapshot(),)) as pool,
+            _sigterm_interrupts(),
+            ProcessPoolExecutor(
+                processes, mp_context=context, initializer=_worker, initargs=(snapshot(), stop)
+            ) as pool,
         ):
-            return list(pool.map(runner, jobs))
+            futures = [pool.submit(_run_unless_stopped, runner, job) for job in jobs]
+            try:
+                return [future.result() for future in futures]
+            except BaseException:
+                _stop_workers(stop, futures)
+                raise
     except BrokenProcessPool as exc:
         from ..folder import RunError
 
@@ -163,6 +172,69 @@ def run_jobs(jobs: list[Job], processes: int | None = None, runner=run_job) -> l
             "their folders and the study resumes them when started again (--processes 1 runs them here, one at a "
             "time)"
         ) from None
+    except KeyboardInterrupt as exc:
+        if isinstance(exc, StudyInterrupted):
+            raise
+        raise StudyInterrupted(f"the study was interrupted; {_RESUME}") from None
+
+
+def _stop_workers(stop, futures) -> None:
+    """No queued job starts, and the running ones checkpoint and stop (SIGTERM reaches their run
+    loop's handler; an idle worker ignores it)."""
+    import signal
+
+    stop.set()
+    for future in futures:
+        future.cancel()
+    for child in multiprocessing.active_children():
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(child.pid, signal.SIGTERM)
+
+
+_WORKER: dict = {"stop": None}  # this worker process's stop event, set by _worker
+_RESUME = (
+    "the running jobs saved their checkpoints and the queued ones did not start: run the same command again to resume"
+)
+
+
+def _run_unless_stopped(runner, job: Job) -> dict:
+    """In a worker: a job queued before the study stopped does not start; while a job runs,
+    SIGINT / SIGTERM interrupt it (its run loop turns them into a checkpoint and a stop)."""
+    import signal
+
+    stop = _WORKER["stop"]
+    if stop is not None and stop.is_set():
+        raise StudyInterrupted(f"{job.out_dir} not started: the study was interrupted")
+    previous = {sig: signal.signal(sig, _raise_interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        return runner(job)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _raise_interrupt(signum, _frame):
+    raise KeyboardInterrupt(signum)
+
+
+@contextlib.contextmanager
+def _sigterm_interrupts():
+    """SIGTERM to the study's own process stops it as Ctrl-C does (outside the main thread, as is)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(_signum, _frame):
+        raise StudyInterrupted(f"the study received SIGTERM; {_RESUME}")
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 @contextlib.contextmanager
@@ -180,7 +252,14 @@ def _main_module_not_rerun():
         main.__dict__.update(saved)
 
 
-def _worker(plugins: bytes) -> None:
+def _worker(plugins: bytes, stop=None) -> None:
+    """Between runs a worker ignores SIGINT / SIGTERM (a run installs its own handlers that
+    checkpoint); the study's process decides when the pool ends."""
+    import signal
+
+    _WORKER["stop"] = stop
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_IGN)
     _single_thread()
     from ..plugins import restore
 
