@@ -54,7 +54,9 @@ def _qagrel_table(args) -> int:
             "qagrel-table on notMNIST needs --data PATH (or $SYNAPSE_SIM_NOTMNIST); --task digits needs none"
         )
     seeds = list(range(args.seeds))
-    text, _ = qagrel_table(args.task, args.data, seeds, args.out, args.processes, args.max_epochs, args.networks)
+    text, _ = qagrel_table(
+        args.task, args.data, seeds, args.out, args.processes, args.max_epochs, args.networks, args.tune
+    )
     print(text)
     print(f"results: {args.out}/qagrel_table.md, .csv, .json, qagrel_rewards.png, qagrel_classes.png")
     return 0
@@ -118,6 +120,11 @@ def add_comparison_commands(add) -> None:
     q.add_argument("--data", help="notMNIST or MNIST data (idx files, PNG folder, .tar.gz or .npz)")
     q.add_argument("--seeds", type=int, default=5, help="seeds 0..N-1 (default 5)")
     q.add_argument("--max-epochs", type=int, default=1000, help="epochs at most; the rate is cut tenfold at half")
+    q.add_argument(
+        "--tune",
+        action="store_true",
+        help="first give every method the same rate grid (paper rate x 1/3, 1, 3) on a tuning seed, and use its best",
+    )
     add_networks(q, [(300,), (300, 100)], "300 300-100 (the default, the paper's)")
     q.add_argument("--processes", type=int, help="parallel runs (default: one per core)")
     q.add_argument("--out", default="runs/qagrel_table")

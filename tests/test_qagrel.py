@@ -314,6 +314,34 @@ def test_a_seed_that_diverges_is_a_table_entry_not_the_end_of_the_table(tmp_path
     assert again == text  # the failed runs are read back, not rerun
 
 
+def test_tuning_gives_every_method_the_same_grid_and_uses_its_best_rate(tmp_path, monkeypatch):
+    from synapse_sim.studies import qagrel_table as study
+
+    monkeypatch.setattr(study, "METHODS", (study.METHODS[0], study.METHODS[-1]))
+    text, rows = study.qagrel_table(
+        "digits", None, [0], tmp_path, processes=1, max_epochs=4, networks=((30,),), tune=True
+    )
+    tuned = sorted(p.parent.name for p in (tmp_path / "tuning").rglob("summary.json"))
+    assert len(tuned) == 2 * len(study.RATE_FACTORS)  # 3 rates per method, nothing more
+    for label, method, own in study.METHODS:
+        paper = own[study.rate_key(method)]
+        grid = {}
+        for factor in study.RATE_FACTORS:
+            rate = paper * factor
+            folder = (
+                tmp_path / "tuning" / "30" / study.method_folder(label) / f"rate{rate:.4g}" / f"seed{study.TUNING_SEED}"
+            )
+            grid[rate] = json.loads((folder / "summary.json").read_text())["final_validation_accuracy"]
+        best = max(grid, key=grid.get)
+        row = next(r for r in rows if r["rule"] == label)
+        assert row["learning rate"] == pytest.approx(best), (label, grid)
+        run = Scenario.load(tmp_path / "30" / study.method_folder(label) / "seed0" / "scenario.toml")
+        assert run.get(study.rate_key(method)) == pytest.approx(best)
+    assert f"tuning seed {study.TUNING_SEED}" in text and "Tuning grid" in text
+    with pytest.raises(ValueError, match="tuning seed"):
+        study.qagrel_table("digits", None, [study.TUNING_SEED], tmp_path / "x", max_epochs=4, tune=True)
+
+
 def write_mnist_folder(folder, n_train=400, n_test=60, seed=0):
     """MNIST's four gzipped idx files (train + t10k), with learnable class-dependent pictures."""
     import gzip

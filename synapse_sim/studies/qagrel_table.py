@@ -5,9 +5,11 @@ feedback, and its error-backprop twin, on the 300 and 300-100 ReLU networks. Eve
 seed starts from the same initial weights, split and minibatch sequence (the seed fixes them),
 runs the paper's protocol (batch 100; the held-out check every 5 epochs; stop when 5 checks in a
 row agree to 0.1 %, else after ``max_epochs`` epochs, the learning rate cut tenfold at half of
-them) and is counted in epochs. Learning rates are the paper's, not tuned here: Q-AGREL 0.5,
-feedback alignment 0.1, error-backprop 0.1; independent feedback weights start at the forward
-weights' scale. Results folders are resumable (run_jobs).
+them) and is counted in epochs. Learning rates are the paper's (Q-AGREL 0.5, feedback
+alignment 0.1, error-backprop 0.1) or, with ``tune``, each method's best of the same grid
+(the paper's rate x 1/3, 1, 3) on a tuning seed the table does not report: every method gets
+the same budget. Independent feedback weights start at the forward weights' scale. Results
+folders are resumable (run_jobs).
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ METHODS = (
 NETWORKS = ((300,), (300, 100))
 BATCH = 100
 CHECK_EPOCHS = 5
+RATE_FACTORS = (1 / 3, 1, 3)  # the tuning grid, as multiples of the paper's rate (the same for every method)
+TUNING_SEED = 1000  # the seed of the tuning runs: its split is none of the table's seeds' (0..N-1)
 
 
 def base_scenario(task: str, data=None) -> Scenario:
@@ -44,8 +48,16 @@ def training_size(scenario: Scenario) -> int:
     return int(build_task(scenario, scenario["network"]["dtype"]).y_train.size)
 
 
-def qagrel_jobs(base: Scenario, seeds, out_root, max_epochs: int = 1000, networks=NETWORKS) -> list[Job]:
-    """One job per network x method x seed, with the paper's protocol in steps of ``BATCH`` trials."""
+def rate_key(method: str) -> str:
+    return "qagrel.alpha" if method == "qagrel" else "backprop.learning_rate"
+
+
+def qagrel_jobs(
+    base: Scenario, seeds, out_root, max_epochs: int = 1000, networks=NETWORKS, rates=None, factors=(1,)
+) -> list[Job]:
+    """One job per network x method x seed (x rate factor), with the paper's protocol in steps of
+    ``BATCH`` trials; ``rates`` maps "label|net" to a chosen rate (else the paper's), ``factors``
+    multiplies it (the tuning grid: one folder per factor)."""
     out_root = Path(out_root)
     n_in, n_out = base["network"]["layers"][0], base["network"]["layers"][-1]
     epoch = training_size(base) / BATCH
@@ -60,29 +72,52 @@ def qagrel_jobs(base: Scenario, seeds, out_root, max_epochs: int = 1000, network
                 # independent feedback weights at the forward weights' scale (uniform +-r: std r / sqrt 3),
                 # as the spec proposes; larger ones multiply the step (0.05 diverged on notMNIST)
                 settings = {**settings, "qagrel.feedback_scale": base["network"]["init_range"] / math.sqrt(3)}
-            rate_key = "qagrel.alpha" if method == "qagrel" else "backprop.learning_rate"
+            key = rate_key(method)
             schedule_key = "qagrel.alpha_schedule" if method == "qagrel" else "backprop.learning_rate_schedule"
-            cut = [[iterations // 2 + 1, settings[rate_key] / 10]]
-            scenario = base.with_overrides(
-                {
-                    "network.layers": layers,
-                    "run.method": method,
-                    **settings,
-                    schedule_key: cut,
-                    "task.batch_size": BATCH,
-                    "task.batch_interval": 1,
-                    "run.iterations": iterations,
-                    "run.validate_every": check,
-                    "run.checkpoint_every": check * 10,
-                    "run.stable_checks": 5,
-                    "run.stable_precision": 0.001,
-                }
-            )
             net = "-".join(map(str, hidden))
-            for seed in seeds:
-                folder = out_root / net / method_folder(label) / f"seed{seed}"
-                jobs.append(Job(scenario.with_overrides({"run.seed": seed}), folder, f"{label}|{net}"))
+            chosen = (rates or {}).get(f"{label}|{net}", settings[key])
+            for factor in factors:
+                rate = float(chosen * factor)
+                scenario = base.with_overrides(
+                    {
+                        "network.layers": layers,
+                        "run.method": method,
+                        **settings,
+                        key: rate,
+                        schedule_key: [[iterations // 2 + 1, rate / 10]],
+                        "task.batch_size": BATCH,
+                        "task.batch_interval": 1,
+                        "run.iterations": iterations,
+                        "run.validate_every": check,
+                        "run.checkpoint_every": check * 10,
+                        "run.stable_checks": 5,
+                        "run.stable_precision": 0.001,
+                    }
+                )
+                folder = out_root / net / method_folder(label)
+                if len(factors) > 1:
+                    folder = folder / f"rate{rate:.4g}"
+                for seed in seeds:
+                    jobs.append(
+                        Job(scenario.with_overrides({"run.seed": seed}), folder / f"seed{seed}", f"{label}|{net}")
+                    )
     return jobs
+
+
+def tune_rates(base: Scenario, out_root, processes=None, max_epochs: int = 1000, networks=NETWORKS):
+    """Each method's best rate of the grid on ``TUNING_SEED`` (highest held-out accuracy at the stop;
+    a diverged run counts as 0). Returns ({"label|net": rate}, the grid's rows)."""
+    jobs = qagrel_jobs(base, [TUNING_SEED], out_root, max_epochs, networks, factors=RATE_FACTORS)
+    summaries = run_jobs(jobs, processes, runner=run_or_report)
+    best: dict[str, tuple[float, float]] = {}
+    grid = []
+    for job, summary in zip(jobs, summaries, strict=True):
+        rate = job.scenario.get(rate_key(job.scenario["run"]["method"]))
+        accuracy = 0.0 if failed(summary) else float(summary["final_validation_accuracy"])
+        grid.append({"label": job.label, "rate": rate, "accuracy": accuracy, "diverged": failed(summary)})
+        if job.label not in best or accuracy > best[job.label][1]:
+            best[job.label] = (rate, accuracy)
+    return {label: rate for label, (rate, _) in best.items()}, grid
 
 
 def method_folder(label: str) -> str:
@@ -105,7 +140,7 @@ def table_rows(jobs, summaries, n_train: int) -> list[dict]:
     for label, members in groups.items():
         method, net = label.split("|")
         scenario = members[0][0].scenario
-        rate = scenario.get("qagrel.alpha" if scenario["run"]["method"] == "qagrel" else "backprop.learning_rate")
+        rate = scenario.get(rate_key(scenario["run"]["method"]))
         ran = [(j, s) for j, s in members if not failed(s)]
         accuracy = mean_sd([100 * s["final_validation_accuracy"] for _, s in ran])
         epochs = mean_sd([epochs_of(s, j.scenario, n_train) for j, s in ran])
@@ -130,10 +165,16 @@ def table_rows(jobs, summaries, n_train: int) -> list[dict]:
     return rows
 
 
-def markdown(rows: list[dict], source: str) -> str:
+def markdown(rows: list[dict], source: str, grid=None) -> str:
+    tuning = (
+        f" Learning rates: each method's best of its paper rate x {{1/3, 1, 3}} on tuning seed {TUNING_SEED} "
+        "(held-out accuracy at the stop; the same 3 runs per method and network)."
+        if grid
+        else " Learning rates: the paper's, not tuned."
+    )
     lines = [
         f"Data: {source}. Held-out accuracy at the stop, mean (sd) over the seeds; epochs to the stopping rule "
-        "(seeds whose loss diverged are named, and left out of the means).",
+        f"(seeds whose loss diverged are named, and left out of the means).{tuning}",
         "",
         "| rule | hidden units | learning rate | final accuracy (%) | epochs | epochs / error-backprop's | stopped by "
         "the rule | diverged (seeds) |",
@@ -145,6 +186,13 @@ def markdown(rows: list[dict], source: str) -> str:
             f"({r['accuracy_sd']:.2f}) | {r['epochs_mean']:.0f} ({r['epochs_sd']:.0f}) | "
             f"{r['epochs_vs_backprop']:.2f} | {r['stopped_by_rule']} | {r['diverged'] or '-'} |"
         )
+    if grid:
+        lines += ["", f"Tuning grid (seed {TUNING_SEED}, held-out accuracy at the stop, %):", ""]
+        lines += ["| rule | hidden units | rate | accuracy |", "|---|---|---|---|"]
+        for g in grid:
+            method, net = g["label"].split("|")
+            shown = "diverged" if g["diverged"] else f"{100 * g['accuracy']:.2f}"
+            lines.append(f"| {method} | {net.replace('-', ',')} | {g['rate']:.4g} | {shown} |")
     return "\n".join(lines) + "\n"
 
 
@@ -221,22 +269,27 @@ def class_figure(jobs, summaries, n_train: int, methods=("Q-AGREL, symmetric", "
     return fig
 
 
-def write_qagrel_table(out_root, jobs, summaries, n_train: int, source: str) -> tuple[str, list[dict]]:
+def write_qagrel_table(out_root, jobs, summaries, n_train: int, source: str, grid=None) -> tuple[str, list[dict]]:
     out_root = Path(out_root)
     rows = table_rows(jobs, summaries, n_train)
-    text = markdown(rows, source)
+    text = markdown(rows, source, grid)
     write_rows(out_root, "qagrel_table", rows, text)
     reward_figure(jobs, summaries, n_train).savefig(out_root / "qagrel_rewards.png", dpi=110)
     class_figure(jobs, summaries, n_train).savefig(out_root / "qagrel_classes.png", dpi=110)
     return text, rows
 
 
-def qagrel_table(task: str, data, seeds, out_root, processes=None, max_epochs: int = 1000, networks=NETWORKS):
+def qagrel_table(
+    task: str, data, seeds, out_root, processes=None, max_epochs: int = 1000, networks=NETWORKS, tune=False
+):
     """Run (or resume) every job and write ``qagrel_table.md`` / ``.csv`` / ``.json``, ``qagrel_rewards.png``
-    and ``qagrel_classes.png``."""
+    and ``qagrel_classes.png``; with ``tune``, first the rate grid on the tuning seed (``out_root/tuning``)."""
+    if tune and TUNING_SEED in seeds:
+        raise ValueError(f"seed {TUNING_SEED} is the tuning seed; the table's seeds must differ from it")
     base = base_scenario(task, data)
-    jobs = qagrel_jobs(base, seeds, out_root, max_epochs, networks)
+    rates, grid = tune_rates(base, Path(out_root) / "tuning", processes, max_epochs, networks) if tune else (None, None)
+    jobs = qagrel_jobs(base, seeds, out_root, max_epochs, networks, rates)
     summaries = run_jobs(jobs, processes, runner=run_or_report)
     n_train = training_size(base)
     source = summaries[0].get("data", {}).get("source") or ("scikit-learn 8x8 digits" if task == "digits" else task)
-    return write_qagrel_table(out_root, jobs, summaries, n_train, source)
+    return write_qagrel_table(out_root, jobs, summaries, n_train, source, grid)
