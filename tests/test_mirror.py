@@ -16,6 +16,7 @@ RULE_SETTINGS = {
     "reinforce": {"task.name": "control", "reinforce.eta": 0.05},
     "nrl": {"task.name": "control", "nrl.eta": 0.5},
     "rmhl": {"task.name": "control", "rmhl.eta": 0.05, "rmhl.sigma": 0.2},
+    "spiking": {"task.name": "control", "spiking.alpha": 0.05, "spiking.fourier_order": 2},
 }
 # rules whose outputs are classes (Q-AGREL) or a policy over an environment's actions run their
 # own twins of the boundary tests below

@@ -13,6 +13,7 @@ from synapse_sim.rules.nrl import Nrl
 from synapse_sim.rules.qagrel import QAgrel
 from synapse_sim.rules.reinforce import Reinforce
 from synapse_sim.rules.rmhl import Rmhl
+from synapse_sim.rules.spiking import SpikingAgents
 from synapse_sim.rules.spsa import SPSA
 from synapse_sim.rules.synaptic_rl import Policy, StateSpace, SynapticRL
 
@@ -33,6 +34,8 @@ SHIPPED = {
     "nrl": lambda: Nrl(eta=0.5, sigma=1e-3),
     "nrl_by_width": lambda: Nrl(eta=0.05, scale_by_width=True),
     "rmhl": lambda: Rmhl(eta=0.05, sigma=0.1),
+    "spiking": lambda: SpikingAgents(alpha=0.01, fourier_order=2),
+    "spiking_target_credit": lambda: SpikingAgents(alpha=0.01, credit="target", fourier_order=1, trace_decay=0.9),
 }
 
 

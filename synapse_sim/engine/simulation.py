@@ -10,6 +10,7 @@ the step order exists once and the mirror test compares the two ways of keeping 
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -154,7 +155,7 @@ class Simulation:
         if spec.episode is not None:
             e = spec.episode
             rng = generator(self.seed, STREAM_EPISODE, step)
-            extra["episode"] = EpisodeSpec(e.noise_std, e.act_on, e.probe, e.gradient, rng)
+            extra["episode"] = EpisodeSpec(rng=rng, **dataclasses.asdict(e))
         if spec.trial is not None:
             trial = spec.trial
             matrices = None if feedback is None else self.topology.matrices(feedback)
@@ -190,8 +191,7 @@ class Simulation:
         """Evaluate the network as it stands (L_0 on the batch of step 1) and every synapse's derived memory."""
         rule = self.rule
         first = self.step_count == 0
-        spec = Pass(activity="activity" in rule.needs)
-        self.last = self.evaluate(population.weight_vector(), max(self.step_count, 1), spec, count=False)
+        self.last = self.evaluate(population.weight_vector(), max(self.step_count, 1), rule.start_pass(), count=False)
         if rule.needs_reference and first:
             rule.reference(self.last)
             self.evaluations += 1

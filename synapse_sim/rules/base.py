@@ -92,12 +92,17 @@ class Episode:
     log-probability change of the action, dp_t = log pi~(a_t) - log pi(a_t), and the noise power
     Z_t = ||xi_t||^2 (NRL); ``gradient``: record each neuron's d log pi(a_t) / d a through the
     clean pass as its feedback (REINFORCE). The trace's inputs are the noisy pass's when there is
-    noise, else the clean pass's."""
+    noise, else the clean pass's. ``policy = "spiking"``: the neurons spike instead
+    (:mod:`synapse_sim.tasks.spiking`; population vote, ``epsilon``-greedy, output credit
+    ``credit``) and the feedback is each neuron's signed eligibility."""
 
     noise_std: float = 0.0
     act_on: str = "clean"
     probe: bool = False
     gradient: bool = False
+    policy: str = "softmax"
+    epsilon: float = 0.0
+    credit: str = "chosen"
 
 
 @dataclass(frozen=True)
@@ -236,6 +241,10 @@ class Rule:
 
     def passes(self, step: int) -> tuple[Pass, ...]:
         return (Pass(),)
+
+    def start_pass(self) -> Pass:
+        """The pass that evaluates the network as it stands before the first step (not counted)."""
+        return Pass(activity="activity" in self.needs)
 
     def propose_local(self, ctx: RuleContext) -> Change:
         return NO_CHANGE

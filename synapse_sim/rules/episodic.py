@@ -38,6 +38,7 @@ class EpisodicRule(Rule):
     needs = frozenset({"coincidence"})
     needs_episodes = True
     broadcast_label = "episode return"
+    population_outputs = False  # True: K output neurons per action vote (control.actors)
 
     def __init__(self, eta, baseline_rate=0.66, normalise=True):
         self.eta = eta
@@ -51,6 +52,12 @@ class EpisodicRule(Rule):
             raise ScenarioError(
                 f"run.method = {cls.name!r} learns from the episodes of an environment: set task.name = 'control' "
                 "(and control.env, e.g. 'CartPole-v1')"
+            )
+        actors = scenario["control"]["actors"]
+        if actors != 1 and not cls.population_outputs:
+            raise ScenarioError(
+                f"control.actors = {actors}: run.method = {cls.name!r} reads the outputs as one softmax over the "
+                "actions; a population of K outputs per action is the spiking rule's (run.method = 'spiking')"
             )
 
     def common_params(self) -> dict:

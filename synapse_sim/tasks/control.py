@@ -3,7 +3,8 @@
 The network is the policy: its outputs are the logits of a softmax over the environment's
 discrete actions; a rule asks for episodes (:class:`synapse_sim.rules.Episode`) and learns
 from their traces and returns. Classic-control environments (CartPole-v1, Acrobot-v1,
-MountainCar-v0) ship inside ``gymnasium``: nothing is downloaded. The episode of step t is
+MountainCar-v0) ship inside ``gymnasium`` and ours (``synapse_sim/Gridworld-v0``) inside this
+package (:mod:`.envs`): nothing is downloaded. The episode of step t is
 seeded by (run.seed, t), so a resumed run replays it exactly without saving the
 environment's state. A step's loss is minus the episode's return; its accuracy is 1 when
 the return reached the environment's reward threshold (CartPole-v1: 475), else 0.
@@ -11,6 +12,7 @@ the return reached the environment's reward threshold (CartPole-v1: 475), else 0
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import functools
 
@@ -27,6 +29,12 @@ SECTIONS = {
             "str", "CartPole-v1", "Gymnasium environment id with discrete actions (CartPole-v1, Acrobot-v1, ...)"
         ),
         "max_steps": Field("int", 0, "time steps per episode at most (0: the environment's own limit)", low=0),
+        "actors": Field(
+            "int",
+            1,
+            "K: output neurons per action (K > 1: K populations vote; spiking rule); network.layers[-1] = K x actions",
+            low=1,
+        ),
         "stop_when_solved": Field(
             "bool", False, "end the run once the mean return of 100 consecutive episodes reaches the reward threshold"
         ),
@@ -38,6 +46,8 @@ def make_env(env_id: str):
     """``gymnasium.make(env_id)``, or a clear error naming the ids that are registered."""
     try:
         import gymnasium
+
+        from . import envs  # noqa: F401  (registers synapse_sim/Gridworld-v0)
     except ImportError:  # a dependency of synapse_sim; missing only in a broken environment
         raise ScenarioError("task.name = 'control' needs gymnasium: pip install gymnasium") from None
     registered = list(gymnasium.envs.registry)
@@ -46,13 +56,16 @@ def make_env(env_id: str):
         hint = f"; did you mean {', '.join(map(repr, near))}?" if near else ""
         raise ScenarioError(
             f"control.env = {env_id!r} is not a registered Gymnasium environment{hint} (for example "
-            "'CartPole-v1', 'Acrobot-v1', 'MountainCar-v0'; a plug-in may register its own with gymnasium.register)"
+            "'CartPole-v1', 'Acrobot-v1', 'MountainCar-v0', 'synapse_sim/Gridworld-v0'; a plug-in may register its "
+            "own with gymnasium.register)"
         )
     return gymnasium.make(env_id)
 
 
-def check_spaces(env, env_id: str, layers) -> None:
+def check_spaces(env, env_id: str, layers, actors: int = 1) -> None:
     from gymnasium import spaces
+
+    from .episodes import input_size
 
     if not isinstance(env.action_space, spaces.Discrete):
         raise ScenarioError(
@@ -60,12 +73,13 @@ def check_spaces(env, env_id: str, layers) -> None:
             "sample one of a few discrete actions from a softmax: choose an environment with discrete actions "
             "(CartPole-v1, Acrobot-v1, MountainCar-v0)"
         )
-    n_obs = int(np.prod(env.observation_space.shape or (0,)))
+    n_obs = input_size(env.observation_space)
     n_actions = int(env.action_space.n)
-    if layers[0] != n_obs or layers[-1] != n_actions:
+    if layers[0] != n_obs or layers[-1] != actors * n_actions:
+        why = "" if actors == 1 else f" (control.actors = {actors} x {n_actions} actions)"
         raise ScenarioError(
             f"network.layers = {list(layers)} does not fit {env_id}: its observations hold {n_obs} numbers and it "
-            f"has {n_actions} actions, so network.layers must be [{n_obs}, ..., {n_actions}]"
+            f"has {n_actions} actions, so network.layers must be [{n_obs}, ..., {actors * n_actions}]{why}"
         )
 
 
@@ -96,7 +110,7 @@ class ControlTask(Task):
                 "rule (run.method = 'reinforce', 'nrl' or 'rmhl')"
             )
         spec = episode or EpisodeSpec(0.0, "clean", False, False, None)
-        spec = EpisodeSpec(spec.noise_std, spec.act_on, spec.probe, spec.gradient, self.episode_rng(step))
+        spec = dataclasses.replace(spec, rng=self.episode_rng(step))
         record, episode_trace = run_episode(
             self.env, weights, spec, self.hidden_activation, self.env_id, self.max_steps
         )
@@ -126,7 +140,7 @@ def build(scenario: Scenario, dtype) -> ControlTask:
 
     control, network = scenario["control"], scenario["network"]
     env = make_env(control["env"])
-    check_spaces(env, control["env"], network["layers"])
+    check_spaces(env, control["env"], network["layers"], control["actors"])
     rng = functools.partial(generator, scenario["run"]["seed"], STREAM_EPISODE)
     return ControlTask(
         env, control["env"], rng, network["hidden_activation"], control["max_steps"], control["stop_when_solved"]

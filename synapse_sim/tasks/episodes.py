@@ -8,7 +8,9 @@ noise, and, for REINFORCE, each neuron's d log pi(a_t) / d a (the output's oneho
 sent back through the clean pass); for NRL the record keeps dp_t = log pi~(a_t) - log pi(a_t)
 and the noise power Z_t. Everything random is drawn from one generator per episode (keyed by
 the run's seed and the episode), and the environment is reset with a seed from it, so every
-view and a resumed run replay the same episode.
+view and a resumed run replay the same episode. A pass with ``policy = "spiking"`` runs the
+network as stochastic binary GLM neurons instead (:mod:`.spiking`): the trace's feedback is then
+each neuron's signed eligibility. A ``Discrete`` observation enters the network one-hot.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import numpy as np
 
 from ..scenario import ScenarioError
 from .base import ACTIVATIONS, NonFiniteLossError, Trace
+from .spiking import choose, post_signals, spike_forward
 from .trials import gate
 
 
@@ -35,16 +38,25 @@ class EpisodeSpec:
     probe: bool
     gradient: bool
     rng: np.random.Generator
+    policy: str = "softmax"
+    epsilon: float = 0.0
+    credit: str = "chosen"
 
 
 @dataclass
 class EpisodeRecord:
-    """Per time step: the action, the reward, and (NRL's probe) dp_t and the noise power Z_t."""
+    """Per time step: the action, the reward, and (NRL's probe) dp_t and the noise power Z_t; the
+    observations the network saw (one more than the actions: the last one follows the last
+    step), the same mapped into [0, 1] per dimension (:func:`unit_box`), and whether the episode
+    ended in a terminal state (not by a time limit)."""
 
     actions: np.ndarray
     rewards: np.ndarray
     log_prob_change: np.ndarray | None
     noise_power: np.ndarray | None
+    observations: np.ndarray | None = None
+    unit_observations: np.ndarray | None = None
+    terminated: bool = False
 
     @property
     def episode_return(self) -> float:
@@ -87,27 +99,36 @@ def run_episode(env, weights, spec: EpisodeSpec, activation: str, env_name: str,
     dtype = weights[0].dtype
     sizes = [w.shape[1] for w in weights]
     rng = spec.rng
+    encode = encoder(env.observation_space)
+    n_actions = int(env.action_space.n)
     observation, _ = env.reset(seed=int(rng.integers(2**31)))
-    inputs, noises, feedback, actions, rewards, changes, powers = [], [], [], [], [], [], []
+    seen, inputs, noises, feedback, actions, rewards, changes, powers = [], [], [], [], [], [], [], []
     t = 0
     while True:
-        x = checked(observation, weights[0].shape[0] - 1, env_name, t, dtype)
+        x = checked(encode(observation), weights[0].shape[0] - 1, env_name, t, dtype)
+        seen.append(x)
         noise = None
-        if spec.noise_std:
-            noise = [(rng.standard_normal(n) * spec.noise_std).astype(dtype) for n in sizes]
-        clean_inputs, logits = forward(x, weights, activation)
-        noisy_inputs, noisy_logits = forward(x, weights, activation, noise) if noise is not None else (None, None)
-        log_pi = log_softmax(logits)
-        acting = log_pi if spec.act_on == "clean" or noise is None else log_softmax(noisy_logits)
-        action = int(min(np.searchsorted(np.cumsum(np.exp(acting)), rng.random()), logits.size - 1))
-        if spec.probe:
-            changes.append(log_softmax(noisy_logits)[action] - log_pi[action])
-            powers.append(sum(float(np.dot(xi, xi)) for xi in noise))
-        if spec.gradient:
-            error = -np.exp(log_pi).astype(dtype)
-            error[action] += 1
-            feedback.append(backward(clean_inputs, weights, error, activation))
-        inputs.append(noisy_inputs if noise is not None else clean_inputs)
+        if spec.policy == "spiking":
+            layer_inputs, drives, spikes = spike_forward(x, weights, rng)
+            action = choose(spikes[-1], n_actions, spec.epsilon, rng)
+            feedback.append(post_signals(drives, spikes, action, n_actions, spec.credit))
+            inputs.append(layer_inputs)
+        else:
+            if spec.noise_std:
+                noise = [(rng.standard_normal(n) * spec.noise_std).astype(dtype) for n in sizes]
+            clean_inputs, logits = forward(x, weights, activation)
+            noisy_inputs, noisy_logits = forward(x, weights, activation, noise) if noise is not None else (None, None)
+            log_pi = log_softmax(logits)
+            acting = log_pi if spec.act_on == "clean" or noise is None else log_softmax(noisy_logits)
+            action = int(min(np.searchsorted(np.cumsum(np.exp(acting)), rng.random()), logits.size - 1))
+            if spec.probe:
+                changes.append(log_softmax(noisy_logits)[action] - log_pi[action])
+                powers.append(sum(float(np.dot(xi, xi)) for xi in noise))
+            if spec.gradient:
+                error = -np.exp(log_pi).astype(dtype)
+                error[action] += 1
+                feedback.append(backward(clean_inputs, weights, error, activation))
+            inputs.append(noisy_inputs if noise is not None else clean_inputs)
         if noise is not None:
             noises.append(noise)
         observation, reward, terminated, truncated, _ = env.step(action)
@@ -118,17 +139,57 @@ def run_episode(env, weights, spec: EpisodeSpec, activation: str, env_name: str,
         t += 1
         if terminated or truncated or (max_steps and t >= max_steps):
             break
+    seen.append(checked(encode(observation), weights[0].shape[0] - 1, env_name, t, dtype))
+    observations = np.stack(seen)
     record = EpisodeRecord(
         np.array(actions, dtype=np.int64),
         np.array(rewards),
         np.array(changes) if spec.probe else None,
         np.array(powers) if spec.probe else None,
+        observations,
+        unit_box(observations, env.observation_space),
+        bool(terminated),
     )
     columns = [with_ones(np.stack(layer, axis=1)) for layer in zip(*inputs, strict=True)]
     noise_columns = [np.stack(layer, axis=1) for layer in zip(*noises, strict=True)] if noises else None
     feedback_columns = [np.stack(layer, axis=1) for layer in zip(*feedback, strict=True)] if feedback else None
     trace = Trace(-record.rewards, columns, noise_columns, feedback=feedback_columns, episode=record)
     return record, trace
+
+
+def encoder(space):
+    """The network's input for an observation of ``space``: one-hot for a ``Discrete`` space, else as it is."""
+    from gymnasium import spaces
+
+    if isinstance(space, spaces.Discrete):
+        n, start = int(space.n), int(space.start)
+
+        def one_hot(observation):
+            x = np.zeros(n)
+            x[int(observation) - start] = 1
+            return x
+
+        return one_hot
+    return lambda observation: observation
+
+
+def input_size(space) -> int:
+    """How many numbers :func:`encoder` gives for an observation of ``space``."""
+    from gymnasium import spaces
+
+    return int(space.n) if isinstance(space, spaces.Discrete) else int(np.prod(space.shape or (0,)))
+
+
+def unit_box(observations: np.ndarray, space) -> np.ndarray:
+    """Each dimension mapped into [0, 1]: linearly between the space's bounds where they are finite
+    (clipped), through 0.5 + 0.5 tanh(x) where they are not (CartPole's velocities)."""
+    low = np.broadcast_to(np.asarray(getattr(space, "low", 0.0), dtype=np.float64).ravel(), observations.shape[1:])
+    high = np.broadcast_to(np.asarray(getattr(space, "high", 1.0), dtype=np.float64).ravel(), observations.shape[1:])
+    x = observations.astype(np.float64)
+    finite = np.isfinite(low) & np.isfinite(high) & (high > low)
+    span = np.where(finite, high - low, 1.0)
+    linear = np.clip((x - np.where(finite, low, 0.0)) / span, 0.0, 1.0)
+    return np.where(finite, linear, 0.5 + 0.5 * np.tanh(x))
 
 
 def with_ones(columns: np.ndarray) -> np.ndarray:

@@ -1,0 +1,24 @@
+"""Environments of ours, registered with Gymnasium under the ``synapse_sim/`` namespace.
+
+``synapse_sim/Gridworld-v0``: the spiking-agents paper's 10x10 stochastic gridworld
+(:mod:`.gridworld`). Importing this package registers them (the control task does).
+"""
+
+from __future__ import annotations
+
+import gymnasium
+
+GRIDWORLD = "synapse_sim/Gridworld-v0"
+
+
+def register_all() -> None:
+    if GRIDWORLD not in gymnasium.envs.registry:
+        gymnasium.register(
+            GRIDWORLD,
+            entry_point="synapse_sim.tasks.envs.gridworld:Gridworld",
+            max_episode_steps=300,
+            reward_threshold=10.0,
+        )
+
+
+register_all()
