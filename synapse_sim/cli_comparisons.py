@@ -67,7 +67,15 @@ def _control(args) -> int:
 
     seeds = list(range(args.seeds))
     text, _ = control_study(
-        args.env, args.rules, seeds, args.out, args.episodes, args.networks, args.set or [], args.processes
+        args.env,
+        args.rules,
+        seeds,
+        args.out,
+        args.episodes,
+        args.networks,
+        args.set or [],
+        args.processes,
+        args.threshold,
     )
     print(text)
     print(f"results: {args.out}/control.md, .csv, .json, .png")
@@ -143,6 +151,11 @@ def add_comparison_commands(add) -> None:
     add_networks(k, [(64,)], "64 64-64 (default 64)")
     k.add_argument(
         "--set", action="append", metavar="KEY=VALUE", help="a scenario key for every rule (nrl.eta=...: NRL only)"
+    )
+    k.add_argument(
+        "--threshold",
+        type=float,
+        help="the return the table counts as solved (default: the environment's reward threshold, where runs stop)",
     )
     k.add_argument("--processes", type=int, help="parallel runs (default: one per core)")
     k.add_argument("--out", default="runs/control")

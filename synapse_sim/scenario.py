@@ -129,17 +129,7 @@ class Scenario:
 
     def with_sets(self, assignments: list[str]) -> Scenario:
         """Apply ``--set key=value`` strings; values are read as TOML (strings may be bare)."""
-        overrides = {}
-        for item in assignments:
-            if "=" not in item:
-                raise ScenarioError(f"--set {item!r}: expected key=value, e.g. policy.epsilon=0.1")
-            key, raw = item.split("=", 1)
-            try:
-                value = tomllib.loads(f"v = {raw}")["v"]
-            except tomllib.TOMLDecodeError:
-                value = raw
-            overrides[key.strip()] = value
-        return self.with_overrides(overrides)
+        return self.with_overrides(parse_sets(assignments))
 
     def _check_consistency(self) -> None:
         """Keys of another rule's sections must keep their defaults; the rule checks its own."""
@@ -208,3 +198,18 @@ def _toml_value(value) -> str:
     if isinstance(value, list):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     return repr(value)
+
+
+def parse_sets(assignments: list[str]) -> dict:
+    """``--set key=value`` strings as overrides; values are read as TOML (strings may be bare)."""
+    overrides = {}
+    for item in assignments:
+        if "=" not in item:
+            raise ScenarioError(f"--set {item!r}: expected key=value, e.g. policy.epsilon=0.1")
+        key, raw = item.split("=", 1)
+        try:
+            value = tomllib.loads(f"v = {raw}")["v"]
+        except tomllib.TOMLDecodeError:
+            value = raw
+        overrides[key.strip()] = value
+    return overrides

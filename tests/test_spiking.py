@@ -154,3 +154,54 @@ def test_bad_spiking_input_is_refused_with_what_to_do():
     engine = VectorEngine(gridworld(**{"spiking.critic_rate": 1e300, "spiking.trace_decay": 1.0}))
     with pytest.raises(FloatingPointError, match=r"critic's TD error is not finite.*spiking.critic_rate"):
         engine.run(50)
+
+
+def test_observation_codes_unit_and_bins():
+    from gymnasium import spaces
+
+    from synapse_sim.tasks.observations import ObservationCode
+
+    space = spaces.Box(np.array([-1.0, 0.0]), np.array([1.0, np.inf]), dtype=np.float64)
+    unit = ObservationCode(space, "unit")
+    np.testing.assert_allclose(unit(np.array([0.5, 0.0])), [0.5, 0.0])  # [-1, 1]; tanh for the unbounded one
+    bins = ObservationCode(space, "bins", bins=4)
+    assert bins.size == 8
+    np.testing.assert_array_equal(bins(np.array([0.9, 0.0])), [-1, -1, -1, 1, -1, -1, 1, -1])
+    np.testing.assert_array_equal(bins(np.array([-5.0, -50.0])), [1, -1, -1, -1, 1, -1, -1, -1])  # clipped
+    np.testing.assert_allclose(bins.unit([np.array([0.0, 0.0])]), [[0.5, 0.5]])
+    grid = ObservationCode(spaces.Discrete(3))
+    np.testing.assert_array_equal(grid(2), [0, 0, 1])
+    assert grid.size == 3 and grid.unit([0, 1]).shape == (2, 3)
+
+
+def test_max_steps_replaces_the_environments_own_limit_and_bins_feed_the_network():
+    engine = VectorEngine(
+        spiking(
+            "MountainCar-v0",
+            (20, 6, 3),
+            **{"control.max_steps": 260, "control.encoding": "bins", "spiking.fourier_order": 3},
+        )
+    )
+    lengths = [r.records["episode_length"] for r in engine.run(2)]
+    assert lengths == [260, 260]  # MountainCar-v0's own limit is 200; a random policy never gets there
+    assert engine.simulation.rule.values.size == 16  # the Fourier basis reads the 2 raw dimensions
+
+
+def test_the_control_study_runs_the_spiking_populations_and_counts_a_threshold_of_its_own(tmp_path):
+    from synapse_sim.studies.control import control_study
+
+    text, rows = control_study(
+        GRIDWORLD,
+        ["spiking"],
+        [0, 1],
+        tmp_path,
+        60,
+        networks=((16,),),
+        sets=["spiking.alpha=0.01", "spiking.critic_features=observation", "spiking.discount=0.9"],
+        processes=1,
+        threshold=5,
+    )
+    scenario = Scenario.load(tmp_path / "16" / "spiking" / "seed0" / "scenario.toml")
+    assert scenario["network"]["layers"] == [100, 16, 40] and scenario["control"]["actors"] == 10
+    assert "reached 5" in text and "runs stop at the environment's 10.0" in text
+    assert rows[0]["last_at_threshold"] is not None and rows[0]["final_length_mean"] > 0

@@ -97,14 +97,16 @@ class SpikingAgents(EpisodicRule):
 
     @classmethod
     def from_scenario(cls, scenario, topology, dtype) -> SpikingAgents:
-        return cls(**scenario["spiking"])
+        rule = cls(**scenario["spiking"])
+        rule.critic_inputs = critic_inputs(scenario)
+        return rule
 
     @classmethod
     def check_scenario(cls, scenario) -> None:
         super().check_scenario(scenario)
-        n_inputs = scenario["network"]["layers"][0]
+        spiking = scenario["spiking"]
         try:
-            critic.n_features(scenario["spiking"]["critic_features"], n_inputs, scenario["spiking"]["fourier_order"])
+            critic.n_features(spiking["critic_features"], critic_inputs(scenario), spiking["fourier_order"])
         except ValueError as exc:
             raise ScenarioError(str(exc)) from None
 
@@ -122,7 +124,10 @@ class SpikingAgents(EpisodicRule):
 
     def bind(self, topology, dtype) -> SpikingAgents:
         super().bind(topology, dtype)
-        count = critic.n_features(self.critic_features, topology.layer_sizes[0], self.fourier_order)
+        inputs = getattr(self, "critic_inputs", None) or topology.layer_sizes[0]
+        if self.critic_features == "observation":
+            inputs = topology.layer_sizes[0]
+        count = critic.n_features(self.critic_features, inputs, self.fourier_order)
         if self.values is None or self.values.size != count:
             self.values = np.zeros(count)
         return self
@@ -187,3 +192,17 @@ class SpikingAgents(EpisodicRule):
 
     update_local = _update
     update_batch = _update
+
+
+def critic_inputs(scenario) -> int:
+    """The critic's input dimensions: the network's inputs (``"observation"`` features) or the
+    environment's observation dimensions (the Fourier basis reads the raw observation in [0, 1])."""
+    if scenario["spiking"]["critic_features"] == "observation":
+        return int(scenario["network"]["layers"][0])
+    from ..tasks.control import make_env
+    from ..tasks.observations import ObservationCode
+
+    try:
+        return ObservationCode(make_env(scenario["control"]["env"]).observation_space).dimensions
+    except ScenarioError:  # an unknown environment is reported by the task, with its own advice
+        return int(scenario["network"]["layers"][0])

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..scenario import Scenario, ScenarioError
+from ..scenario import Scenario, ScenarioError, parse_sets
 from ..tasks.control import SOLVED_WINDOW as WINDOW  # episodes in the running mean that decides "solved"
 from .jobs import Job, failed, run_jobs, run_or_report, stats, write_rows
 
@@ -41,17 +41,23 @@ def base_scenario(env_id: str, sets=()) -> Scenario:
     )
 
 
-def env_shape(env_id: str) -> tuple[int, int, float | None]:
-    """(observation size, number of actions, reward threshold) of ``env_id``."""
+def env_shape(env_id: str, encoding: str = "raw", bins: int = 10) -> tuple[int, int, float | None]:
+    """(network inputs, number of actions, reward threshold) of ``env_id`` (observations encoded by ``encoding``)."""
     from ..tasks.control import make_env
+    from ..tasks.observations import ObservationCode
 
     env = make_env(env_id)
-    return int(np.prod(env.observation_space.shape)), int(env.action_space.n), env.spec.reward_threshold
+    inputs = ObservationCode(env.observation_space, encoding, bins).size
+    return inputs, int(env.action_space.n), env.spec.reward_threshold
 
 
 # what a rule needs on a control task beyond its defaults: synaptic RL's reward is the sign of
-# "this episode's return beat the running average" (the paper's rule with an environment)
-CONTROL_DEFAULTS = {"synaptic_rl": {"synapse.reward_baseline": "running_average"}}
+# "this episode's return beat the running average" (the paper's rule with an environment); the
+# spiking agents vote in K = 10 populations (the spec's CartPole and gridworld)
+CONTROL_DEFAULTS = {
+    "synaptic_rl": {"synapse.reward_baseline": "running_average"},
+    "spiking": {"control.actors": 10},
+}
 
 
 def split_sets(sets, rules) -> tuple[list[str], dict[str, list[str]]]:
@@ -78,7 +84,6 @@ def split_sets(sets, rules) -> tuple[list[str], dict[str, list[str]]]:
 def control_jobs(env_id, rules, seeds, out_root, episodes: int, networks=((64,),), sets=()) -> list[Job]:
     """One job per network x rule x seed: ``episodes`` episodes each (``run.iterations``); a setting
     of a rule's own section (``nrl.eta=0.1``) goes to that rule only."""
-    n_obs, n_actions, _ = env_shape(env_id)
     common, own = split_sets(sets, rules)
     base = base_scenario(env_id, common)
     jobs = []
@@ -87,13 +92,16 @@ def control_jobs(env_id, rules, seeds, out_root, episodes: int, networks=((64,),
         for rule in rules:
             scenario = base.with_overrides(
                 {
-                    "network.layers": [n_obs, *hidden, n_actions],
                     "run.method": rule,
                     "run.iterations": episodes,
                     "run.checkpoint_every": max(1, episodes // 20),
                     **CONTROL_DEFAULTS.get(rule, {}),
+                    **parse_sets(own[rule]),
                 }
-            ).with_sets(own[rule])
+            )
+            control = scenario["control"]
+            n_inputs, n_actions, _ = env_shape(env_id, control["encoding"], control["bins"])
+            scenario = scenario.with_overrides({"network.layers": [n_inputs, *hidden, control["actors"] * n_actions]})
             for seed in seeds:
                 folder = Path(out_root) / net / rule / f"seed{seed}"
                 jobs.append(Job(scenario.with_overrides({"run.seed": seed}), folder, f"{rule}|{net}"))
@@ -130,10 +138,13 @@ def control_rows(jobs, summaries, threshold) -> list[dict]:
     for label, members in groups.items():
         rule, net = label.split("|")
         ran = [(j, s) for j, s in members if not failed(s)]
-        finals, solved, steps_to, wall = [], [], [], []
+        finals, final_lengths, reached, solved, steps_to, wall = [], [], [], [], [], []
         for job, summary in ran:
             returns, lengths = returns_of(job.out_dir)
             finals.append(float(np.mean(returns[-WINDOW:])))
+            final_lengths.append(float(np.mean(lengths[-WINDOW:])))
+            if threshold is not None:
+                reached.append(float(np.mean(returns[-WINDOW:] >= threshold)))
             at = solved_at(returns, threshold)
             if at is not None:
                 solved.append(at)
@@ -148,6 +159,8 @@ def control_rows(jobs, summaries, threshold) -> list[dict]:
                 "episodes_run": float(np.mean([s["steps"] for _, s in ran])) if ran else None,
                 "final_return_mean": final["mean"],
                 "final_return_sd": final["stdev"],
+                "last_at_threshold": float(np.mean(reached)) if reached else None,
+                "final_length_mean": float(np.mean(final_lengths)) if final_lengths else float("nan"),
                 "solved": f"{len(solved)}/{len(members)}",
                 "episodes_to_solve": float(np.mean(solved)) if solved else None,
                 "steps_to_solve": float(np.mean(steps_to)) if steps_to else None,
@@ -159,23 +172,28 @@ def control_rows(jobs, summaries, threshold) -> list[dict]:
     return rows
 
 
-def markdown(rows: list[dict], env_id: str, threshold) -> str:
+def markdown(rows: list[dict], env_id: str, threshold, stops_at=None) -> str:
+    stops_at = threshold if stops_at is None else stops_at
+    stop = "the run then stops" if stops_at == threshold else f"runs stop at the environment's {stops_at}"
     lines = [
-        f"{env_id}: mean return over the last {WINDOW} episodes run, mean (sd) over the seeds; solved: the mean "
-        f"over {WINDOW} consecutive episodes reached {threshold} (the run then stops; episodes and environment steps "
+        f"{env_id}: mean return over the last {WINDOW} episodes run, mean (sd) over the seeds, the share of "
+        f"those episodes whose return reached {threshold} and their mean length; solved: the mean "
+        f"over {WINDOW} consecutive episodes reached {threshold} ({stop}; episodes and environment steps "
         "to that, mean over the seeds that got there).",
         "",
-        "| rule | hidden units | budget (episodes) | final return | solved | episodes to solve | env steps to solve | "
-        "wall time per run | diverged (seeds) |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| rule | hidden units | budget (episodes) | final return | last 100 at the threshold | their length "
+        "(steps) | solved | episodes to solve | env steps to solve | wall time per run | diverged (seeds) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         to_solve = f"{r['episodes_to_solve']:,.0f}" if r["episodes_to_solve"] is not None else "-"
         steps = f"{r['steps_to_solve']:,.0f}" if r["steps_to_solve"] is not None else "-"
         wall = f"{r['wall_time_s']:.0f} s" if r["wall_time_s"] is not None else "-"
+        share = f"{100 * r['last_at_threshold']:.0f} %" if r["last_at_threshold"] is not None else "-"
         lines.append(
             f"| {r['rule']} | {r['hidden units']} | {r['episodes']:,} | {r['final_return_mean']:.1f} "
-            f"({r['final_return_sd']:.1f}) | {r['solved']} | {to_solve} | {steps} | {wall} | {r['diverged'] or '-'} |"
+            f"({r['final_return_sd']:.1f}) | {share} | {r['final_length_mean']:.1f} | {r['solved']} | {to_solve} | "
+            f"{steps} | {wall} | {r['diverged'] or '-'} |"
         )
     return "\n".join(lines) + "\n"
 
@@ -222,18 +240,21 @@ def control_figure(jobs, summaries, env_id: str, threshold):
     return fig
 
 
-def write_control(out_root, jobs, summaries, env_id: str) -> tuple[str, list[dict]]:
+def write_control(out_root, jobs, summaries, env_id: str, threshold=None) -> tuple[str, list[dict]]:
+    """The table and figure; ``threshold`` replaces the environment's reward threshold in them (the runs
+    themselves stop at the environment's, with ``control.stop_when_solved``)."""
     out_root = Path(out_root)
-    threshold = env_shape(env_id)[2]
+    stops_at = env_shape(env_id)[2]
+    threshold = stops_at if threshold is None else threshold
     rows = control_rows(jobs, summaries, threshold)
-    text = markdown(rows, env_id, threshold)
+    text = markdown(rows, env_id, threshold, stops_at)
     write_rows(out_root, "control", rows, text)
     control_figure(jobs, summaries, env_id, threshold).savefig(out_root / "control.png", dpi=110)
     return text, rows
 
 
-def control_study(env_id, rules, seeds, out_root, episodes, networks=((64,),), sets=(), processes=None):
+def control_study(env_id, rules, seeds, out_root, episodes, networks=((64,),), sets=(), processes=None, threshold=None):
     """Run (or resume) every job and write ``control.md`` / ``.csv`` / ``.json`` / ``.png``."""
     jobs = control_jobs(env_id, rules, seeds, out_root, episodes, networks, sets)
     summaries = run_jobs(jobs, processes, runner=run_or_report)
-    return write_control(out_root, jobs, summaries, env_id)
+    return write_control(out_root, jobs, summaries, env_id, threshold)

@@ -21,6 +21,7 @@ import numpy as np
 from ..scenario import Field, Scenario, ScenarioError
 from .base import Evaluation, Task, check_finite
 from .episodes import EpisodeSpec, run_episode
+from .observations import ENCODINGS, ObservationCode
 
 SOLVED_WINDOW = 100  # consecutive episodes whose mean return decides "solved" (Gymnasium's definition)
 SECTIONS = {
@@ -28,7 +29,16 @@ SECTIONS = {
         "env": Field(
             "str", "CartPole-v1", "Gymnasium environment id with discrete actions (CartPole-v1, Acrobot-v1, ...)"
         ),
-        "max_steps": Field("int", 0, "time steps per episode at most (0: the environment's own limit)", low=0),
+        "max_steps": Field(
+            "int", 0, "time steps per episode at most, replacing the environment's own limit (0: keep it)", low=0
+        ),
+        "encoding": Field(
+            "str",
+            "raw",
+            "observation -> network input: 'raw', 'unit' ([-1, 1] by the bounds) or 'bins'",
+            choices=ENCODINGS,
+        ),
+        "bins": Field("int", 10, "inputs per observation dimension with encoding = 'bins'", low=2, high=1000),
         "actors": Field(
             "int",
             1,
@@ -42,8 +52,9 @@ SECTIONS = {
 }
 
 
-def make_env(env_id: str):
-    """``gymnasium.make(env_id)``, or a clear error naming the ids that are registered."""
+def make_env(env_id: str, max_steps: int = 0):
+    """``gymnasium.make(env_id)`` (with ``max_steps``: that time limit instead of its own), or a clear
+    error naming the ids that are registered."""
     try:
         import gymnasium
 
@@ -59,13 +70,11 @@ def make_env(env_id: str):
             "'CartPole-v1', 'Acrobot-v1', 'MountainCar-v0', 'synapse_sim/Gridworld-v0'; a plug-in may register its "
             "own with gymnasium.register)"
         )
-    return gymnasium.make(env_id)
+    return gymnasium.make(env_id, max_episode_steps=max_steps) if max_steps else gymnasium.make(env_id)
 
 
-def check_spaces(env, env_id: str, layers, actors: int = 1) -> None:
+def check_spaces(env, env_id: str, layers, actors: int = 1, code: ObservationCode | None = None) -> None:
     from gymnasium import spaces
-
-    from .episodes import input_size
 
     if not isinstance(env.action_space, spaces.Discrete):
         raise ScenarioError(
@@ -73,7 +82,7 @@ def check_spaces(env, env_id: str, layers, actors: int = 1) -> None:
             "sample one of a few discrete actions from a softmax: choose an environment with discrete actions "
             "(CartPole-v1, Acrobot-v1, MountainCar-v0)"
         )
-    n_obs = input_size(env.observation_space)
+    n_obs = (code or ObservationCode(env.observation_space)).size
     n_actions = int(env.action_space.n)
     if layers[0] != n_obs or layers[-1] != actors * n_actions:
         why = "" if actors == 1 else f" (control.actors = {actors} x {n_actions} actions)"
@@ -89,9 +98,17 @@ class ControlTask(Task):
     name = "control"
 
     def __init__(
-        self, env, env_id: str, episode_rng, hidden_activation="leaky_relu", max_steps: int = 0, stop_when_solved=False
+        self,
+        env,
+        env_id: str,
+        episode_rng,
+        hidden_activation="leaky_relu",
+        max_steps: int = 0,
+        stop_when_solved=False,
+        code: ObservationCode | None = None,
     ):
         self.env = env
+        self.code = code or ObservationCode(env.observation_space)
         self.env_id = env_id
         self.episode_rng = episode_rng
         self.hidden_activation = hidden_activation
@@ -112,7 +129,7 @@ class ControlTask(Task):
         spec = episode or EpisodeSpec(0.0, "clean", False, False, None)
         spec = dataclasses.replace(spec, rng=self.episode_rng(step))
         record, episode_trace = run_episode(
-            self.env, weights, spec, self.hidden_activation, self.env_id, self.max_steps
+            self.env, weights, spec, self.hidden_activation, self.env_id, self.max_steps, self.code
         )
         total = record.episode_return
         solved = self.reward_threshold is not None and total >= self.reward_threshold
@@ -139,11 +156,18 @@ def build(scenario: Scenario, dtype) -> ControlTask:
     from ..randomness import STREAM_EPISODE, generator
 
     control, network = scenario["control"], scenario["network"]
-    env = make_env(control["env"])
-    check_spaces(env, control["env"], network["layers"], control["actors"])
+    env = make_env(control["env"], control["max_steps"])
+    code = ObservationCode(env.observation_space, control["encoding"], control["bins"])
+    check_spaces(env, control["env"], network["layers"], control["actors"], code)
     rng = functools.partial(generator, scenario["run"]["seed"], STREAM_EPISODE)
     return ControlTask(
-        env, control["env"], rng, network["hidden_activation"], control["max_steps"], control["stop_when_solved"]
+        env,
+        control["env"],
+        rng,
+        network["hidden_activation"],
+        control["max_steps"],
+        control["stop_when_solved"],
+        code,
     )
 
 

@@ -21,6 +21,7 @@ import numpy as np
 
 from ..scenario import ScenarioError
 from .base import ACTIVATIONS, NonFiniteLossError, Trace
+from .observations import ObservationCode
 from .spiking import choose, post_signals, spike_forward
 from .trials import gate
 
@@ -47,7 +48,7 @@ class EpisodeSpec:
 class EpisodeRecord:
     """Per time step: the action, the reward, and (NRL's probe) dp_t and the noise power Z_t; the
     observations the network saw (one more than the actions: the last one follows the last
-    step), the same mapped into [0, 1] per dimension (:func:`unit_box`), and whether the episode
+    step), the raw ones mapped into [0, 1] per dimension (:meth:`ObservationCode.unit`), and whether the episode
     ended in a terminal state (not by a time limit)."""
 
     actions: np.ndarray
@@ -94,12 +95,15 @@ def backward(inputs, weights, error, activation: str) -> list[np.ndarray]:
     return signals
 
 
-def run_episode(env, weights, spec: EpisodeSpec, activation: str, env_name: str, max_steps: int = 0):
-    """Run one episode; returns (its :class:`EpisodeRecord`, the :class:`Trace` of its time steps)."""
+def run_episode(env, weights, spec: EpisodeSpec, activation: str, env_name: str, max_steps: int = 0, encode=None):
+    """Run one episode; returns (its :class:`EpisodeRecord`, the :class:`Trace` of its time steps).
+
+    ``encode``: the :class:`~.observations.ObservationCode` (default: the raw observation)."""
     dtype = weights[0].dtype
     sizes = [w.shape[1] for w in weights]
     rng = spec.rng
-    encode = encoder(env.observation_space)
+    encode = encode or ObservationCode(env.observation_space)
+    raw = []
     n_actions = int(env.action_space.n)
     observation, _ = env.reset(seed=int(rng.integers(2**31)))
     seen, inputs, noises, feedback, actions, rewards, changes, powers = [], [], [], [], [], [], [], []
@@ -107,6 +111,7 @@ def run_episode(env, weights, spec: EpisodeSpec, activation: str, env_name: str,
     while True:
         x = checked(encode(observation), weights[0].shape[0] - 1, env_name, t, dtype)
         seen.append(x)
+        raw.append(observation)
         noise = None
         if spec.policy == "spiking":
             layer_inputs, drives, spikes = spike_forward(x, weights, rng)
@@ -140,6 +145,7 @@ def run_episode(env, weights, spec: EpisodeSpec, activation: str, env_name: str,
         if terminated or truncated or (max_steps and t >= max_steps):
             break
     seen.append(checked(encode(observation), weights[0].shape[0] - 1, env_name, t, dtype))
+    raw.append(observation)
     observations = np.stack(seen)
     record = EpisodeRecord(
         np.array(actions, dtype=np.int64),
@@ -147,7 +153,7 @@ def run_episode(env, weights, spec: EpisodeSpec, activation: str, env_name: str,
         np.array(changes) if spec.probe else None,
         np.array(powers) if spec.probe else None,
         observations,
-        unit_box(observations, env.observation_space),
+        encode.unit(raw),
         bool(terminated),
     )
     columns = [with_ones(np.stack(layer, axis=1)) for layer in zip(*inputs, strict=True)]
@@ -155,41 +161,6 @@ def run_episode(env, weights, spec: EpisodeSpec, activation: str, env_name: str,
     feedback_columns = [np.stack(layer, axis=1) for layer in zip(*feedback, strict=True)] if feedback else None
     trace = Trace(-record.rewards, columns, noise_columns, feedback=feedback_columns, episode=record)
     return record, trace
-
-
-def encoder(space):
-    """The network's input for an observation of ``space``: one-hot for a ``Discrete`` space, else as it is."""
-    from gymnasium import spaces
-
-    if isinstance(space, spaces.Discrete):
-        n, start = int(space.n), int(space.start)
-
-        def one_hot(observation):
-            x = np.zeros(n)
-            x[int(observation) - start] = 1
-            return x
-
-        return one_hot
-    return lambda observation: observation
-
-
-def input_size(space) -> int:
-    """How many numbers :func:`encoder` gives for an observation of ``space``."""
-    from gymnasium import spaces
-
-    return int(space.n) if isinstance(space, spaces.Discrete) else int(np.prod(space.shape or (0,)))
-
-
-def unit_box(observations: np.ndarray, space) -> np.ndarray:
-    """Each dimension mapped into [0, 1]: linearly between the space's bounds where they are finite
-    (clipped), through 0.5 + 0.5 tanh(x) where they are not (CartPole's velocities)."""
-    low = np.broadcast_to(np.asarray(getattr(space, "low", 0.0), dtype=np.float64).ravel(), observations.shape[1:])
-    high = np.broadcast_to(np.asarray(getattr(space, "high", 1.0), dtype=np.float64).ravel(), observations.shape[1:])
-    x = observations.astype(np.float64)
-    finite = np.isfinite(low) & np.isfinite(high) & (high > low)
-    span = np.where(finite, high - low, 1.0)
-    linear = np.clip((x - np.where(finite, low, 0.0)) / span, 0.0, 1.0)
-    return np.where(finite, linear, 0.5 + 0.5 * np.tanh(x))
 
 
 def with_ones(columns: np.ndarray) -> np.ndarray:
