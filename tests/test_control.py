@@ -58,7 +58,15 @@ def numeric_gradient(topology, weights, trace, h=1e-6) -> np.ndarray:
 
 
 @pytest.mark.parametrize(
-    "rule", [RULES["reinforce"](), RULES["nrl"](), RULES["nrl"](scale_by_width=True), RULES["rmhl"]()], ids=repr
+    "rule",
+    [
+        RULES["reinforce"](),
+        RULES["nrl"](),
+        RULES["nrl"](scale_by_width=True),
+        RULES["nrl"](implicit_noise=True),
+        RULES["rmhl"](),
+    ],
+    ids=repr,
 )
 def test_check_rule_passes_for_every_control_rule(rule):
     report = check_rule(rule)
@@ -89,6 +97,34 @@ def test_nrl_probes_the_log_probability_along_its_noise_and_estimates_the_gradie
     grad = numeric_gradient(topology, before, trace)
     cosine = expected.ravel() @ grad / np.linalg.norm(expected) / np.linalg.norm(grad)
     assert cosine > 0.5  # one noise draw per step: an estimate along the gradient, not the gradient
+
+
+def test_nrl_implicit_noise_reads_noisy_minus_clean_pre_activations():
+    from synapse_sim.tasks.episodes import EpisodeSpec, run_episode
+
+    env = gymnasium.make("CartPole-v1")
+    rng = np.random.default_rng(3)
+    weights = [rng.uniform(-0.5, 0.5, (5, 6)), rng.uniform(-0.5, 0.5, (7, 2))]
+
+    def episode(implicit):
+        spec = EpisodeSpec(0.3, "clean", True, False, np.random.default_rng(9), implicit_noise=implicit)
+        return run_episode(env, weights, spec, "leaky_relu", "CartPole-v1")
+
+    (explicit_record, explicit), (implicit_record, implicit) = episode(False), episode(True)
+    np.testing.assert_array_equal(explicit_record.actions, implicit_record.actions)  # the same draws, the same acts
+    np.testing.assert_allclose(implicit.noise[0], explicit.noise[0], atol=1e-12)  # the first layer: its own noise
+    assert not np.allclose(implicit.noise[1], explicit.noise[1])  # the output's: the hidden layer's noise too
+    observations = explicit.inputs[0][:-1].T
+    for t, o in enumerate(observations):
+        clean, noisy = [], []
+        forward(o, weights, "leaky_relu", pre=clean)
+        forward(o, weights, "leaky_relu", [xi[:, t] for xi in explicit.noise], noisy)
+        np.testing.assert_allclose(implicit.noise[0][:, t], noisy[0] - clean[0], atol=1e-12)
+        np.testing.assert_allclose(implicit.noise[1][:, t], noisy[1] - clean[1], atol=1e-12)
+    power = [sum(float(xi[:, t] @ xi[:, t]) for xi in implicit.noise) for t in range(len(observations))]
+    np.testing.assert_allclose(implicit_record.noise_power, power, rtol=1e-12)
+    engine = VectorEngine(control("nrl", **{"nrl.implicit_noise": True, "nrl.eta": 0.5}))
+    assert engine.simulation.rule.params()["implicit_noise"] and len(engine.run(3)) == 3
 
 
 def test_rmhl_acts_on_its_noisy_policy_and_sums_noise_times_pre_activity():

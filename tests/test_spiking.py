@@ -205,3 +205,12 @@ def test_the_control_study_runs_the_spiking_populations_and_counts_a_threshold_o
     assert scenario["network"]["layers"] == [100, 16, 40] and scenario["control"]["actors"] == 10
     assert "reached 5" in text and "runs stop at the environment's 10.0" in text
     assert rows[0]["last_at_threshold"] is not None and rows[0]["final_length_mean"] > 0
+
+
+def test_a_control_setting_of_the_user_overrides_a_rules_study_default(tmp_path):
+    from synapse_sim.studies.control import control_jobs
+
+    jobs = control_jobs("CartPole-v1", ["spiking"], [0], tmp_path, 5, ((8,),), ["control.actors=3"])
+    assert jobs[0].scenario["control"]["actors"] == 3 and jobs[0].scenario["network"]["layers"] == [4, 8, 6]
+    default = control_jobs("CartPole-v1", ["spiking"], [0], tmp_path, 5, ((8,),))
+    assert default[0].scenario["network"]["layers"] == [4, 8, 20]

@@ -103,6 +103,7 @@ class Episode:
     policy: str = "softmax"
     epsilon: float = 0.0
     credit: str = "chosen"
+    implicit_noise: bool = False  # the noise read as noisy minus clean pre-activation (NRL's hardware variant)
 
 
 @dataclass(frozen=True)

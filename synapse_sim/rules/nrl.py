@@ -32,6 +32,9 @@ SECTIONS = {
         "scale_by_width": Field(
             "bool", False, "multiply a layer's step by its number of post neurons (snapshot 659f25a)"
         ),
+        "implicit_noise": Field(
+            "bool", False, "read the noise as noisy minus clean pre-activation (hardware whose noise is not readable)"
+        ),
         "baseline_rate": Field("float", 0.66, "rate g of the return baseline Rbar (an exponential average)", low=0.0),
         "normalise": Field("bool", True, "delta = (R - Rbar) / |R| (false: R - Rbar)"),
     }
@@ -46,6 +49,8 @@ class Nrl(EpisodicRule):
         eta: learning rate eta.
         sigma: noise std sigma of the noisy pass.
         scale_by_width: c_l = the layer's number of post neurons (else 1).
+        implicit_noise: each neuron's noise read as its noisy minus clean pre-activation (the noise
+            power Z_t too): the spec's hardware variant, ``explicit_noise=False``.
         baseline_rate: g of Rbar <- Rbar + g (R - Rbar).
         normalise: divide R - Rbar by |R|.
     """
@@ -55,17 +60,25 @@ class Nrl(EpisodicRule):
     sections = SECTIONS
     coincidence_signal = "noise"
 
-    def __init__(self, eta=0.05, sigma=1e-3, scale_by_width=False, baseline_rate=0.66, normalise=True):
+    def __init__(
+        self, eta=0.05, sigma=1e-3, scale_by_width=False, implicit_noise=False, baseline_rate=0.66, normalise=True
+    ):
         super().__init__(eta, baseline_rate, normalise)
         self.sigma = sigma
         self.scale_by_width = scale_by_width
+        self.implicit_noise = implicit_noise
 
     @classmethod
     def from_scenario(cls, scenario, topology, dtype) -> Nrl:
         return cls(**scenario["nrl"])
 
     def params(self) -> dict:
-        return {**self.common_params(), "sigma": self.sigma, "scale_by_width": self.scale_by_width}
+        return {
+            **self.common_params(),
+            "sigma": self.sigma,
+            "scale_by_width": self.scale_by_width,
+            "implicit_noise": self.implicit_noise,
+        }
 
     def bind(self, topology, dtype) -> Nrl:
         super().bind(topology, dtype)
@@ -74,7 +87,8 @@ class Nrl(EpisodicRule):
         return self
 
     def passes(self, step: int) -> tuple[Pass, ...]:
-        return (Pass(trace=True, episode=Episode(noise_std=self.sigma, act_on="clean", probe=True)),)
+        episode = Episode(noise_std=self.sigma, act_on="clean", probe=True, implicit_noise=self.implicit_noise)
+        return (Pass(trace=True, episode=episode),)
 
     def step_weights(self, episode) -> np.ndarray:
         return episode.log_prob_change / episode.noise_power

@@ -85,7 +85,8 @@ def control_jobs(env_id, rules, seeds, out_root, episodes: int, networks=((64,),
     """One job per network x rule x seed: ``episodes`` episodes each (``run.iterations``); a setting
     of a rule's own section (``nrl.eta=0.1``) goes to that rule only."""
     common, own = split_sets(sets, rules)
-    base = base_scenario(env_id, common)
+    user_keys = set(parse_sets(common))  # a rule's control defaults give way to the user's settings
+    base = base_scenario(env_id)
     jobs = []
     for hidden in networks:
         net = "-".join(map(str, hidden))
@@ -95,7 +96,8 @@ def control_jobs(env_id, rules, seeds, out_root, episodes: int, networks=((64,),
                     "run.method": rule,
                     "run.iterations": episodes,
                     "run.checkpoint_every": max(1, episodes // 20),
-                    **CONTROL_DEFAULTS.get(rule, {}),
+                    **{k: v for k, v in CONTROL_DEFAULTS.get(rule, {}).items() if k not in user_keys},
+                    **parse_sets(common),
                     **parse_sets(own[rule]),
                 }
             )
@@ -138,11 +140,12 @@ def control_rows(jobs, summaries, threshold) -> list[dict]:
     for label, members in groups.items():
         rule, net = label.split("|")
         ran = [(j, s) for j, s in members if not failed(s)]
-        finals, final_lengths, reached, solved, steps_to, wall = [], [], [], [], [], []
+        finals, final_lengths, last_ten, reached, solved, steps_to, wall = [], [], [], [], [], [], []
         for job, summary in ran:
             returns, lengths = returns_of(job.out_dir)
             finals.append(float(np.mean(returns[-WINDOW:])))
             final_lengths.append(float(np.mean(lengths[-WINDOW:])))
+            last_ten.append(float(np.mean(lengths[-10:])))
             if threshold is not None:
                 reached.append(float(np.mean(returns[-WINDOW:] >= threshold)))
             at = solved_at(returns, threshold)
@@ -161,6 +164,7 @@ def control_rows(jobs, summaries, threshold) -> list[dict]:
                 "final_return_sd": final["stdev"],
                 "last_at_threshold": float(np.mean(reached)) if reached else None,
                 "final_length_mean": float(np.mean(final_lengths)) if final_lengths else float("nan"),
+                "last_10_length_mean": float(np.mean(last_ten)) if last_ten else float("nan"),
                 "solved": f"{len(solved)}/{len(members)}",
                 "episodes_to_solve": float(np.mean(solved)) if solved else None,
                 "steps_to_solve": float(np.mean(steps_to)) if steps_to else None,
@@ -182,8 +186,9 @@ def markdown(rows: list[dict], env_id: str, threshold, stops_at=None) -> str:
         "to that, mean over the seeds that got there).",
         "",
         "| rule | hidden units | budget (episodes) | final return | last 100 at the threshold | their length "
-        "(steps) | solved | episodes to solve | env steps to solve | wall time per run | diverged (seeds) |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "(steps) | last 10's length | solved | episodes to solve | env steps to solve | wall time per run | "
+        "diverged (seeds) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         to_solve = f"{r['episodes_to_solve']:,.0f}" if r["episodes_to_solve"] is not None else "-"
@@ -192,7 +197,8 @@ def markdown(rows: list[dict], env_id: str, threshold, stops_at=None) -> str:
         share = f"{100 * r['last_at_threshold']:.0f} %" if r["last_at_threshold"] is not None else "-"
         lines.append(
             f"| {r['rule']} | {r['hidden units']} | {r['episodes']:,} | {r['final_return_mean']:.1f} "
-            f"({r['final_return_sd']:.1f}) | {share} | {r['final_length_mean']:.1f} | {r['solved']} | {to_solve} | "
+            f"({r['final_return_sd']:.1f}) | {share} | {r['final_length_mean']:.1f} | {r['last_10_length_mean']:.1f} | "
+            f"{r['solved']} | {to_solve} | "
             f"{steps} | {wall} | {r['diverged'] or '-'} |"
         )
     return "\n".join(lines) + "\n"

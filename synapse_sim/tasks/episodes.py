@@ -8,7 +8,9 @@ noise, and, for REINFORCE, each neuron's d log pi(a_t) / d a (the output's oneho
 sent back through the clean pass); for NRL the record keeps dp_t = log pi~(a_t) - log pi(a_t)
 and the noise power Z_t. Everything random is drawn from one generator per episode (keyed by
 the run's seed and the episode), and the environment is reset with a seed from it, so every
-view and a resumed run replay the same episode. A pass with ``policy = "spiking"`` runs the
+view and a resumed run replay the same episode. With ``implicit_noise`` the neurons' noise is
+read as noisy minus clean pre-activation (hardware whose noise cannot be read: in a hidden
+layer it then holds the noise of the layers below too). A pass with ``policy = "spiking"`` runs the
 network as stochastic binary GLM neurons instead (:mod:`.spiking`): the trace's feedback is then
 each neuron's signed eligibility. A ``Discrete`` observation enters the network one-hot.
 """
@@ -42,6 +44,7 @@ class EpisodeSpec:
     policy: str = "softmax"
     epsilon: float = 0.0
     credit: str = "chosen"
+    implicit_noise: bool = False
 
 
 @dataclass
@@ -68,8 +71,10 @@ class EpisodeRecord:
         return int(self.actions.size)
 
 
-def forward(x, weights, activation: str, noise=None) -> tuple[list[np.ndarray], np.ndarray]:
-    """One observation through the network: (each layer's input, without the bias unit; the output logits)."""
+def forward(x, weights, activation: str, noise=None, pre=None) -> tuple[list[np.ndarray], np.ndarray]:
+    """One observation through the network: (each layer's input, without the bias unit; the output logits).
+
+    ``pre``: a list that receives each layer's pre-activation (noise included)."""
     f = ACTIVATIONS[activation]
     inputs, h = [], x
     for layer, w in enumerate(weights):
@@ -77,6 +82,8 @@ def forward(x, weights, activation: str, noise=None) -> tuple[list[np.ndarray], 
         a = h @ w[:-1] + w[-1]
         if noise is not None:
             a += noise[layer]
+        if pre is not None:
+            pre.append(a.copy())  # the activations work in place
         h = a if layer == len(weights) - 1 else f(a)
     return inputs, h
 
@@ -121,8 +128,13 @@ def run_episode(env, weights, spec: EpisodeSpec, activation: str, env_name: str,
         else:
             if spec.noise_std:
                 noise = [(rng.standard_normal(n) * spec.noise_std).astype(dtype) for n in sizes]
-            clean_inputs, logits = forward(x, weights, activation)
-            noisy_inputs, noisy_logits = forward(x, weights, activation, noise) if noise is not None else (None, None)
+            clean_pre, noisy_pre = [], []
+            clean_inputs, logits = forward(x, weights, activation, pre=clean_pre)
+            noisy_inputs, noisy_logits = (
+                forward(x, weights, activation, noise, noisy_pre) if noise is not None else (None, None)
+            )
+            if noise is not None and spec.implicit_noise:
+                noise = [b - a for a, b in zip(clean_pre, noisy_pre, strict=True)]
             log_pi = log_softmax(logits)
             acting = log_pi if spec.act_on == "clean" or noise is None else log_softmax(noisy_logits)
             action = int(min(np.searchsorted(np.cumsum(np.exp(acting)), rng.random()), logits.size - 1))
