@@ -64,6 +64,7 @@ def numeric_gradient(topology, weights, trace, h=1e-6) -> np.ndarray:
         RULES["nrl"](),
         RULES["nrl"](scale_by_width=True),
         RULES["nrl"](implicit_noise=True),
+        RULES["nrl"](noisy_passes=3),
         RULES["rmhl"](),
     ],
     ids=repr,
@@ -125,6 +126,39 @@ def test_nrl_implicit_noise_reads_noisy_minus_clean_pre_activations():
     np.testing.assert_allclose(implicit_record.noise_power, power, rtol=1e-12)
     engine = VectorEngine(control("nrl", **{"nrl.implicit_noise": True, "nrl.eta": 0.5}))
     assert engine.simulation.rule.params()["implicit_noise"] and len(engine.run(3)) == 3
+
+
+def test_nrl_without_a_clean_pass_compares_with_the_mean_policy_of_k_noisy_passes():
+    from synapse_sim.tasks.episodes import EpisodeSpec, run_episode
+
+    env = gymnasium.make("CartPole-v1")
+    rng = np.random.default_rng(4)
+    weights = [rng.uniform(-0.5, 0.5, (5, 6)), rng.uniform(-0.5, 0.5, (7, 2))]
+    spec = EpisodeSpec(0.2, "clean", True, False, np.random.default_rng(11), reference_passes=3)
+    record, trace = run_episode(env, weights, spec, "leaky_relu", "CartPole-v1")
+    draws = np.random.default_rng(11)  # the same draws, in the order the episode takes them
+    observation, _ = env.reset(seed=int(draws.integers(2**31)))
+    for t, action in enumerate(record.actions):
+        probe = [draws.standard_normal(n) * 0.2 for n in (6, 2)]
+        np.testing.assert_allclose(trace.noise[0][:, t], probe[0], rtol=1e-12)
+        mean = (
+            sum(
+                np.exp(
+                    log_softmax(
+                        forward(observation, weights, "leaky_relu", [draws.standard_normal(n) * 0.2 for n in (6, 2)])[1]
+                    )
+                )
+                for _ in range(3)
+            )
+            / 3
+        )
+        expected = log_softmax(forward(observation, weights, "leaky_relu", probe)[1])[action] - np.log(mean[action])
+        assert record.log_prob_change[t] == pytest.approx(expected, abs=1e-12)
+        assert action == min(np.searchsorted(np.cumsum(mean), draws.random()), 1)  # it acts on the mean policy
+        observation, *_ = env.step(action)
+    with pytest.raises(ScenarioError, match="choose one of them"):
+        control("nrl", **{"nrl.noisy_passes": 3, "nrl.implicit_noise": True})
+    assert len(VectorEngine(control("nrl", **{"nrl.noisy_passes": 2})).run(2)) == 2
 
 
 def test_rmhl_acts_on_its_noisy_policy_and_sums_noise_times_pre_activity():

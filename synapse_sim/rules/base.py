@@ -104,6 +104,7 @@ class Episode:
     epsilon: float = 0.0
     credit: str = "chosen"
     implicit_noise: bool = False  # the noise read as noisy minus clean pre-activation (NRL's hardware variant)
+    reference_passes: int = 0  # K > 0: the reference policy is the mean of K noisy passes (no clean pass)
 
 
 @dataclass(frozen=True)

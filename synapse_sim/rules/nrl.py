@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..scenario import MAX_SCALE, Field, nonzero_step
+from ..scenario import MAX_SCALE, Field, ScenarioError, nonzero_step
 from .base import Episode, Pass, RuleContext
 from .episodic import EpisodicRule
 from .registry import register_rule
@@ -31,6 +31,9 @@ SECTIONS = {
         ),
         "scale_by_width": Field(
             "bool", False, "multiply a layer's step by its number of post neurons (snapshot 659f25a)"
+        ),
+        "noisy_passes": Field(
+            "int", 0, "K > 0: no clean pass; dp_t compares with the mean policy of K more noisy passes", low=0, high=100
         ),
         "implicit_noise": Field(
             "bool", False, "read the noise as noisy minus clean pre-activation (hardware whose noise is not readable)"
@@ -49,6 +52,8 @@ class Nrl(EpisodicRule):
         eta: learning rate eta.
         sigma: noise std sigma of the noisy pass.
         scale_by_width: c_l = the layer's number of post neurons (else 1).
+        noisy_passes: K > 0: no clean pass; the reference of dp_t (and the policy that acts) is the
+            mean policy of K more noisy passes (the spec's intended "noisy-only" variant).
         implicit_noise: each neuron's noise read as its noisy minus clean pre-activation (the noise
             power Z_t too): the spec's hardware variant, ``explicit_noise=False``.
         baseline_rate: g of Rbar <- Rbar + g (R - Rbar).
@@ -61,12 +66,29 @@ class Nrl(EpisodicRule):
     coincidence_signal = "noise"
 
     def __init__(
-        self, eta=0.05, sigma=1e-3, scale_by_width=False, implicit_noise=False, baseline_rate=0.66, normalise=True
+        self,
+        eta=0.05,
+        sigma=1e-3,
+        scale_by_width=False,
+        noisy_passes=0,
+        implicit_noise=False,
+        baseline_rate=0.66,
+        normalise=True,
     ):
         super().__init__(eta, baseline_rate, normalise)
         self.sigma = sigma
         self.scale_by_width = scale_by_width
         self.implicit_noise = implicit_noise
+        self.noisy_passes = noisy_passes
+
+    @classmethod
+    def check_scenario(cls, scenario) -> None:
+        super().check_scenario(scenario)
+        if scenario["nrl"]["implicit_noise"] and scenario["nrl"]["noisy_passes"]:
+            raise ScenarioError(
+                "nrl.implicit_noise reads the noise as noisy minus clean pre-activation, and nrl.noisy_passes > 0 "
+                "runs no clean pass: choose one of them"
+            )
 
     @classmethod
     def from_scenario(cls, scenario, topology, dtype) -> Nrl:
@@ -77,6 +99,7 @@ class Nrl(EpisodicRule):
             **self.common_params(),
             "sigma": self.sigma,
             "scale_by_width": self.scale_by_width,
+            "noisy_passes": self.noisy_passes,
             "implicit_noise": self.implicit_noise,
         }
 
@@ -87,7 +110,13 @@ class Nrl(EpisodicRule):
         return self
 
     def passes(self, step: int) -> tuple[Pass, ...]:
-        episode = Episode(noise_std=self.sigma, act_on="clean", probe=True, implicit_noise=self.implicit_noise)
+        episode = Episode(
+            noise_std=self.sigma,
+            act_on="clean",
+            probe=True,
+            implicit_noise=self.implicit_noise,
+            reference_passes=self.noisy_passes,
+        )
         return (Pass(trace=True, episode=episode),)
 
     def step_weights(self, episode) -> np.ndarray:

@@ -10,7 +10,9 @@ and the noise power Z_t. Everything random is drawn from one generator per episo
 the run's seed and the episode), and the environment is reset with a seed from it, so every
 view and a resumed run replay the same episode. With ``implicit_noise`` the neurons' noise is
 read as noisy minus clean pre-activation (hardware whose noise cannot be read: in a hidden
-layer it then holds the noise of the layers below too). A pass with ``policy = "spiking"`` runs the
+layer it then holds the noise of the layers below too). With ``reference_passes`` K > 0 there
+is no clean pass to compare with: the reference policy is the mean of K further noisy passes
+(NRL's "noisy-only" variant); the action is sampled from it. A pass with ``policy = "spiking"`` runs the
 network as stochastic binary GLM neurons instead (:mod:`.spiking`): the trace's feedback is then
 each neuron's signed eligibility. A ``Discrete`` observation enters the network one-hot.
 """
@@ -45,6 +47,7 @@ class EpisodeSpec:
     epsilon: float = 0.0
     credit: str = "chosen"
     implicit_noise: bool = False
+    reference_passes: int = 0
 
 
 @dataclass
@@ -86,6 +89,16 @@ def forward(x, weights, activation: str, noise=None, pre=None) -> tuple[list[np.
             pre.append(a.copy())  # the activations work in place
         h = a if layer == len(weights) - 1 else f(a)
     return inputs, h
+
+
+def reference_policy(x, weights, spec: EpisodeSpec, sizes, activation: str) -> np.ndarray:
+    """log of the mean policy of ``spec.reference_passes`` further noisy passes (NRL without a clean pass)."""
+    dtype = weights[0].dtype
+    probabilities = 0.0
+    for _ in range(spec.reference_passes):
+        noise = [(spec.rng.standard_normal(n) * spec.noise_std).astype(dtype) for n in sizes]
+        probabilities = probabilities + np.exp(log_softmax(forward(x, weights, activation, noise)[1]))
+    return np.log(probabilities / spec.reference_passes)
 
 
 def log_softmax(z: np.ndarray) -> np.ndarray:
@@ -135,7 +148,11 @@ def run_episode(env, weights, spec: EpisodeSpec, activation: str, env_name: str,
             )
             if noise is not None and spec.implicit_noise:
                 noise = [b - a for a, b in zip(clean_pre, noisy_pre, strict=True)]
-            log_pi = log_softmax(logits)
+            log_pi = (
+                log_softmax(logits)
+                if not spec.reference_passes
+                else reference_policy(x, weights, spec, sizes, activation)
+            )
             acting = log_pi if spec.act_on == "clean" or noise is None else log_softmax(noisy_logits)
             action = int(min(np.searchsorted(np.cumsum(np.exp(acting)), rng.random()), logits.size - 1))
             if spec.probe:
