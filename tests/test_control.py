@@ -407,3 +407,42 @@ def test_a_parallel_study_stops_its_running_jobs_and_starts_no_queued_one(tmp_pa
         assert summary["status"].startswith("interrupted") and (folder / "checkpoint.npz").exists(), folder
         assert not (folder / "run.lock").exists()
     assert not (out / "8" / "rmhl").exists(), "a queued job started after the interruption"
+
+
+def test_the_reaching_task_pays_by_circular_distance_every_step():
+    from gymnasium.utils.env_checker import check_env
+
+    from synapse_sim.tasks.envs import REACHING
+    from synapse_sim.tasks.envs.reaching import Reaching1D, circular_distance
+
+    check_env(Reaching1D(), skip_render_check=True)
+    assert circular_distance(0.1, 2 * np.pi - 0.1) == pytest.approx(0.2)
+    env = gymnasium.make(REACHING)
+    observation, _ = env.reset(seed=3)
+    target = env.unwrapped.target
+    assert observation.shape == (32,) and observation[:16] == pytest.approx(np.cos(target - env.unwrapped.preferred))
+    _, reward, *_ = env.step(1)
+    expected = max(1 - circular_distance(np.pi + 0.05, target), -0.1)
+    assert reward == pytest.approx(expected) and env.unwrapped.theta == pytest.approx(np.pi + 0.05)
+    steps = 1
+    while not env.step(0)[3]:
+        steps += 1
+    assert steps + 1 == 300  # truncated after 300 steps
+
+
+def test_a_time_step_rpe_weights_each_steps_product_by_r_t_minus_the_running_reward():
+    from synapse_sim.rules.episodic import step_errors
+
+    np.testing.assert_allclose(step_errors(np.array([1.0, 3.0, 0.0]), 0.5), [0.0, 2.0, -2.0])
+    for seed in range(20):  # an episode whose target is near enough for the reward to vary
+        engine, _, trace = first_episode(
+            "reinforce",
+            layers=(32, 6, 3),
+            **{"control.env": "synapse_sim/Reaching1D-v0", "reinforce.rpe": "time_step", "run.seed": seed},
+        )
+        if np.ptp(trace.episode.rewards) > 0:
+            break
+    deltas = step_errors(trace.episode.rewards, 0.66)
+    expected = np.concatenate([((x * deltas) @ f.T).ravel() for x, f in zip(trace.inputs, trace.feedback, strict=True)])
+    np.testing.assert_allclose(engine.population.state["eligibility"], expected, rtol=1e-9, atol=1e-12)
+    assert np.abs(deltas).sum() > 0

@@ -2,7 +2,11 @@
 
 The reward-prediction error of an episode is delta = (R - Rbar) / |R|, R its undiscounted
 return and Rbar an exponential moving average of past returns (rate g = 0.66, starting at
-the first return, so the first delta is 0; ../shared/specs/nrl-rmhl.md, section 0). Rbar is
+the first return, so the first delta is 0; ../shared/specs/nrl-rmhl.md, section 0). With
+``rpe = "time_step"`` (an immediate reward, the reaching task) each time step has its own
+delta_t = r_t - rbar, rbar the same average over the episode's rewards so far (restarting each
+episode): the code steps every time step; here the per-step products are summed and applied at
+the episode's end. Rbar is
 the rules' shared state: updated after the synapses have learned, and checkpointed. Each
 synapse keeps its eligibility (the episode's sum of its rule's per-step products) and steps by
 eta * c * delta * eligibility.
@@ -14,8 +18,25 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..scenario import ScenarioError
+from ..scenario import Field, ScenarioError
 from .base import Change, MemoryField, Rule, RuleContext, scalar
+
+RPE_TIMING = ("episode", "time_step")
+
+
+def baseline_fields() -> dict[str, Field]:
+    """The scenario keys every return-baseline rule owns in its section (NRL, RMHL, REINFORCE)."""
+    return {
+        "baseline_rate": Field("float", 0.66, "rate g of the return baseline Rbar (an exponential average)", low=0.0),
+        "normalise": Field("bool", True, "delta = (R - Rbar) / |R| (false: R - Rbar)"),
+        "rpe": Field(
+            "str",
+            "episode",
+            "'episode': one delta per episode (delayed reward); 'time_step': delta_t = r_t - rbar_t per step, rbar "
+            "restarting each episode (immediate reward: the reaching task)",
+            choices=RPE_TIMING,
+        ),
+    }
 
 
 @dataclass(frozen=True)
@@ -40,10 +61,11 @@ class EpisodicRule(Rule):
     broadcast_label = "episode return"
     population_outputs = False  # True: K output neurons per action vote (control.actors)
 
-    def __init__(self, eta, baseline_rate=0.66, normalise=True):
+    def __init__(self, eta, baseline_rate=0.66, normalise=True, rpe="episode"):
         self.eta = eta
         self.baseline_rate = baseline_rate
         self.normalise = normalise
+        self.rpe = rpe
         self.baseline = np.nan  # Rbar: no episode seen yet
 
     @classmethod
@@ -61,7 +83,7 @@ class EpisodicRule(Rule):
             )
 
     def common_params(self) -> dict:
-        return {"eta": self.eta, "baseline_rate": self.baseline_rate, "normalise": self.normalise}
+        return {"eta": self.eta, "baseline_rate": self.baseline_rate, "normalise": self.normalise, "rpe": self.rpe}
 
     def step_size(self, step: int) -> float:
         return float(self.eta)
@@ -90,6 +112,10 @@ class EpisodicRule(Rule):
     def broadcast(self, evaluations, step: int) -> EpisodeOutcome:
         episode = evaluations[0].trace.episode
         total = episode.episode_return
+        if self.rpe == "time_step":
+            return EpisodeOutcome(
+                1.0, total, step_errors(episode.rewards, self.baseline_rate) * self.step_weights(episode)
+            )
         return EpisodeOutcome(self.delta(total), total, self.step_weights(episode))
 
     def coincidence_weights(self, broadcast: EpisodeOutcome) -> np.ndarray:
@@ -119,3 +145,16 @@ class EpisodicRule(Rule):
 
     update_local = _update
     update_batch = _update
+
+
+def step_errors(rewards: np.ndarray, rate: float) -> np.ndarray:
+    """delta_t = r_t - rbar_{t-1}, rbar <- rbar + rate (r_t - rbar), rbar starting at r_0 (so delta_0 = 0)."""
+    errors = np.zeros(len(rewards))
+    average = None
+    for t, reward in enumerate(rewards):
+        if average is not None:
+            errors[t] = reward - average
+            average += rate * (reward - average)
+        else:
+            average = float(reward)
+    return errors

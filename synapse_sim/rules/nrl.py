@@ -16,7 +16,7 @@ import numpy as np
 
 from ..scenario import MAX_SCALE, Field, ScenarioError, nonzero_step
 from .base import Episode, Pass, RuleContext
-from .episodic import EpisodicRule
+from .episodic import EpisodicRule, baseline_fields
 from .registry import register_rule
 
 SECTIONS = {
@@ -38,8 +38,7 @@ SECTIONS = {
         "implicit_noise": Field(
             "bool", False, "read the noise as noisy minus clean pre-activation (hardware whose noise is not readable)"
         ),
-        "baseline_rate": Field("float", 0.66, "rate g of the return baseline Rbar (an exponential average)", low=0.0),
-        "normalise": Field("bool", True, "delta = (R - Rbar) / |R| (false: R - Rbar)"),
+        **baseline_fields(),
     }
 }
 
@@ -58,6 +57,7 @@ class Nrl(EpisodicRule):
             power Z_t too): the spec's hardware variant, ``explicit_noise=False``.
         baseline_rate: g of Rbar <- Rbar + g (R - Rbar).
         normalise: divide R - Rbar by |R|.
+        rpe: "episode" (delta per episode) or "time_step" (delta_t = r_t - rbar_t, an immediate reward).
     """
 
     name = "nrl"
@@ -74,8 +74,9 @@ class Nrl(EpisodicRule):
         implicit_noise=False,
         baseline_rate=0.66,
         normalise=True,
+        rpe="episode",
     ):
-        super().__init__(eta, baseline_rate, normalise)
+        super().__init__(eta, baseline_rate, normalise, rpe)
         self.sigma = sigma
         self.scale_by_width = scale_by_width
         self.implicit_noise = implicit_noise

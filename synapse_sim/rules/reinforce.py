@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from ..scenario import Field, nonzero_step
 from .base import Episode, Pass
-from .episodic import EpisodicRule
+from .episodic import EpisodicRule, baseline_fields
 from .registry import register_rule
 
 SECTIONS = {
@@ -19,8 +19,7 @@ SECTIONS = {
         "eta": Field(
             "float", 0.01, "learning rate eta", low=0.0, check=nonzero_step("the REINFORCE learning rate", 0.01)
         ),
-        "baseline_rate": Field("float", 0.66, "rate g of the return baseline Rbar (an exponential average)", low=0.0),
-        "normalise": Field("bool", True, "delta = (R - Rbar) / |R| (false: R - Rbar)"),
+        **baseline_fields(),
     }
 }
 
@@ -33,6 +32,7 @@ class Reinforce(EpisodicRule):
         eta: learning rate eta (dW = eta * delta * sum_t d log pi(a_t) / dW).
         baseline_rate: g of Rbar <- Rbar + g (R - Rbar).
         normalise: divide R - Rbar by |R|.
+        rpe: "episode" (delta per episode) or "time_step" (delta_t = r_t - rbar_t, an immediate reward).
     """
 
     name = "reinforce"
@@ -40,8 +40,8 @@ class Reinforce(EpisodicRule):
     sections = SECTIONS
     coincidence_signal = "feedback"
 
-    def __init__(self, eta=0.01, baseline_rate=0.66, normalise=True):
-        super().__init__(eta, baseline_rate, normalise)
+    def __init__(self, eta=0.01, baseline_rate=0.66, normalise=True, rpe="episode"):
+        super().__init__(eta, baseline_rate, normalise, rpe)
 
     @classmethod
     def from_scenario(cls, scenario, topology, dtype) -> Reinforce:

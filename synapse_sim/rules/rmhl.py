@@ -10,15 +10,14 @@ from __future__ import annotations
 
 from ..scenario import MAX_SCALE, Field, nonzero_step
 from .base import Episode, Pass
-from .episodic import EpisodicRule
+from .episodic import EpisodicRule, baseline_fields
 from .registry import register_rule
 
 SECTIONS = {
     "rmhl": {
         "eta": Field("float", 0.05, "learning rate eta", low=0.0, check=nonzero_step("the RMHL learning rate", 0.05)),
         "sigma": Field("float", 0.1, "noise std sigma on every pre-activation", low=1e-12, high=MAX_SCALE),
-        "baseline_rate": Field("float", 0.66, "rate g of the return baseline Rbar (an exponential average)", low=0.0),
-        "normalise": Field("bool", True, "delta = (R - Rbar) / |R| (false: R - Rbar)"),
+        **baseline_fields(),
     }
 }
 
@@ -32,6 +31,7 @@ class Rmhl(EpisodicRule):
         sigma: noise std sigma (on hidden and output pre-activations).
         baseline_rate: g of Rbar <- Rbar + g (R - Rbar).
         normalise: divide R - Rbar by |R|.
+        rpe: "episode" (delta per episode) or "time_step" (delta_t = r_t - rbar_t, an immediate reward).
     """
 
     name = "rmhl"
@@ -39,8 +39,8 @@ class Rmhl(EpisodicRule):
     sections = SECTIONS
     coincidence_signal = "noise"
 
-    def __init__(self, eta=0.05, sigma=0.1, baseline_rate=0.66, normalise=True):
-        super().__init__(eta, baseline_rate, normalise)
+    def __init__(self, eta=0.05, sigma=0.1, baseline_rate=0.66, normalise=True, rpe="episode"):
+        super().__init__(eta, baseline_rate, normalise, rpe)
         self.sigma = sigma
 
     @classmethod
