@@ -66,6 +66,7 @@ def numeric_gradient(topology, weights, trace, h=1e-6) -> np.ndarray:
         RULES["nrl"](implicit_noise=True),
         RULES["nrl"](noisy_passes=3),
         RULES["rmhl"](),
+        RULES["rmhl"](exploratory_hebbian=True),
     ],
     ids=repr,
 )
@@ -407,6 +408,51 @@ def test_a_parallel_study_stops_its_running_jobs_and_starts_no_queued_one(tmp_pa
         assert summary["status"].startswith("interrupted") and (folder / "checkpoint.npz").exists(), folder
         assert not (folder / "run.lock").exists()
     assert not (out / "8" / "rmhl").exists(), "a queued job started after the interruption"
+
+
+def test_exploratory_hebbian_rmhl_reads_activity_minus_its_running_mean():
+    from synapse_sim.tasks.episodes import EpisodeSpec, run_episode
+
+    env = gymnasium.make("CartPole-v1")
+    rng = np.random.default_rng(5)
+    weights = [rng.uniform(-0.5, 0.5, (5, 6)), rng.uniform(-0.5, 0.5, (7, 2))]
+    start = (np.full(6, 0.2), np.full(2, -0.1))
+
+    def episode(means):
+        spec = EpisodeSpec(0.3, "noisy", False, False, np.random.default_rng(2), activity_mean=means, activity_rate=0.5)
+        return run_episode(env, weights, spec, "leaky_relu", "CartPole-v1")
+
+    (_, explicit), (record, hebbian) = episode(None), episode(start)
+    means = [m.copy() for m in start]
+    observations = explicit.inputs[0][:-1].T
+    for t, o in enumerate(observations):
+        noise = [xi[:, t] for xi in explicit.noise]
+        pre = []
+        forward(o, weights, "leaky_relu", noise, pre)
+        for layer in range(2):
+            means[layer] += 0.5 * ((pre[layer] - noise[layer]) - means[layer])
+            np.testing.assert_allclose(hebbian.noise[layer][:, t], pre[layer] - means[layer], atol=1e-12)
+    for final, expected in zip(record.activity_mean, means, strict=True):
+        np.testing.assert_allclose(final, expected, atol=1e-12)
+    assert start[0][0] == 0.2  # the rule's means are not changed by the episode; the record carries them
+    engine = VectorEngine(control("rmhl", **{"rmhl.exploratory_hebbian": True}))
+    engine.run(2)
+    assert np.abs(engine.simulation.rule.activity_mean).sum() > 0
+    assert "activity_mean" in engine.checkpoint()
+
+
+def test_an_exploratory_hebbian_run_resumes_bit_for_bit(tmp_path):
+    from synapse_sim.runner import run
+
+    scenario = control("rmhl", **{"rmhl.exploratory_hebbian": True, "run.iterations": 30, "run.checkpoint_every": 10})
+    run(scenario, tmp_path / "straight", progress=False)
+    run(scenario, tmp_path / "resumed", progress=False, interrupt_at=13)
+    run(None, tmp_path / "resumed", resume=True, progress=False)
+    with np.load(tmp_path / "straight" / "checkpoint.npz") as a, np.load(tmp_path / "resumed" / "checkpoint.npz") as b:
+        assert "engine_activity_mean" in a.files
+        for key in a.files:
+            if key != "wall_time":
+                np.testing.assert_array_equal(a[key], b[key], err_msg=key)
 
 
 def test_the_reaching_task_pays_by_circular_distance_every_step():

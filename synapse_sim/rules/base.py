@@ -105,6 +105,10 @@ class Episode:
     credit: str = "chosen"
     implicit_noise: bool = False  # the noise read as noisy minus clean pre-activation (NRL's hardware variant)
     reference_passes: int = 0  # K > 0: the reference policy is the mean of K noisy passes (no clean pass)
+    # per layer, each neuron's running mean of its pre-activation: the noise is then read as noisy
+    # pre-activation minus that mean (RMHL's exploratory-Hebbian variant); the record returns it updated
+    activity_mean: tuple | None = None
+    activity_rate: float = 0.66
 
 
 @dataclass(frozen=True)

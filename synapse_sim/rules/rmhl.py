@@ -8,15 +8,25 @@ broadcast is delta. Variance grows with episode length and depth, which is why N
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+import numpy as np
+
 from ..scenario import MAX_SCALE, Field, nonzero_step
 from .base import Episode, Pass
-from .episodic import EpisodicRule, baseline_fields
+from .episodic import EpisodeOutcome, EpisodicRule, baseline_fields
 from .registry import register_rule
 
 SECTIONS = {
     "rmhl": {
         "eta": Field("float", 0.05, "learning rate eta", low=0.0, check=nonzero_step("the RMHL learning rate", 0.05)),
         "sigma": Field("float", 0.1, "noise std sigma on every pre-activation", low=1e-12, high=MAX_SCALE),
+        "exploratory_hebbian": Field(
+            "bool",
+            False,
+            "read each neuron's noise as its pre-activation minus a running mean of it (Legenstein et al. 2010)",
+        ),
+        "activity_rate": Field("float", 0.66, "rate of that running mean of activity", low=0.0, high=1.0),
         **baseline_fields(),
     }
 }
@@ -29,6 +39,10 @@ class Rmhl(EpisodicRule):
     Args:
         eta: learning rate eta.
         sigma: noise std sigma (on hidden and output pre-activations).
+        exploratory_hebbian: read the noise as pre-activation minus its running mean abar
+            (abar <- abar + g (a - abar), g = ``activity_rate``, updated before the noise is added):
+            the spec's ``explicit_noise=False``, the exploratory-Hebbian rule.
+        activity_rate: g of that running mean.
         baseline_rate: g of Rbar <- Rbar + g (R - Rbar).
         normalise: divide R - Rbar by |R|.
         rpe: "episode" (delta per episode) or "time_step" (delta_t = r_t - rbar_t, an immediate reward).
@@ -39,16 +53,70 @@ class Rmhl(EpisodicRule):
     sections = SECTIONS
     coincidence_signal = "noise"
 
-    def __init__(self, eta=0.05, sigma=0.1, baseline_rate=0.66, normalise=True, rpe="episode"):
+    def __init__(
+        self,
+        eta=0.05,
+        sigma=0.1,
+        exploratory_hebbian=False,
+        activity_rate=0.66,
+        baseline_rate=0.66,
+        normalise=True,
+        rpe="episode",
+    ):
         super().__init__(eta, baseline_rate, normalise, rpe)
         self.sigma = sigma
+        self.exploratory_hebbian = exploratory_hebbian
+        self.activity_rate = activity_rate
+        self.activity_mean = None
 
     @classmethod
     def from_scenario(cls, scenario, topology, dtype) -> Rmhl:
         return cls(**scenario["rmhl"])
 
     def params(self) -> dict:
-        return {**self.common_params(), "sigma": self.sigma}
+        return {
+            **self.common_params(),
+            "sigma": self.sigma,
+            "exploratory_hebbian": self.exploratory_hebbian,
+            "activity_rate": self.activity_rate,
+        }
+
+    def bind(self, topology, dtype) -> Rmhl:
+        super().bind(topology, dtype)
+        self.widths = list(topology.layer_sizes[1:])
+        if self.activity_mean is None or self.activity_mean.size != sum(self.widths):
+            self.activity_mean = np.zeros(sum(self.widths))
+        return self
 
     def passes(self, step: int) -> tuple[Pass, ...]:
-        return (Pass(trace=True, episode=Episode(noise_std=self.sigma, act_on="noisy")),)
+        means = None
+        if self.exploratory_hebbian:
+            means = tuple(np.split(self.activity_mean, np.cumsum(self.widths)[:-1]))
+        episode = Episode(noise_std=self.sigma, act_on="noisy", activity_mean=means, activity_rate=self.activity_rate)
+        return (Pass(trace=True, episode=episode),)
+
+    def shared_state(self) -> dict[str, np.ndarray]:
+        state = super().shared_state()
+        return {**state, "activity_mean": self.activity_mean.copy()} if self.exploratory_hebbian else state
+
+    def load_shared_state(self, state) -> None:
+        super().load_shared_state(state)
+        if "activity_mean" in state:
+            self.activity_mean = np.array(state["activity_mean"], dtype=np.float64)
+
+    def broadcast(self, evaluations, step: int) -> EpisodeOutcome:
+        outcome = super().broadcast(evaluations, step)
+        means = evaluations[0].trace.episode.activity_mean
+        return HebbianOutcome(outcome.delta, outcome.episode_return, outcome.step_weights, means)
+
+    def learn(self, reports, broadcast, step: int) -> None:
+        super().learn(reports, broadcast, step)
+        if getattr(broadcast, "activity_mean", None) is not None:
+            self.activity_mean = np.concatenate(broadcast.activity_mean)
+
+
+@dataclass(frozen=True)
+class HebbianOutcome(EpisodeOutcome):
+    """The broadcast, and (exploratory Hebbian) each neuron's running mean of activity after the episode."""
+
+    activity_mean: list | None = None

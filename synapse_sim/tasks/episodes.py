@@ -48,6 +48,8 @@ class EpisodeSpec:
     credit: str = "chosen"
     implicit_noise: bool = False
     reference_passes: int = 0
+    activity_mean: tuple | None = None
+    activity_rate: float = 0.66
 
 
 @dataclass
@@ -64,6 +66,7 @@ class EpisodeRecord:
     observations: np.ndarray | None = None
     unit_observations: np.ndarray | None = None
     terminated: bool = False
+    activity_mean: list | None = None
 
     @property
     def episode_return(self) -> float:
@@ -89,6 +92,16 @@ def forward(x, weights, activation: str, noise=None, pre=None) -> tuple[list[np.
             pre.append(a.copy())  # the activations work in place
         h = a if layer == len(weights) - 1 else f(a)
     return inputs, h
+
+
+def hebbian_signal(means, noisy_pre, noise, rate: float) -> list[np.ndarray]:
+    """Each neuron's noisy pre-activation minus its running mean, the mean first updated with the
+    pre-activation without this step's noise (the spec's code order): exploratory Hebbian."""
+    signal = []
+    for layer, (pre, xi) in enumerate(zip(noisy_pre, noise, strict=True)):
+        means[layer] += rate * ((pre - xi) - means[layer])
+        signal.append((pre - means[layer]).astype(pre.dtype))
+    return signal
 
 
 def reference_policy(x, weights, spec: EpisodeSpec, sizes, activation: str) -> np.ndarray:
@@ -127,6 +140,7 @@ def run_episode(env, weights, spec: EpisodeSpec, activation: str, env_name: str,
     n_actions = int(env.action_space.n)
     observation, _ = env.reset(seed=int(rng.integers(2**31)))
     seen, inputs, noises, feedback, actions, rewards, changes, powers = [], [], [], [], [], [], [], []
+    means = None if spec.activity_mean is None else [np.array(m, dtype=np.float64) for m in spec.activity_mean]
     t = 0
     while True:
         x = checked(encode(observation), weights[0].shape[0] - 1, env_name, t, dtype)
@@ -148,6 +162,8 @@ def run_episode(env, weights, spec: EpisodeSpec, activation: str, env_name: str,
             )
             if noise is not None and spec.implicit_noise:
                 noise = [b - a for a, b in zip(clean_pre, noisy_pre, strict=True)]
+            if noise is not None and means is not None:
+                noise = hebbian_signal(means, noisy_pre, noise, spec.activity_rate)
             log_pi = (
                 log_softmax(logits)
                 if not spec.reference_passes
@@ -184,6 +200,7 @@ def run_episode(env, weights, spec: EpisodeSpec, activation: str, env_name: str,
         observations,
         encode.unit(raw),
         bool(terminated),
+        means,
     )
     columns = [with_ones(np.stack(layer, axis=1)) for layer in zip(*inputs, strict=True)]
     noise_columns = [np.stack(layer, axis=1) for layer in zip(*noises, strict=True)] if noises else None
