@@ -294,13 +294,19 @@ def test_the_control_study_writes_its_table_and_reads_back_its_runs(tmp_path, ca
         split_sets(["rmhl.eta=1"], ["nrl"])
 
 
-def test_the_dashboard_refuses_a_control_run_folder_with_the_reason(tmp_path):
-    from synapse_sim.dashboard.run_folder import RunFolderError, open_run_folder
+def test_the_dashboard_opens_a_control_run_folder_and_continues_it_exactly(tmp_path):
+    from synapse_sim.dashboard.model import DashboardModel
     from synapse_sim.runner import run
 
-    run(control("nrl", **{"run.iterations": 3}), tmp_path / "r", progress=False)
-    with pytest.raises(RunFolderError, match="a control rule whose episodes the dashboard does not show yet"):
-        open_run_folder(tmp_path / "r")
+    scenario = control("nrl", **{"run.iterations": 3, "nrl.eta": 0.5})
+    run(scenario, tmp_path / "r", progress=False)
+    model = DashboardModel(run_folder=tmp_path / "r")
+    assert model.problems == [] and model.steps == 3
+    model.step()
+    straight = VectorEngine(scenario.with_overrides({"run.iterations": 4}))
+    straight.run(4)
+    np.testing.assert_array_equal(model.weight_vector(), straight.population.weights)
+    assert model.episode.record.reset_seed is not None and model.episode.step == 4
 
 
 def test_a_run_that_solves_its_task_stops_and_a_study_counts_it_finished(tmp_path):

@@ -590,3 +590,52 @@ def test_dashboard_runs_a_scenario_whose_feature_is_a_plugin_next_to_it(playwrig
     finally:
         if env_path is not None:
             os.environ["PYTHONPATH"] = env_path
+
+
+# --- a control task: the environment's frames and the return curve -----------------------------------------------
+CONTROL_SCENARIO = """
+[task]
+name = "control"
+
+[control]
+env = "CartPole-v1"
+
+[network]
+layers = [4, 16, 2]
+dtype = "float64"
+
+[run]
+method = "reinforce"
+validate_every = 0
+"""
+
+
+def test_dashboard_steps_a_control_scenario_and_shows_the_episodes_frames_and_return(playwright_driver, tmp_path):
+    """A CartPole-v1 scenario under REINFORCE: Step runs one episode; the environment view shows its frame (a
+    PNG replayed from the episode), the time-step slider and the episode's length, the curves the return."""
+    check_prerequisites()
+    scenario = tmp_path / "cartpole_reinforce.toml"
+    scenario.write_text(CONTROL_SCENARIO)
+    log_path = tmp_path / "server.log"
+    with dashboard_server([str(scenario)], log_path) as url:
+        with chromium_page(playwright_driver, url, tmp_path / "profile") as (page, requests):
+            try:
+                wait_for(lambda: page.locator(".synsim-status[data-rule='reinforce']").count() == 1, what="status")
+                wait_for(lambda: page.locator(".synsim-no-episode").count() == 1, what="no episode before a step")
+                click_until(page, "Step", lambda: step_number(page) >= 1, "step 1")
+                episode = page.locator(".synsim-episode[data-step='1']")
+                wait_for(lambda: episode.count() == 1, what="the episode of step 1")
+                length = int(episode.get_attribute("data-length"))
+                assert length >= 8 and episode.get_attribute("data-time") == str(length)  # its last frame
+                frame = page.locator("img.synsim-frame")
+                wait_for(lambda: frame.count() == 1 and frame.get_attribute("src"), what="the frame")
+                size = """async () => { const img = document.querySelector('img.synsim-frame');
+                    if (!img) return [0, 0]; await img.decode(); return [img.naturalWidth, img.naturalHeight]; }"""
+                wait_for(lambda: page.evaluate(size) == [600, 400], what="CartPole's 600 x 400 picture")
+                returns = page.locator("svg.synsim-returns polyline[data-series='return']")
+                wait_for(lambda: returns.count() == 1, what="the return curve")
+                assert "episode return" in page.locator("svg.synsim-curves").first.inner_html()
+                assert page.get_by_text("time step", exact=True).count() >= 1  # the slider's label
+            except Exception as exc:
+                raise AssertionError(f"{exc}\n--- server log (tail) ---\n{log_path.read_text()[-3000:]}") from exc
+            assert_only_loopback(requests, log_path)

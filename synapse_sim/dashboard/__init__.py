@@ -1,7 +1,8 @@
 """The browser dashboard: a Solara app on Mesa's visualization parts for the agent view.
 
 * :mod:`.views` builds each view's data and picture from a model (no browser needed);
-* :mod:`.components` puts thin Solara components on top of them;
+* :mod:`.components` puts thin Solara components on top of them (:mod:`.control_views`: a control
+  task's environment frames and spikes, from the last episode kept and replayed by :mod:`.episode`);
 * :mod:`.page` lays them out as SolaraViz does (named tabs, sliders that show their values);
 * :mod:`.run_panel` shows where the state comes from and fast-forwards in the vectorised backend;
 * :mod:`.model` adapts :class:`~synapse_sim.model.SynapseModel` to the controls (:mod:`.controls`,

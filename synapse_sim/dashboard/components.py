@@ -17,6 +17,8 @@ import solara
 from mesa.visualization.utils import update_counter
 
 from . import rule_views, views
+from .control_views import CONTROL_CSS, EnvironmentView, SpikeRaster
+from .episode import runs_episodes
 from .network_widget import NETWORK_TEMPLATE, NetworkWidget
 
 __all__ = [
@@ -36,7 +38,8 @@ __all__ = [
 
 BOX = {"height": "382px", "overflow-y": "auto", "overflow-x": "hidden", "padding": "2px 6px", "width": "100%"}
 
-CSS = """
+CSS = (
+    """
 .synsim-view { font-family: sans-serif; font-size: 12px; color: #222; }
 .synsim-title { font-weight: bold; font-size: 13px; margin: 2px 0; }
 .synsim-note { color: #555; font-size: 11px; margin: 1px 0 3px 0; }
@@ -67,6 +70,8 @@ img.synsim-qimg { display: block; }
 .synsim-trials tr.synsim-chosen td { background: #dcfce7; font-weight: bold; }
 .synsim-pathway { font-size: 11px; margin: 2px 0; }
 """
+    + CONTROL_CSS
+)
 
 
 def action_legend(colors=views.NETWORK_ACTION_HEX, words=views.ACTION_WORDS) -> str:
@@ -217,6 +222,8 @@ def RasterView(model, frame: solara.Reactive[int] | None = None):
             f"(steps {data.steps[0] if data.steps.size else '-'} to {data.steps[-1] if data.steps.size else '-'})</div>"
         )
         solara.Image(views.raster_png(data), width="100%", classes=["synsim-pixelated", "synsim-raster"])
+        if views.spiking(model):
+            SpikeRaster(model, model.steps)
 
 
 @solara.component
@@ -228,7 +235,14 @@ def CurvesView(model, frame: solara.Reactive[int] | None = None):
     with solara.Column(style=BOX, classes=["synsim-curves-view"]):
         Html('<div class="synsim-title">curves (every step)</div>')
         Html(views.sources_text(data))
-        Html(views.curves_svg(data, broadcast_label=model.rule.broadcast_label, discrete=rule_views.discrete(model)))
+        Html(
+            views.curves_svg(
+                data,
+                broadcast_label=model.rule.broadcast_label,
+                discrete=rule_views.discrete(model),
+                episodes=runs_episodes(model),
+            )
+        )
 
 
 @solara.component
@@ -285,11 +299,14 @@ def PolicyView(model, frame: solara.Reactive[int] | None = None, trial: solara.R
 
 @solara.component
 def TaskView(model, frame: solara.Reactive[int] | None = None):
-    """5. Target vs learned decision boundary, or validation images with predicted letters."""
+    """5. Target vs learned decision boundary, validation images with predicted letters, or a control
+    task's environment (the last episode's frames)."""
     follow_steps(frame)
     kind = views.task_kind(model)
     with solara.Column(style=BOX, classes=["synsim-task-view"]):
-        if kind == "decision_boundary":
+        if runs_episodes(model):
+            EnvironmentView(model, model.steps)
+        elif kind == "decision_boundary":
             data = views.boundary_data(model)
             agree = float(np.mean(data.learned == data.target))
             Html(
@@ -319,6 +336,9 @@ def SynapseInspector(model, selected: solara.Reactive[int] | None = None, frame:
             solara.SliderInt("synapse", value=sid, min=0, max=n - 1, on_value=selected.set)
             solara.InputInt("sid", value=sid, on_value=lambda value: selected.set(int(np.clip(value, 0, n - 1))))
         Html(views.synapse_html(views.synapse_info(model, sid), model.action_log.maxlen or 200))
+        terms = views.synapse_episode_html(model, sid)
+        if terms:
+            Html(terms)
 
 
 def dashboard_components(

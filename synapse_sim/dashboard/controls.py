@@ -13,12 +13,13 @@ that cannot be used is listed in ``problems`` and a working value is used instea
 
 from __future__ import annotations
 
+from ..rules import RULES
 from ..rules.synaptic_rl.features import StateSpace
 from ..rules.synaptic_rl.policy import PolicyFileError
 from ..rules.synaptic_rl.rule import build_policy
-from ..scenario import SCHEMA, SECTION_OWNER, Scenario, ScenarioError
+from ..scenario import SCHEMA, SECTION_OWNER, TASK_SECTION_OWNER, Scenario, ScenarioError
 from ..tasks import ClassificationTask, DecisionBoundaryTask, build_task
-from .rule_controls import SYNAPTIC_RL, dashboard_rules, rule_controls
+from .rule_controls import CONTROL_TASK, SYNAPTIC_RL, dashboard_rules, rule_controls
 
 TASKS = ("decision_boundary", "notmnist", "digits")  # the dashboard switches between these; a plug-in task stays
 POLICY_CHOICES = ("adaptive", "static: shipped", "static: file", "adaptive: start from file")
@@ -37,13 +38,13 @@ def controls_of(rule: str) -> tuple[str, ...]:
     """The control names that apply under ``rule`` (the rule select, task, hidden and seed always do)."""
     if rule == SYNAPTIC_RL:
         return SYNAPTIC_RL_CONTROLS
-    return tuple(c.name for c in rule_controls().get(rule, ()))
+    return tuple(c.name for c in rule_controls(every_task=True).get(rule, ()))
 
 
 def default_rule(scenario: Scenario) -> str:
-    """The scenario's ``run.method`` if the dashboard can run it (a registered rule), else synaptic RL."""
+    """The scenario's ``run.method`` if the dashboard can run it on the scenario's task, else synaptic RL."""
     method = scenario["run"]["method"]
-    return method if method in dashboard_rules() else SYNAPTIC_RL
+    return method if method in dashboard_rules(scenario["task"]["name"]) else SYNAPTIC_RL
 
 
 def rule_overrides(scenario: Scenario, name: str) -> dict:
@@ -121,6 +122,32 @@ def io_sizes(name: str, task) -> tuple[int, int]:
     return 2, 1
 
 
+def other_tasks_defaults(task_name: str) -> dict:
+    """The keys of the sections other tasks own back at their defaults (leaving a control scenario for the
+    decision boundary drops its ``[control]`` keys, which a scenario refuses on another task)."""
+    return {
+        f"{section}.{key}": field.default
+        for section, owner in TASK_SECTION_OWNER.items()
+        if owner != task_name
+        for key, field in SCHEMA[section].items()
+    }
+
+
+def control_outputs(scenario: Scenario, rule_name: str, layers: list[int], problems: list[str]) -> dict:
+    """The control keys that fit ``rule_name``'s outputs: K populations per action are the spiking rule's
+    (``control.actors``); a softmax rule gets one output per action, so switching the spiking CartPole
+    scenario to REINFORCE gives a 4-200-2 network (said in ``problems``)."""
+    actors = scenario["control"]["actors"]
+    if actors == 1 or getattr(RULES.get(rule_name), "population_outputs", False):
+        return {}
+    per_action = layers[-1] // actors
+    problems.append(
+        f"control.actors = {actors} (populations that vote) is the spiking rule's: {rule_name} reads one output "
+        f"per action, so control.actors = 1 and {per_action} outputs"
+    )
+    return {"control.actors": 1, "network.layers": [*layers[:-1], per_action]}
+
+
 def resolve(
     base: Scenario | None = None,
     task=None,
@@ -146,7 +173,7 @@ def resolve(
     base = base if base is not None else base_for_task(task)
     problems: list[str] = []
     scenario = base
-    known = {c.name for controls in rule_controls().values() for c in controls}
+    known = {c.name for controls in rule_controls(every_task=True).values() for c in controls}
     unknown = sorted(set(rule_values) - known)
     if unknown:
         raise TypeError(f"unknown dashboard controls {unknown}; known rule controls: {sorted(known)}")
@@ -171,20 +198,26 @@ def resolve(
                 continue
             apply({key: number}, key)
 
-    rule_name = default_rule(base) if rule is None or rule == "" else str(rule)
-    if (rule is None or rule == "") and base["run"]["method"] not in dashboard_rules():
-        problems.append(
-            f"run.method {base['run']['method']!r} does not run in the dashboard (a control rule: its episodes are "
-            f"not shown yet); showing {SYNAPTIC_RL}"
-        )
-    if rule_name not in dashboard_rules():
-        problems.append(f"rule {rule!r} is not one of {', '.join(dashboard_rules())}; using {SYNAPTIC_RL}")
-        rule_name = SYNAPTIC_RL
     name = task_name or base["task"]["name"]
     if name not in TASKS and name != base["task"]["name"]:
         problems.append(f"task {name!r} is not one of {', '.join(TASKS)}; using {base['task']['name']}")
         name = base["task"]["name"]
-    task_keys = {"task.name": name, **TASK_PRESETS[name]} if name != base["task"]["name"] else {}
+    runnable = dashboard_rules(name)
+    # a rule that cannot run falls back to synaptic RL; on a control task to the base scenario's rule
+    fallback = default_rule(base) if name == CONTROL_TASK == base["task"]["name"] else SYNAPTIC_RL
+    rule_name = default_rule(base) if rule is None or rule == "" else str(rule)
+    if (rule is None or rule == "") and base["run"]["method"] not in runnable:
+        why = "a control rule: it runs on control tasks only" if name != CONTROL_TASK else "not a control rule"
+        problems.append(
+            f"run.method {base['run']['method']!r} does not run in the dashboard on task {name!r} ({why}); "
+            f"showing {SYNAPTIC_RL}"
+        )
+    if rule_name not in runnable:
+        problems.append(f"rule {rule!r} is not one of {', '.join(runnable)}; using {fallback}")
+        rule_name = fallback
+    task_keys = (
+        {"task.name": name, **TASK_PRESETS[name], **other_tasks_defaults(name)} if name != base["task"]["name"] else {}
+    )
     current = scenario["network"]["layers"]
     n_in, n_out = io_sizes(name, task) if name in TASKS else (current[0], current[-1])
     fallback_hidden = current[1:-1] if name == base["task"]["name"] else DEFAULT_HIDDEN[name]
@@ -194,11 +227,16 @@ def resolve(
         problems.append(f"{exc}; using {fallback_hidden}")
         hidden_sizes = fallback_hidden
     shape = {**task_keys, "network.layers": [n_in, *hidden_sizes, n_out]}
+    if name == CONTROL_TASK:
+        shape.update(control_outputs(scenario, rule_name, shape["network.layers"], problems))
     try:  # rule, task and network at once: a rule may need the task (Q-AGREL: classes)
         scenario = scenario.with_overrides({**rule_overrides(scenario, rule_name), **shape})
     except ScenarioError as exc:
-        problems.append(f"rule {rule_name}: {exc}; using {SYNAPTIC_RL} with its defaults")
-        rule_name = SYNAPTIC_RL
+        problems.append(f"rule {rule_name}: {exc}; using {fallback} with its defaults")
+        rule_name = fallback
+        if name == CONTROL_TASK:  # the base scenario's own outputs again
+            shape = {**shape, "control.actors": base["control"]["actors"]}
+            shape["network.layers"] = [*shape["network.layers"][:-1], base["network"]["layers"][-1]]
         scenario = with_rule(scenario, rule_name)
         apply(shape, "task and network")
 
@@ -211,7 +249,7 @@ def resolve(
                 ("policy.gamma", gamma),
             )
         )
-    for control in rule_controls().get(rule_name, ()):
+    for control in rule_controls(every_task=True).get(rule_name, ()):
         value = rule_values.get(control.name)
         if value is None or value == "":
             continue
@@ -274,7 +312,7 @@ def resolve(
                     "policy_file": scenario["policy"]["file"],
                 }
             else:
-                kept = {c.name: scenario.get(c.key) for c in rule_controls().get(rule_name, ())}
+                kept = {c.name: scenario.get(c.key) for c in rule_controls(every_task=True).get(rule_name, ())}
             scenario, task_object, _ = resolve(fallback, None, rule=rule_name, **kept)
     return scenario, task_object, problems
 
@@ -284,7 +322,7 @@ def model_params(base: Scenario | None = None, task=None, raster_length: int = 2
     base = base if base is not None else base_for_task(task)
     name = base["task"]["name"]
     alpha_s = base["synapse"]["alpha_s"]
-    rule_params = {c.name: c.param(base.get(c.key)) for controls in rule_controls().values() for c in controls}
+    rule_params = {c.name: c.param(base.get(c.key)) for controls in rule_controls(name).values() for c in controls}
     return {
         "task_name": {"type": "Select", "value": name, "values": list(dict.fromkeys([*TASKS, name])), "label": "task"},
         "hidden": {
@@ -295,7 +333,7 @@ def model_params(base: Scenario | None = None, task=None, raster_length: int = 2
         "rule": {
             "type": "Select",
             "value": default_rule(base),
-            "values": dashboard_rules(),
+            "values": dashboard_rules(name),
             "label": "learning rule (each rule uses only its own controls below)",
         },
         "epsilon": {

@@ -20,6 +20,7 @@ import threading
 import time
 from collections import deque
 
+import mesa
 import numpy as np
 
 from ..engine.vector import VectorEngine
@@ -38,6 +39,7 @@ from .controls import (
     rule_controls,
     with_rule,
 )
+from .episode import LastEpisode, capture_episode, runs_episodes
 from .recorded import AGENTS, FAST_FORWARD, SERIES, Recorded
 from .run_folder import RunFolder, RunFolderError, open_run_folder, state_digest, weights_digest
 
@@ -80,6 +82,12 @@ def wait_for_page(render_context, timeout: float = 2.0) -> None:
         time.sleep(0.002)
 
 
+def episode_return(model) -> float:
+    """The DataCollector's ``return``: the last step's episode return (a control task's record), else NaN."""
+    result = model.last_result
+    return float(result.records.get("return", np.nan)) if result is not None else np.nan
+
+
 class DashboardModel(SynapseModel):
     """:class:`SynapseModel` built from dashboard controls (all keyword arguments, as SolaraViz needs).
 
@@ -104,6 +112,8 @@ class DashboardModel(SynapseModel):
     ``weight_log`` keeps (step, weight vector) after each of the last ``raster_length`` steps:
     the inspector's weight trace, for any rule. ``recorded`` holds the curves' steps before the
     DataCollector's first row (the run's history, fast-forwards, agent steps before them).
+    On a control task ``episode`` is the last step's episode (:class:`~.episode.LastEpisode`: record,
+    trace, replay for its frames) and the curves collect each episode's ``return`` too.
     """
 
     def __init__(
@@ -159,6 +169,8 @@ class DashboardModel(SynapseModel):
             task=task_object,
         )
         self.problems = notes + problems
+        self.episode: LastEpisode | None = None
+        self._collect_returns()
         self.weight_log: deque = deque(maxlen=raster_length)
         self.lock = threading.RLock()
         self.fast_forwarding = False
@@ -193,6 +205,12 @@ class DashboardModel(SynapseModel):
         self.running = True
         return True
 
+    def _collect_returns(self) -> None:
+        """The DataCollector with an episode's ``return`` too (NaN before a step and on tasks without episodes)."""
+        reporters = {**self.datacollector.model_reporters, "return": episode_return}
+        self.datacollector = mesa.DataCollector(model_reporters=reporters)
+        self.datacollector.collect(self)
+
     def _clear_collected(self) -> None:
         for values in self.datacollector.model_vars.values():
             values.clear()
@@ -216,6 +234,8 @@ class DashboardModel(SynapseModel):
             super().step()
             self.steps = self.simulation.step_count
             self.weight_log.append((int(self.steps), self.weight_vector()))
+            if runs_episodes(self):
+                self.episode = capture_episode(self.simulation, self.weight_vector(), self.broadcast)
 
     def fast_forward(self, n_steps: int, progress=None, stop=None) -> int:
         """Run ``n_steps`` in the vectorised backend from this state, then load the result into the agents.
@@ -255,6 +275,7 @@ class DashboardModel(SynapseModel):
             series["reward"][done] = result.reward
             mix = result.action_counts / n
             series["decrement"][done], series["keep"][done], series["increment"][done] = mix
+            series["return"][done] = result.records.get("return", np.nan)
             weights = engine.population.weights
             tail.append((engine.population.actions().copy(), result.reward, (result.step, weights.copy())))
             if validate_every and result.step % validate_every == 0:
@@ -268,6 +289,8 @@ class DashboardModel(SynapseModel):
         self.recorded.append(steps[:done], {k: v[:done] for k, v in series.items()}, FAST_FORWARD)
         for step, metrics in validation:
             self.recorded.add_validation(step, metrics)
+        if runs_episodes(self):  # the broadcast of the vectorised step is not kept
+            self.episode = capture_episode(engine.simulation, engine.population.weights)
         self.restore(engine.checkpoint())
         self.steps = self.simulation.step_count
         self.last_result = engine.last_result

@@ -49,7 +49,7 @@ def ValueSlider(label: str, value, on_value, low, high, step, integer: bool = Fa
 
 def rule_specific() -> set[str]:
     """The controls that belong to one learning rule (shown only while that rule is chosen)."""
-    return {*SYNAPTIC_RL_CONTROLS, *(c.name for controls in rule_controls().values() for c in controls)}
+    return {*SYNAPTIC_RL_CONTROLS, *(c.name for controls in rule_controls(every_task=True).values() for c in controls)}
 
 
 @solara.component

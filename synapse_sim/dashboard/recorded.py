@@ -13,7 +13,7 @@ import numpy as np
 
 SOURCES = ("agents", "the run (results folder)", "fast-forward (vectorised)")
 AGENTS, RUN, FAST_FORWARD = range(3)
-SERIES = ("loss", "accuracy", "reward", "decrement", "keep", "increment")
+SERIES = ("loss", "accuracy", "reward", "decrement", "keep", "increment", "return")  # return: control tasks
 
 
 class Recorded:

@@ -6,6 +6,10 @@ Every registered rule other than synaptic RL (whose controls are hand-made, see
 (:data:`RULE_VALUES`) or a typed number, a checkbox, a select of the choices. A control is
 named ``SECTION_KEY`` (``spsa_a``; node perturbation's section is shortened: ``np_sigma``),
 so a rule registered later gets its controls without a change here.
+
+Which rules a dashboard offers depends on its task: a control task (``task.name = "control"``,
+one episode per step) runs the rules that learn from episodes and synaptic RL; every other
+task runs the rules that do not need episodes (:func:`dashboard_rules`).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from ..rules import RULES
 from ..scenario import Field
 
 SYNAPTIC_RL = "synaptic_rl"
+CONTROL_TASK = "control"
 CONTROL_PREFIX = {"node_perturbation": "np"}  # a rule section's short name in control names
 # a select of these values (plus the scenario's) for some rule keys; other numbers are typed
 RULE_VALUES = {
@@ -83,15 +88,25 @@ class RuleControl:
         return str(value)
 
 
-def dashboard_rules() -> list[str]:
-    """The registered rules the dashboard can run: not yet those that learn from an environment's episodes."""
+def dashboard_rules(task_name: str | None = None) -> list[str]:
+    """The registered rules the dashboard runs on ``task_name``: on a control task those that learn from
+    episodes and synaptic RL (its reward: the return beat its running average); on any other task
+    (``None``: the decision boundary, notMNIST, digits) those that do not need episodes."""
+    if task_name == CONTROL_TASK:
+        return sorted(name for name, cls in RULES.items() if cls.needs_episodes or name == SYNAPTIC_RL)
     return sorted(name for name, cls in RULES.items() if not cls.needs_episodes)
 
 
-def rule_controls() -> dict[str, list[RuleControl]]:
-    """Each rule's controls from its scenario sections (synaptic RL's are hand-made), for the dashboard's rules."""
+def all_dashboard_rules() -> list[str]:
+    """Every rule some dashboard runs (on a control task or on another)."""
+    return sorted({*dashboard_rules(), *dashboard_rules(CONTROL_TASK)})
+
+
+def rule_controls(task_name: str | None = None, every_task: bool = False) -> dict[str, list[RuleControl]]:
+    """Each rule's controls from its scenario sections (synaptic RL's are hand-made), for the rules the
+    dashboard runs on ``task_name`` (``every_task``: for the rules of every task)."""
     out: dict[str, list[RuleControl]] = {}
-    for rule in dashboard_rules():
+    for rule in all_dashboard_rules() if every_task else dashboard_rules(task_name):
         cls = RULES[rule]
         if rule == SYNAPTIC_RL:
             continue

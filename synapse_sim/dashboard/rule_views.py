@@ -46,6 +46,16 @@ MEMORY_MEANINGS = {
     "tag": "mean over the step's trials of δ x pre activity x the post neuron's gated feedback from the selected "
     "output, the step it drove: the weight moved by alpha x it",
 }
+# what "eligibility" means under the rules that learn from an episode (the sum over its time steps)
+EPISODE_MEANINGS = {
+    "nrl": "the episode's sum over time steps of (dp_t / Z_t) x post noise x pre activity; the weight moved by "
+    "eta x c_l x delta x it",
+    "rmhl": "the episode's sum over time steps of post noise x pre activity; the weight moved by eta x delta x it",
+    "reinforce": "the episode's sum over time steps of d log pi(a_t) / d(post pre-activation) x pre activity; "
+    "the weight moved by eta x delta x it",
+    "spiking": "the episode's sum over time steps of TD error delta_t x pre spike x c (s - tanh z) of the post "
+    "neuron; the weight moved by alpha x it",
+}
 FEEDBACK_WORDS = {
     "learned": "learned: it changes by the same step as this synapse",
     "fixed": "fixed: random and never changed (feedback alignment)",
@@ -144,12 +154,18 @@ def memory_value(value) -> str:
     return ", ".join(number(v, 4) for v in array.ravel().tolist())
 
 
-def memory_rows(memory: dict, stepped: bool = True) -> list[tuple[str, str]]:
-    """Every memory field of a synapse in words: (label, HTML); before the first step, initial values."""
+def memory_rows(memory: dict, stepped: bool = True, rule: str = "") -> list[tuple[str, str]]:
+    """Every memory field of a synapse in words: (label, HTML); before the first step, initial values.
+
+    ``rule``: the rule's name, for the words of a field whose meaning depends on it (an episode
+    rule's eligibility)."""
     rows = []
     for name, value in memory.items():
         text = html.escape(memory_value(value))
-        meaning = MEMORY_MEANINGS.get(name) if stepped else "the initial value: no step yet"
+        meaning = MEMORY_MEANINGS.get(name)
+        if name == "eligibility" and rule in EPISODE_MEANINGS:
+            meaning = EPISODE_MEANINGS[rule]
+        meaning = meaning if stepped else "the initial value: no step yet"
         rows.append((f"memory: {html.escape(name)}", f"{text} ({html.escape(meaning)})" if meaning else text))
     return rows
 
@@ -245,7 +261,8 @@ def synapse_memory(model, agent) -> tuple[dict, list[tuple[str, str]]]:
     memory = {"weight": float(agent.weight), **agent.memory}
     if getattr(agent, "feedback", None) is not None:
         memory[agent.feedback.field] = float(agent.feedback.weight)
-    return memory, memory_rows(agent.memory, model.last_result is not None) + feedback_rows(model, agent)
+    rows = memory_rows(agent.memory, model.last_result is not None, model.rule.name)
+    return memory, rows + feedback_rows(model, agent)
 
 
 def synaptic_rl_rows(info) -> list[tuple[str, str]]:

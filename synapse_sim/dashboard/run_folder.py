@@ -75,13 +75,12 @@ def open_run_folder(path) -> RunFolder:
         scenario = Scenario.load(path / SCENARIO_FILE)
     except ScenarioError as exc:
         raise RunFolderError(f"{path / SCENARIO_FILE} is not a valid scenario: {exc}") from None
-    method = scenario["run"]["method"]
-    if method not in dashboard_rules():
-        what = (
-            "a control rule whose episodes the dashboard does not show yet" if method in RULES else "no synapse agents"
-        )
+    method, task = scenario["run"]["method"], scenario["task"]["name"]
+    if method not in dashboard_rules(task):
+        what = f"which does not run on task {task!r}" if method in RULES else "no synapse agents"
         raise RunFolderError(
-            f"{path} holds a run of {method!r}, {what}; the dashboard opens runs of {', '.join(dashboard_rules())}"
+            f"{path} holds a run of {method!r}, {what}; the dashboard opens runs of "
+            f"{', '.join(dashboard_rules(task))} on it"
         )
     try:
         state, history, _ = load_checkpoint(path / CHECKPOINT_FILE)

@@ -67,6 +67,7 @@ class EpisodeRecord:
     unit_observations: np.ndarray | None = None
     terminated: bool = False
     activity_mean: list | None = None
+    reset_seed: int | None = None  # the environment was reset with it: a replay with a drawing copy starts here
 
     @property
     def episode_return(self) -> float:
@@ -138,7 +139,8 @@ def run_episode(env, weights, spec: EpisodeSpec, activation: str, env_name: str,
     encode = encode or ObservationCode(env.observation_space)
     raw = []
     n_actions = int(env.action_space.n)
-    observation, _ = env.reset(seed=int(rng.integers(2**31)))
+    reset_seed = int(rng.integers(2**31))
+    observation, _ = env.reset(seed=reset_seed)
     seen, inputs, noises, feedback, actions, rewards, changes, powers = [], [], [], [], [], [], [], []
     means = None if spec.activity_mean is None else [np.array(m, dtype=np.float64) for m in spec.activity_mean]
     t = 0
@@ -201,6 +203,7 @@ def run_episode(env, weights, spec: EpisodeSpec, activation: str, env_name: str,
         encode.unit(raw),
         bool(terminated),
         means,
+        reset_seed,
     )
     columns = [with_ones(np.stack(layer, axis=1)) for layer in zip(*inputs, strict=True)]
     noise_columns = [np.stack(layer, axis=1) for layer in zip(*noises, strict=True)] if noises else None

@@ -9,7 +9,8 @@ where a matplotlib figure takes tens.
 
 One module per view family: :mod:`.common` (helpers, colours), :mod:`.status`,
 :mod:`.network`, :mod:`.raster`, :mod:`.curves`, :mod:`.policy`, :mod:`.task`,
-:mod:`.synapse`, :mod:`.trials` (a trial rule's trials and feedback pathway); every public
+:mod:`.synapse`, :mod:`.trials` (a trial rule's trials and feedback pathway), :mod:`.environment`
+(a control task's episode: frames, spikes, a synapse's terms per time step); every public
 name is importable from here (``views.raster_data``).
 """
 
@@ -40,6 +41,21 @@ from .common import (
     upscale,
 )
 from .curves import CURVES, SOURCE_NAMES, curves_data, curves_svg, sources_text
+from .environment import (
+    EnvironmentData,
+    SpikeData,
+    environment_data,
+    episode_html,
+    frame_png,
+    no_episode_html,
+    rewards_svg,
+    spike_data,
+    spike_html,
+    spike_png,
+    spike_rgb,
+    spiking,
+    synapse_episode_html,
+)
 from .network import (
     NetworkGeometry,
     NetworkState,
@@ -113,12 +129,14 @@ __all__ = [
     "SOURCE_NAMES",
     "WEIGHT_CMAP",
     "BoundaryData",
+    "EnvironmentData",
     "LettersData",
     "NetworkGeometry",
     "NetworkState",
     "Pathway",
     "PolicyData",
     "RasterData",
+    "SpikeData",
     "Status",
     "SynapseInfo",
     "TrialData",
@@ -133,8 +151,11 @@ __all__ = [
     "data_uri",
     "digits",
     "diverging_rgb",
+    "environment_data",
+    "episode_html",
     "feedback_pathway",
     "fmt",
+    "frame_png",
     "hex_rgb",
     "image_shape",
     "is_large",
@@ -144,6 +165,7 @@ __all__ = [
     "network_geometry",
     "network_layout",
     "network_state",
+    "no_episode_html",
     "no_trials_html",
     "pathway_html",
     "pathway_nodes",
@@ -160,12 +182,19 @@ __all__ = [
     "raster_png",
     "raster_rgb",
     "raster_sample",
+    "rewards_svg",
     "runs_trials",
     "sample_indices",
     "sources_text",
     "sparkline_svg",
+    "spike_data",
+    "spike_html",
+    "spike_png",
+    "spike_rgb",
+    "spiking",
     "status_data",
     "status_html",
+    "synapse_episode_html",
     "synapse_html",
     "synapse_info",
     "task_kind",

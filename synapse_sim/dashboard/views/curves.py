@@ -1,4 +1,7 @@
-"""3. The curves: loss, accuracy, the broadcast's running mean and the action mix per step."""
+"""3. The curves: loss, accuracy, the broadcast's running mean and the action mix per step.
+
+On a control task (one episode per step) the loss is minus the episode's return, so its panel shows
+the return itself instead: each episode's and their running mean (the step record ``return``)."""
 
 from __future__ import annotations
 
@@ -24,6 +27,8 @@ def curves_data(model, reward_window: int = 25) -> dict[str, np.ndarray]:
     collected = len(series["loss"])
     n = min(len(series[name]) for name in CURVES)  # equal, unless a step is being collected right now
     data = {name: np.asarray(series[name][:n], dtype=np.float64) for name in CURVES}
+    returns = series.get("return")  # a DashboardModel collects it; a plain model does not
+    data["return"] = np.asarray(returns[:n], dtype=np.float64) if returns is not None else np.full(n, np.nan)
     data["step"] = np.arange(n) + (model.steps - collected + 1)
     data["source"] = np.full(n, recorded.AGENTS, dtype=np.int8)
     validation = {"step": [], "accuracy": []}
@@ -37,9 +42,22 @@ def curves_data(model, reward_window: int = 25) -> dict[str, np.ndarray]:
     cumulative = np.concatenate([[0.0], np.cumsum(rewards)])
     window = np.minimum(np.arange(1, n + 1), reward_window)
     data["reward_mean"] = (cumulative[1:] - cumulative[np.arange(1, n + 1) - window]) / window
+    data["return_mean"] = running_mean(data["return"], reward_window)
     data["validation_step"] = np.asarray(validation["step"], dtype=np.int64)
     data["validation_accuracy"] = np.asarray(validation["accuracy"], dtype=np.float64)
     return data
+
+
+def running_mean(values: np.ndarray, window: int) -> np.ndarray:
+    """The mean of each value and the ``window - 1`` before it, NaNs (steps without the value) left out."""
+    finite = np.isfinite(values)
+    sums = np.concatenate([[0.0], np.cumsum(np.where(finite, values, 0.0))])
+    counts = np.concatenate([[0], np.cumsum(finite)])
+    ends = np.arange(1, values.size + 1)
+    starts = np.maximum(ends - window, 0)
+    n = counts[ends] - counts[starts]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(n > 0, (sums[ends] - sums[starts]) / np.maximum(n, 1), np.nan)
 
 
 def sources_text(data: dict[str, np.ndarray]) -> str:
@@ -123,11 +141,14 @@ def curves_svg(
     height: int = 330,
     broadcast_label: str = "reward",
     discrete: bool = True,
+    episodes: bool = False,
 ) -> str:
     """Loss, accuracy, the broadcast (running mean) and the action mix per step, as one SVG.
 
     For a rule without discrete actions (``discrete=False``) the mix is that of the weight
-    changes' signs and the broadcast's axis follows its values."""
+    changes' signs and the broadcast's axis follows its values. With ``episodes`` (a control task)
+    the first panel is the episode return (each step's and the running mean), the second whether
+    the episode reached the environment's reward threshold."""
     keep = _thin(data["step"].size, max_points)
     steps = data["step"][keep]
     sources = data.get("source", np.zeros(data["step"].size, dtype=np.int8))
@@ -146,8 +167,19 @@ def curves_svg(
     names = ACTION_NAMES if discrete else rule_views.SIGN_WORDS
     last_mix = ", ".join(f"{names[a]} {last(name):.2f}" for a, name in enumerate(("decrement", "keep", "increment")))
     mix_title = f"action mix: {last_mix}" if discrete else f"weight change signs: {last_mix}"
-    panels = [
+    first_panel = (
         _panel(
+            xs[0],
+            ys[0],
+            pw,
+            ph,
+            f"episode return {fmt(last('return'))} (mean of last 25: {fmt(last('return_mean'), 4)})",
+            steps,
+            [(data["return"][keep], "#bbbbbb", "return"), (data["return_mean"][keep], "#08519c", "return_mean")],
+            bands=bands,
+        )
+        if episodes
+        else _panel(
             xs[0],
             ys[0],
             pw,
@@ -156,13 +188,17 @@ def curves_svg(
             steps,
             [(data["loss"][keep], "#333", "loss")],
             bands=bands,
-        ),
+        )
+    )
+    accuracy_title = "solved (return reached the threshold)" if episodes else "accuracy"
+    panels = [
+        first_panel,
         _panel(
             xs[1],
             ys[0],
             pw,
             ph,
-            f"accuracy {fmt(last('accuracy'), 3)}",
+            f"{accuracy_title} {fmt(last('accuracy'), 3)}",
             steps,
             [(data["accuracy"][keep], "#6a3d9a", "accuracy")],
             ylim=(0.0, 1.0),
@@ -183,7 +219,8 @@ def curves_svg(
         _panel(xs[1], ys[1], pw, ph, mix_title, steps, mix, ylim=(0.0, 1.0), bands=bands),
     ]
     first, final = (int(data["step"][0]), int(data["step"][-1])) if data["step"].size else (0, 0)
+    classes = "synsim-curves synsim-returns" if episodes else "synsim-curves"
     return (
-        f'<svg class="synsim-curves" viewBox="0 0 {width} {height}" width="100%" data-steps="{first}-{final}" '
+        f'<svg class="{classes}" viewBox="0 0 {width} {height}" width="100%" data-steps="{first}-{final}" '
         f'xmlns="http://www.w3.org/2000/svg" font-family="sans-serif">{"".join(panels)}</svg>'
     )
