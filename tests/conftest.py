@@ -123,3 +123,20 @@ def write_plugin_folder(folder: Path) -> Path:
     static = PLUGIN_SCENARIO.replace("[run]", '[policy]\nmode = "static"\nfile = "shipped"\n\n[run]')
     (folder / "drift_static.toml").write_text(static)
     return folder / "drift.toml"
+
+
+def render_all(model, sid: int = 5):
+    """Every dashboard view of ``model`` rendered in one Solara column, synapse ``sid`` inspected."""
+    import solara
+
+    from synapse_sim.dashboard.components import dashboard_components
+
+    selected = solara.Reactive(sid)
+
+    @solara.component
+    def All():
+        with solara.Column():
+            for component, _ in dashboard_components(selected):
+                component(model)
+
+    return solara.render(All(), handle_error=False)[1]

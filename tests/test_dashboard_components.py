@@ -19,7 +19,7 @@ import ipywidgets
 import numpy as np
 import pytest
 import solara
-from conftest import random_classification_task, small_scenario
+from conftest import random_classification_task, render_all, small_scenario
 from mesa.experimental.scenarios import Scenario as MesaScenario
 from mesa.visualization.utils import force_update
 from PIL import Image
@@ -353,19 +353,6 @@ def rule_model(request):
     task = "digits" if RULES[request.param].needs_classes else "decision_boundary"  # Q-AGREL: outputs are classes
     model = DashboardModel(task_name=task, hidden="8", rule=request.param, raster_length=30)
     return stepped(model, 5)
-
-
-def render_all(model, sid: int = 5):
-    selected = solara.Reactive(sid)
-
-    @solara.component
-    def All():
-        with solara.Column():
-            for component, _ in dashboard_components(selected):
-                component(model)
-
-    _, rc = solara.render(All(), handle_error=False)
-    return rc
 
 
 def test_every_view_renders_under_every_rule(rule_model):

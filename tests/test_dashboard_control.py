@@ -15,10 +15,10 @@ import ipywidgets
 import numpy as np
 import pytest
 import solara
-from conftest import small_scenario
+from conftest import render_all, small_scenario
 
 from synapse_sim.dashboard import views
-from synapse_sim.dashboard.components import CurvesView, TaskView, dashboard_components
+from synapse_sim.dashboard.components import CurvesView, TaskView
 from synapse_sim.dashboard.controls import initial_kwargs, model_params
 from synapse_sim.dashboard.episode import EpisodeReplay, synapse_contributions
 from synapse_sim.dashboard.model import DashboardModel
@@ -67,18 +67,6 @@ def images(rc, css_class: str) -> list[ipywidgets.Image]:
     return [w for w in rc.find(ipywidgets.Image).widgets if css_class in w._dom_classes]
 
 
-def render_all(model, sid: int = 3):
-    selected = solara.Reactive(sid)
-
-    @solara.component
-    def All():
-        with solara.Column():
-            for component, _ in dashboard_components(selected):
-                component(model)
-
-    return solara.render(All(), handle_error=False)[1]
-
-
 # --- the rules a control dashboard runs --------------------------------------------------------------------------
 def test_a_control_scenario_offers_the_episode_rules_and_keeps_its_own():
     assert dashboard_rules("control") == ["nrl", "reinforce", "rmhl", "spiking", "synaptic_rl"]
@@ -99,7 +87,7 @@ def test_a_control_scenario_offers_the_episode_rules_and_keeps_its_own():
     assert away.config["task"]["name"] == "decision_boundary" and away.config["network"]["layers"] == [2, 8, 1]
     assert away.rule.name == "synaptic_rl" and away.config["control"]["actors"] == 1
     away.step()
-    assert away.episode is None and "task: decision boundary" in html_of(render_all(away))
+    assert away.episode is None and "task: decision boundary" in html_of(render_all(away, 3))
 
 
 # --- the episode, replayed --------------------------------------------------------------------------------------
@@ -144,7 +132,7 @@ def test_an_environment_that_cannot_draw_says_so_in_the_panel():
 
 # --- the views -------------------------------------------------------------------------------------------------
 def test_every_view_renders_on_a_control_task(model):
-    rc = render_all(model)
+    rc = render_all(model, 3)
     text = html_of(rc)
     episode = model.episode
     assert f'data-step="{model.steps}"' in text and f'data-rule="{model.rule.name}"' in text
@@ -175,7 +163,7 @@ def test_no_episode_before_the_first_step():
     model = control_model(cartpole("reinforce"), steps=0)
     _, rc = solara.render(TaskView(model), handle_error=False)
     assert "no episode yet" in html_of(rc) and not images(rc, "synsim-frame")
-    render_all(model)  # every view renders at step 0
+    render_all(model, 3)  # every view renders at step 0
 
 
 def test_the_return_curve_is_each_steps_return():
