@@ -175,8 +175,16 @@ RESUMABLE_CHANGES = {
 
 
 def changed_keys(saved, new) -> set[str]:
-    """The ``section.key`` names whose values differ between two scenarios."""
-    return {f"{s}.{k}" for s in saved.data for k in saved.data[s] if saved.data[s][k] != new.data[s][k]}
+    """The ``section.key`` names whose values differ between two scenarios (a key only one of them
+    knows, as between synapse_sim versions, differs)."""
+    missing = object()
+    sections = set(saved.data) | set(new.data)
+    return {
+        f"{s}.{k}"
+        for s in sections
+        for k in set(saved.data.get(s, {})) | set(new.data.get(s, {}))
+        if saved.data.get(s, {}).get(k, missing) != new.data.get(s, {}).get(k, missing)
+    }
 
 
 def folder_scenario(out_dir, manifest: Manifest | None):

@@ -486,3 +486,14 @@ def test_resume_uses_the_blas_thread_count_the_run_recorded(tmp_path, monkeypatc
     with threadpool_limits(2, user_api="blas"):
         summary = run(None, out, resume=True, progress=False)
     assert seen == {1} and summary["blas_threads"] == 1
+
+
+def test_a_scenario_key_only_one_version_knows_counts_as_changed_not_as_a_crash():
+    from types import SimpleNamespace
+
+    from synapse_sim.provenance import changed_keys
+
+    saved = SimpleNamespace(data={"nrl": {"eta": 0.1, "noisy_passes": 0}, "run": {"seed": 1}})
+    older = SimpleNamespace(data={"nrl": {"eta": 0.1}, "run": {"seed": 1}})
+    assert changed_keys(saved, older) == {"nrl.noisy_passes"} == changed_keys(older, saved)
+    assert changed_keys(saved, saved) == set()
