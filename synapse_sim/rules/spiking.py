@@ -17,8 +17,9 @@ import numpy as np
 from ..scenario import Field, ScenarioError, nonzero_step
 from ..tasks.base import NonFiniteLossError
 from ..tasks.spiking import CREDITS
-from . import critic
 from .base import Change, Episode, Pass, RuleContext, scalar
+from .critic import FEATURES, n_features, td_lambda
+from .critic import features as critic_features_of
 from .episodic import EpisodeOutcome, EpisodicRule
 from .registry import register_rule
 
@@ -45,7 +46,7 @@ SECTIONS = {
         "trace_decay": Field("float", 0.5, "lambda of the critic's TD(lambda) traces", low=0.0, high=1.0),
         "critic_rate": Field("float", 0.1, "critic learning rate alpha_v (per |phi|^2: normalised)", low=0.0),
         "critic_features": Field(
-            "str", "fourier", "critic features: 'fourier' basis or the 'observation' itself", choices=critic.FEATURES
+            "str", "fourier", "critic features: 'fourier' basis or the 'observation' itself", choices=FEATURES
         ),
         "fourier_order": Field("int", 5, "order n of the Fourier basis ((n + 1)^d features)", low=0, high=20),
     }
@@ -106,7 +107,7 @@ class SpikingAgents(EpisodicRule):
         super().check_scenario(scenario)
         spiking = scenario["spiking"]
         try:
-            critic.n_features(spiking["critic_features"], critic_inputs(scenario), spiking["fourier_order"])
+            n_features(spiking["critic_features"], critic_inputs(scenario), spiking["fourier_order"])
         except ValueError as exc:
             raise ScenarioError(str(exc)) from None
 
@@ -127,7 +128,7 @@ class SpikingAgents(EpisodicRule):
         inputs = getattr(self, "critic_inputs", None) or topology.layer_sizes[0]
         if self.critic_features == "observation":
             inputs = topology.layer_sizes[0]
-        count = critic.n_features(self.critic_features, inputs, self.fourier_order)
+        count = n_features(self.critic_features, inputs, self.fourier_order)
         if self.values is None or self.values.size != count:
             self.values = np.zeros(count)
         return self
@@ -153,14 +154,14 @@ class SpikingAgents(EpisodicRule):
             self.values = np.array(state["critic_values"], dtype=np.float64)
 
     def _features(self, episode) -> np.ndarray:
-        return critic.features(
+        return critic_features_of(
             self.critic_features, episode.observations, episode.unit_observations, self.fourier_order
         )
 
     def broadcast(self, evaluations, step: int) -> CriticOutcome:
         episode = evaluations[0].trace.episode
         with np.errstate(all="ignore"):  # a diverging critic is reported below
-            deltas, values = critic.td_lambda(
+            deltas, values = td_lambda(
                 self.values,
                 self._features(episode),
                 episode.rewards,

@@ -58,9 +58,10 @@ def make_env(env_id: str, max_steps: int = 0):
     try:
         import gymnasium
 
-        from . import envs  # noqa: F401  (registers synapse_sim/Gridworld-v0)
+        from .envs import register_all
     except ImportError:  # a dependency of synapse_sim; missing only in a broken environment
         raise ScenarioError("task.name = 'control' needs gymnasium: pip install gymnasium") from None
+    register_all()  # ours: synapse_sim/Gridworld-v0, synapse_sim/Reaching1D-v0
     registered = list(gymnasium.envs.registry)
     if env_id not in gymnasium.envs.registry:
         near = difflib.get_close_matches(env_id, registered, n=3)
