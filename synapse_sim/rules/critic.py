@@ -13,6 +13,7 @@ division (normalised LMS) lets one rate fit a 101-feature table and a 1,296-feat
 
 from __future__ import annotations
 
+import functools
 import itertools
 
 import numpy as np
@@ -38,9 +39,15 @@ def features(kind: str, observations: np.ndarray, unit_observations: np.ndarray,
     """phi for each row of ``observations`` (time steps in rows, features in columns)."""
     if kind == "observation":
         return np.hstack([observations.astype(np.float64), np.ones((observations.shape[0], 1))])
-    d = unit_observations.shape[1]
+    return np.cos(np.pi * unit_observations @ fourier_coefficients(unit_observations.shape[1], order).T)
+
+
+@functools.cache
+def fourier_coefficients(d: int, order: int) -> np.ndarray:
+    """Every c in {0..order}^d, one per row (made once per shape, not once per episode)."""
     coefficients = np.array(list(itertools.product(range(order + 1), repeat=d)), dtype=np.float64)
-    return np.cos(np.pi * unit_observations @ coefficients.T)
+    coefficients.flags.writeable = False
+    return coefficients
 
 
 def td_lambda(v, phi, rewards, terminated: bool, gamma: float, trace_decay: float, rate: float):

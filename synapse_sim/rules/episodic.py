@@ -46,6 +46,8 @@ class EpisodeOutcome:
     delta: float
     episode_return: float
     step_weights: np.ndarray  # per time step: the factor of its pre x post product in the eligibility
+    # shared state the episode itself evolved (a critic's values, running means): learn() commits it
+    state: dict | None = None
 
     def __float__(self) -> float:
         return self.episode_return
@@ -128,6 +130,8 @@ class EpisodicRule(Rule):
             self.baseline = total
         else:
             self.baseline += self.baseline_rate * (total - self.baseline)
+        if broadcast.state:
+            self.load_shared_state(broadcast.state)
 
     def sample_broadcast(self, rng, n_examples: int = 8) -> EpisodeOutcome:
         return EpisodeOutcome(

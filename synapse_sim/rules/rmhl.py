@@ -8,7 +8,7 @@ broadcast is delta. Variance grows with episode length and depth, which is why N
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import dataclasses
 
 import numpy as np
 
@@ -107,16 +107,6 @@ class Rmhl(EpisodicRule):
     def broadcast(self, evaluations, step: int) -> EpisodeOutcome:
         outcome = super().broadcast(evaluations, step)
         means = evaluations[0].trace.episode.activity_mean
-        return HebbianOutcome(outcome.delta, outcome.episode_return, outcome.step_weights, means)
-
-    def learn(self, reports, broadcast, step: int) -> None:
-        super().learn(reports, broadcast, step)
-        if getattr(broadcast, "activity_mean", None) is not None:
-            self.activity_mean = np.concatenate(broadcast.activity_mean)
-
-
-@dataclass(frozen=True)
-class HebbianOutcome(EpisodeOutcome):
-    """The broadcast, and (exploratory Hebbian) each neuron's running mean of activity after the episode."""
-
-    activity_mean: list | None = None
+        if means is None:
+            return outcome
+        return dataclasses.replace(outcome, state={"activity_mean": np.concatenate(means)})

@@ -10,8 +10,6 @@ within an episode, so that both views and a resumed run replay it from the check
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from ..scenario import Field, ScenarioError, nonzero_step
@@ -22,14 +20,6 @@ from .critic import FEATURES, n_features, td_lambda
 from .critic import features as critic_features_of
 from .episodic import EpisodeOutcome, EpisodicRule
 from .registry import register_rule
-
-
-@dataclass(frozen=True)
-class CriticOutcome(EpisodeOutcome):
-    """The broadcast (step_weights: the TD errors delta_t) and the critic's values after the episode."""
-
-    values: np.ndarray | None = None
-
 
 SECTIONS = {
     "spiking": {
@@ -100,16 +90,11 @@ class SpikingAgents(EpisodicRule):
     def from_scenario(cls, scenario, topology, dtype) -> SpikingAgents:
         rule = cls(**scenario["spiking"])
         rule.critic_inputs = critic_inputs(scenario)
-        return rule
-
-    @classmethod
-    def check_scenario(cls, scenario) -> None:
-        super().check_scenario(scenario)
-        spiking = scenario["spiking"]
         try:
-            n_features(spiking["critic_features"], critic_inputs(scenario), spiking["fourier_order"])
+            n_features(rule.critic_features, rule.critic_inputs, rule.fourier_order)
         except ValueError as exc:
             raise ScenarioError(str(exc)) from None
+        return rule
 
     def params(self) -> dict:
         return {
@@ -158,7 +143,7 @@ class SpikingAgents(EpisodicRule):
             self.critic_features, episode.observations, episode.unit_observations, self.fourier_order
         )
 
-    def broadcast(self, evaluations, step: int) -> CriticOutcome:
+    def broadcast(self, evaluations, step: int) -> EpisodeOutcome:
         episode = evaluations[0].trace.episode
         with np.errstate(all="ignore"):  # a diverging critic is reported below
             deltas, values = td_lambda(
@@ -175,17 +160,8 @@ class SpikingAgents(EpisodicRule):
                 f"the critic's TD error is not finite at step {step} (its values diverged): lower spiking.critic_rate "
                 f"(now {self.critic_rate:g}) or spiking.trace_decay"
             )
-        return CriticOutcome(float(np.mean(deltas)), episode.episode_return, deltas, values)
-
-    def coincidence_weights(self, broadcast: EpisodeOutcome) -> np.ndarray:
-        # correlate() averages over the time steps; the update is their sum
-        return broadcast.step_weights * broadcast.step_weights.size
-
-    def learn(self, reports, broadcast: CriticOutcome, step: int) -> None:
-        """The return baseline (for the records) and the critic's values after the episode."""
-        super().learn(reports, broadcast, step)
-        if broadcast.values is not None:
-            self.values = np.array(broadcast.values, dtype=np.float64)
+        # the mean TD error stands for the episode in the records; the critic's new values are committed by learn()
+        return EpisodeOutcome(float(np.mean(deltas)), episode.episode_return, deltas, {"critic_values": values})
 
     def _update(self, ctx: RuleContext) -> Change:
         eligibility = ctx.coincidence

@@ -157,7 +157,9 @@ def run_episode(env, weights, spec: EpisodeSpec, activation: str, env_name: str,
         else:
             if spec.noise_std:
                 noise = [(rng.standard_normal(n) * spec.noise_std).astype(dtype) for n in sizes]
-            clean_pre, noisy_pre = [], []
+            # pre-activations are copied out only for the variants that read them
+            clean_pre = [] if spec.implicit_noise else None
+            noisy_pre = [] if spec.implicit_noise or means is not None else None
             clean_inputs, logits = forward(x, weights, activation, pre=clean_pre)
             noisy_inputs, noisy_logits = (
                 forward(x, weights, activation, noise, noisy_pre) if noise is not None else (None, None)
