@@ -31,3 +31,18 @@ def test_trajectory_unchanged(name, request):
     for key in expected:
         assert expected[key].dtype == got[key].dtype, key
         assert np.array_equal(expected[key], got[key]), key
+
+
+from make_control_golden import CASES as CONTROL_CASES  # noqa: E402
+from make_control_golden import trajectory as control_trajectory  # noqa: E402
+
+
+@pytest.mark.parametrize("name", list(CONTROL_CASES))
+def test_control_trajectory_unchanged(name):
+    """Every control rule and variant: returns, episode lengths and the final checkpoint, bit for bit."""
+    expected = dict(np.load(GOLDEN / f"control_{name}.npz", allow_pickle=False))
+    got = control_trajectory(name)
+    assert expected.keys() == got.keys()
+    for key in expected:
+        assert expected[key].dtype == got[key].dtype, key
+        assert np.array_equal(expected[key], got[key]), key
