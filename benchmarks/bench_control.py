@@ -5,8 +5,11 @@ its eligibility and its update; the same seeded episodes for every repeat) and r
 environment steps per second, then the same per time step against two bare references:
 one NumPy forward pass of the network at batch 1, and one ``env.step`` of CartPole-v1. The spiking
 rule's time includes its critic (online TD(lambda) on 1,296 Fourier features per time step).
+Then, per rule, K seeds (K = ``--lockstep``) run one after the other and the same K seeds in
+lockstep (:mod:`synapse_sim.lockstep`: their episodes batched, one stacked product per layer),
+which gives the same results, bit for bit: environment steps per second both ways and the ratio.
 
-    .venv/bin/python benchmarks/bench_control.py [--episodes 200] [--threads N]
+    .venv/bin/python benchmarks/bench_control.py [--episodes 200] [--threads N] [--lockstep 4 8]
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--episodes", type=int, default=200)
     parser.add_argument("--threads", type=int, help="BLAS threads (default: the library's own choice)")
+    parser.add_argument("--lockstep", type=int, nargs="*", default=[4, 8], help="K seeds in lockstep (default 4 8)")
     args = parser.parse_args()
     limit_threads(args.threads)
     import gymnasium
@@ -69,6 +73,41 @@ def main() -> None:
         print(
             f"{rule:<11}{1 / best:>13,.0f}{best * 1e6:>9.1f}{best / forward:>11.1f}{best / (forward + env_step):>24.1f}"
         )
+
+    lockstep_rows(args.lockstep, args.episodes)
+
+
+def lockstep_rows(sizes, episodes: int) -> None:
+    from synapse_sim import VectorEngine
+    from synapse_sim.lockstep import together
+    from synapse_sim.studies.control import base_scenario
+
+    if not sizes:
+        return
+    print(f"\nK seeds one after the other vs. in lockstep ({episodes} episodes each, best of 2)")
+    print(f"{'rule':<11}{'K':>4}{'alone steps/s':>15}{'lockstep steps/s':>18}{'ratio':>7}")
+    for rule in RULES:
+        for k in sizes:
+            scenarios = [
+                base_scenario("CartPole-v1").with_overrides(
+                    {"run.method": rule, "network.layers": LAYERS, "run.seed": s}
+                )
+                for s in range(k)
+            ]
+            alone = together_time = np.inf
+            for _ in range(2):
+                engines = [VectorEngine(s) for s in scenarios]
+                start = time.perf_counter()
+                steps = sum(r.records["episode_length"] for e in engines for r in e.run(episodes))
+                alone = min(alone, time.perf_counter() - start)
+                engines = [VectorEngine(s) for s in scenarios]
+                start = time.perf_counter()
+                outcomes = together([lambda e=e: e.run(episodes) for e in engines])
+                together_time = min(together_time, time.perf_counter() - start)
+                assert steps == sum(r.records["episode_length"] for results in outcomes for r in results)
+            print(
+                f"{rule:<11}{k:>4}{steps / alone:>15,.0f}{steps / together_time:>18,.0f}{alone / together_time:>7.2f}"
+            )
 
 
 if __name__ == "__main__":

@@ -35,6 +35,16 @@ def _compare(args) -> int:
     return 0
 
 
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive integer (1 runs one run at a time)")
+    return value
+
+
 def hidden_units(text: str) -> tuple[int, ...]:
     """``300-100`` -> (300, 100)."""
     try:
@@ -76,6 +86,7 @@ def _control(args) -> int:
         args.set or [],
         args.processes,
         args.threshold,
+        args.lockstep,
     )
     print(text)
     print(f"results: {args.out}/control.md, .csv, .json, .png")
@@ -158,5 +169,11 @@ def add_comparison_commands(add) -> None:
         help="the return the table counts as solved (default: the environment's reward threshold, where runs stop)",
     )
     k.add_argument("--processes", type=int, help="parallel runs (default: one per core)")
+    k.add_argument(
+        "--lockstep",
+        type=positive_int,
+        help="seeds of one rule stepped together by one process, their episodes batched; the same results "
+        "(default: the seeds shared out over the processes; 1: one run at a time)",
+    )
     k.add_argument("--out", default="runs/control")
     k.set_defaults(func=_control)

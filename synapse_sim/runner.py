@@ -14,6 +14,7 @@ import contextlib
 import platform
 import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -65,34 +66,45 @@ def default_out_dir(scenario: Scenario, root="runs") -> Path:
     return Path(root) / name / f"seed{scenario['run']['seed']}"
 
 
+_MAIN: dict = {"flags": [], "previous": {}}  # the main thread's runs under way (several in lockstep)
+
+
+def _on_signal(signum, _frame):
+    flags = _MAIN["flags"]
+    for flag in flags:
+        flag["signal"] = signal.Signals(signum).name
+        flag["count"] += 1
+    count = max((flag["count"] for flag in flags), default=0)
+    if count == 2:
+        print("\nsynapse-sim: saving the checkpoint and results, please wait", file=sys.stderr, flush=True)
+    elif count > 2:
+        raise KeyboardInterrupt
+
+
 @contextlib.contextmanager
 def interrupt_flag():
     """Turn SIGINT / SIGTERM into a flag the run loop checks after each step.
 
     The handlers stay until the final checkpoint and results are written: a second signal
     during that save is reported and waited out (the files are written atomically anyway);
-    a third one stops at once."""
+    a third one stops at once. Runs in lockstep (:mod:`synapse_sim.lockstep`) share the
+    handlers: a signal reaches every one of them, whichever order they end in."""
     flag = {"signal": None, "count": 0}
-
-    def handler(signum, _frame):
-        flag["signal"] = signal.Signals(signum).name
-        flag["count"] += 1
-        if flag["count"] == 2:
-            print("\nsynapse-sim: saving the checkpoint and results, please wait", file=sys.stderr, flush=True)
-        elif flag["count"] > 2:
-            raise KeyboardInterrupt
-
-    previous = {}
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        try:
-            previous[sig] = signal.signal(sig, handler)
-        except ValueError:  # not the main thread: no handlers, no interruption
-            pass
+    if threading.current_thread() is not threading.main_thread():  # no handlers there, no interruption
+        yield flag
+        return
+    flags, previous = _MAIN["flags"], _MAIN["previous"]
+    if not flags:
+        previous.update({sig: signal.signal(sig, _on_signal) for sig in (signal.SIGINT, signal.SIGTERM)})
+    flags.append(flag)
     try:
         yield flag
     finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
+        flags.remove(flag)
+        if not flags:
+            for sig, old in previous.items():
+                signal.signal(sig, old)
+            previous.clear()
 
 
 def prepare(scenario: Scenario | None, folder: ResultsFolder, resume: bool, sets=()):

@@ -298,7 +298,7 @@ def test_a_study_stops_at_the_run_that_was_interrupted_and_resumes_it(tmp_path):
 
     out = tmp_path / "study"
     args = [sys.executable, "-m", "synapse_sim", "control", "--rules", "reinforce", "rmhl", "--seeds", "2"]
-    args += ["--episodes", "100000", "--networks", "8", "--processes", "1", "--out", str(out)]
+    args += ["--episodes", "100000", "--networks", "8", "--processes", "1", "--lockstep", "1", "--out", str(out)]
     started = out / "8" / "reinforce" / "seed0" / "run.lock"
     process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:

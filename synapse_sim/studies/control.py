@@ -259,8 +259,27 @@ def write_control(out_root, jobs, summaries, env_id: str, threshold=None) -> tup
     return text, rows
 
 
-def control_study(env_id, rules, seeds, out_root, episodes, networks=((64,),), sets=(), processes=None, threshold=None):
-    """Run (or resume) every job and write ``control.md`` / ``.csv`` / ``.json`` / ``.png``."""
+def control_study(
+    env_id,
+    rules,
+    seeds,
+    out_root,
+    episodes,
+    networks=((64,),),
+    sets=(),
+    processes=None,
+    threshold=None,
+    lockstep: int | None = None,
+):
+    """Run (or resume) every job and write ``control.md`` / ``.csv`` / ``.json`` / ``.png``.
+
+    ``lockstep``: seeds of one rule and network stepped together by one worker (their episodes
+    batched: :func:`synapse_sim.tasks.episodes.run_episodes`); default: the seeds shared out over
+    the processes. The results are the same for every ``lockstep``, bit for bit."""
+    from .jobs import default_processes
+
     jobs = control_jobs(env_id, rules, seeds, out_root, episodes, networks, sets)
-    summaries = run_jobs(jobs, processes, runner=run_or_report)
+    if lockstep is None:
+        lockstep = -(-len(seeds) // min(processes or default_processes(), len(seeds) or 1))
+    summaries = run_jobs(jobs, processes, run_or_report, lockstep, group_by=lambda job: job.out_dir.parent)
     return write_control(out_root, jobs, summaries, env_id, threshold)

@@ -7,6 +7,7 @@ is resumed, so an interrupted study continues where it stopped.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import multiprocessing
 import os
@@ -131,18 +132,25 @@ def failed(summary: dict) -> bool:
     return summary["status"].startswith("failed")
 
 
-def run_jobs(jobs: list[Job], processes: int | None = None, runner=run_job) -> list[dict]:
+def run_jobs(
+    jobs: list[Job], processes: int | None = None, runner=run_job, lockstep: int = 1, group_by=None
+) -> list[dict]:
     """Run jobs in parallel worker processes (one BLAS thread each); results in job order.
 
     ``runner`` runs one job (a module-level function, so that workers can import it).
+    ``lockstep`` K > 1: consecutive jobs (with the same ``group_by(job)``) go in groups of up to K
+    that one worker runs in lockstep (:func:`run_group`): the same results, sooner where their
+    work batches (control episodes).
 
     Workers are spawned: each imports the plug-ins this process loaded and registers the
     features, rules and tasks defined in ``__main__`` (a notebook cell), so a study runs what
     the caller sees. A worker that dies is an error naming the cause, never a silent restart.
     """
-    processes = min(processes or default_processes(), len(jobs))
+    groups = lockstep_groups(jobs, lockstep, group_by)
+    group_runner = functools.partial(run_group, runner)
+    processes = min(processes or default_processes(), len(groups))
     if processes <= 1:
-        return [runner(job) for job in jobs]
+        return [summary for group in groups for summary in group_runner(group)]
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
 
@@ -158,9 +166,9 @@ def run_jobs(jobs: list[Job], processes: int | None = None, runner=run_job) -> l
                 processes, mp_context=context, initializer=_worker, initargs=(snapshot(), stop)
             ) as pool,
         ):
-            futures = [pool.submit(_run_unless_stopped, runner, job) for job in jobs]
+            futures = [pool.submit(_run_unless_stopped, group_runner, group) for group in groups]
             try:
-                return [future.result() for future in futures]
+                return [summary for future in futures for summary in future.result()]
             except BaseException:
                 _stop_workers(stop, futures)
                 raise
@@ -176,6 +184,35 @@ def run_jobs(jobs: list[Job], processes: int | None = None, runner=run_job) -> l
         if isinstance(exc, StudyInterrupted):
             raise
         raise StudyInterrupted(f"the study was interrupted; {_RESUME}") from None
+
+
+def lockstep_groups(jobs: list[Job], size: int, group_by=None) -> list[list[Job]]:
+    """Consecutive jobs with the same ``group_by(job)`` in groups of at most ``size``, job order kept."""
+    groups: list[list[Job]] = []
+    for job in jobs:
+        last = groups[-1] if groups else None
+        same = last is not None and (group_by is None or group_by(last[0]) == group_by(job))
+        if same and len(last) < max(1, size):
+            last.append(job)
+        else:
+            groups.append([job])
+    return groups
+
+
+def run_group(runner, jobs: list[Job]) -> list[dict]:
+    """``runner`` on each job, the jobs in lockstep (:func:`synapse_sim.lockstep.together`) when
+    there are several: their control episodes step together, each run keeps its own folder,
+    checkpoints and results, equal bit for bit to a run alone. An interruption or error of any
+    run is raised once every run of the group has ended (each with its checkpoint)."""
+    if len(jobs) == 1:
+        return [runner(jobs[0])]
+    from ..lockstep import together
+
+    outcomes = together([functools.partial(runner, job) for job in jobs])
+    errors = [o for o in outcomes if isinstance(o, BaseException)]
+    if errors:
+        raise next((e for e in errors if isinstance(e, KeyboardInterrupt)), errors[0])
+    return outcomes
 
 
 def _stop_workers(stop, futures) -> None:
@@ -197,17 +234,17 @@ _RESUME = (
 )
 
 
-def _run_unless_stopped(runner, job: Job) -> dict:
+def _run_unless_stopped(runner, jobs: list[Job]) -> list[dict]:
     """In a worker: a job queued before the study stopped does not start; while a job runs,
     SIGINT / SIGTERM interrupt it (its run loop turns them into a checkpoint and a stop)."""
     import signal
 
     stop = _WORKER["stop"]
     if stop is not None and stop.is_set():
-        raise StudyInterrupted(f"{job.out_dir} not started: the study was interrupted")
+        raise StudyInterrupted(f"{jobs[0].out_dir} not started: the study was interrupted")
     previous = {sig: signal.signal(sig, _raise_interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        return runner(job)
+        return runner(jobs)
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

@@ -23,6 +23,13 @@ ACTIVATIONS = {
 }
 
 
+def affine(h: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """h W + b for a batch of runs (rows of ``h``), each with its own weights (``w``: runs x (in + 1) x out).
+
+    One stacked product: per run the same BLAS call (and so the same rounding) as ``h[k] @ w[k][:-1]``."""
+    return np.matmul(h[:, None, :], w[:, :-1])[:, 0] + w[:, -1]
+
+
 class NonFiniteLossError(FloatingPointError):
     """The loss became NaN or infinite; the run stops before recording it."""
 

@@ -18,9 +18,10 @@ import functools
 
 import numpy as np
 
+from ..lockstep import gather
 from ..scenario import Field, Scenario, ScenarioError
 from .base import Evaluation, Task, check_finite
-from .episodes import EpisodeSpec, run_episode
+from .episodes import EpisodeRequest, EpisodeSpec, run_episodes
 from .observations import ENCODINGS, ObservationCode
 
 SOLVED_WINDOW = 100  # consecutive episodes whose mean return decides "solved" (Gymnasium's definition)
@@ -129,9 +130,10 @@ class ControlTask(Task):
             )
         spec = episode or EpisodeSpec(0.0, "clean", False, False, None)
         spec = dataclasses.replace(spec, rng=self.episode_rng(step))
-        record, episode_trace = run_episode(
+        request = EpisodeRequest(
             self.env, weights, spec, self.hidden_activation, self.env_id, self.max_steps, self.code
         )
+        record, episode_trace = gather(run_episodes, request.batch_key(), request)  # with runs in lockstep: together
         total = record.episode_return
         solved = self.reward_threshold is not None and total >= self.reward_threshold
         return Evaluation(

@@ -24,9 +24,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..scenario import ScenarioError
-from .base import ACTIVATIONS, NonFiniteLossError, Trace
+from .base import ACTIVATIONS, NonFiniteLossError, Trace, affine
 from .observations import ObservationCode
-from .spiking import choose, post_signals, spike_forward
+from .spiking import choose, post_signals, spike_forward_batch
 from .trials import gate
 
 
@@ -78,21 +78,39 @@ class EpisodeRecord:
         return int(self.actions.size)
 
 
-def forward(x, weights, activation: str, noise=None, pre=None) -> tuple[list[np.ndarray], np.ndarray]:
-    """One observation through the network: (each layer's input, without the bias unit; the output logits).
+def forward_batch(x, weights, activation: str, noise=None, pre=None) -> tuple[list[np.ndarray], np.ndarray]:
+    """Observations (rows, one per run) through stacked networks (per layer: runs x (in + 1) x out):
+    (each layer's input, without the bias unit; the output logits), rows per run.
 
     ``pre``: a list that receives each layer's pre-activation (noise included)."""
     f = ACTIVATIONS[activation]
     inputs, h = [], x
     for layer, w in enumerate(weights):
         inputs.append(h)
-        a = h @ w[:-1] + w[-1]
+        a = affine(h, w)
         if noise is not None:
             a += noise[layer]
         if pre is not None:
             pre.append(a.copy())  # the activations work in place
         h = a if layer == len(weights) - 1 else f(a)
     return inputs, h
+
+
+def forward(x, weights, activation: str, noise=None, pre=None) -> tuple[list[np.ndarray], np.ndarray]:
+    """One observation through the network: (each layer's input, without the bias unit; the output logits).
+
+    ``pre``: a list that receives each layer's pre-activation (noise included)."""
+    batch_pre = None if pre is None else []
+    inputs, logits = forward_batch(
+        np.asarray(x)[None],
+        [w[None] for w in weights],
+        activation,
+        None if noise is None else [n[None] for n in noise],
+        batch_pre,
+    )
+    if pre is not None:
+        pre.extend(a[0] for a in batch_pre)
+    return [h[0] for h in inputs], logits[0]
 
 
 def hebbian_signal(means, noisy_pre, noise, rate: float) -> list[np.ndarray]:
@@ -105,20 +123,11 @@ def hebbian_signal(means, noisy_pre, noise, rate: float) -> list[np.ndarray]:
     return signal
 
 
-def reference_policy(x, weights, spec: EpisodeSpec, sizes, activation: str) -> np.ndarray:
-    """log of the mean policy of ``spec.reference_passes`` further noisy passes (NRL without a clean pass)."""
-    dtype = weights[0].dtype
-    probabilities = 0.0
-    for _ in range(spec.reference_passes):
-        noise = [(spec.rng.standard_normal(n) * spec.noise_std).astype(dtype) for n in sizes]
-        probabilities = probabilities + np.exp(log_softmax(forward(x, weights, activation, noise)[1]))
-    return np.log(probabilities / spec.reference_passes)
-
-
 def log_softmax(z: np.ndarray) -> np.ndarray:
+    """log softmax over the last axis (one row per run)."""
     z = z.astype(np.float64, copy=False)
-    z = z - z.max()
-    return z - np.log(np.exp(z).sum())
+    z = z - z.max(axis=-1, keepdims=True)
+    return z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
 
 
 def backward(inputs, weights, error, activation: str) -> list[np.ndarray]:
@@ -129,89 +138,225 @@ def backward(inputs, weights, error, activation: str) -> list[np.ndarray]:
     return signals
 
 
+@dataclass
+class EpisodeRequest:
+    """One run's episode: its environment, the network's weights (per layer), the pass, and how to read it."""
+
+    env: object
+    weights: list[np.ndarray]
+    spec: EpisodeSpec
+    activation: str
+    env_name: str
+    max_steps: int = 0
+    encode: ObservationCode | None = None
+
+    def batch_key(self) -> tuple:
+        """What runs stepped together must share: the network's shape and the kind of pass (not its values)."""
+        s = self.spec
+        shape = tuple((w.shape, w.dtype.str) for w in self.weights)
+        return (
+            self.activation,
+            shape,
+            s.policy,
+            s.act_on,
+            bool(s.noise_std),
+            s.probe,
+            s.gradient,
+            s.implicit_noise,
+            s.reference_passes,
+            s.activity_mean is None,
+        )
+
+
 def run_episode(env, weights, spec: EpisodeSpec, activation: str, env_name: str, max_steps: int = 0, encode=None):
     """Run one episode; returns (its :class:`EpisodeRecord`, the :class:`Trace` of its time steps).
 
     ``encode``: the :class:`~.observations.ObservationCode` (default: the raw observation)."""
-    dtype = weights[0].dtype
-    sizes = [w.shape[1] for w in weights]
-    rng = spec.rng
-    encode = encode or ObservationCode(env.observation_space)
-    raw = []
-    n_actions = int(env.action_space.n)
-    reset_seed = int(rng.integers(2**31))
-    observation, _ = env.reset(seed=reset_seed)
-    seen, inputs, noises, feedback, actions, rewards, changes, powers = [], [], [], [], [], [], [], []
-    means = None if spec.activity_mean is None else [np.array(m, dtype=np.float64) for m in spec.activity_mean]
-    t = 0
+    (outcome,) = run_episodes([EpisodeRequest(env, weights, spec, activation, env_name, max_steps, encode)])
+    if isinstance(outcome, BaseException):
+        raise outcome
+    return outcome
+
+
+def run_episodes(requests: list[EpisodeRequest]) -> list:
+    """The episodes of several runs in lockstep; per run (record, trace), or the error that ended it.
+
+    At each time step the runs still playing go through the network together, one stacked
+    product per layer (:func:`affine`), and each steps its own environment. Every run draws
+    from its own generator in the order it would alone, so run k's episode is the one it
+    would have alone, bit for bit (tests/test_lockstep.py). Requests must share
+    :meth:`EpisodeRequest.batch_key`."""
+    if len({r.batch_key() for r in requests}) > 1:
+        raise ValueError("episodes stepped together need one network shape and one kind of pass")
+    plays = [_Play(r) for r in requests]
+    stacked = [np.stack(layer) for layer in zip(*(r.weights for r in requests), strict=True)]
+    members = None
     while True:
-        x = checked(encode(observation), weights[0].shape[0] - 1, env_name, t, dtype)
-        seen.append(x)
-        raw.append(observation)
-        noise = None
-        if spec.policy == "spiking":
-            layer_inputs, drives, spikes = spike_forward(x, weights, rng)
-            action = choose(spikes[-1], n_actions, spec.epsilon, rng)
-            feedback.append(post_signals(drives, spikes, action, n_actions, spec.credit))
-            inputs.append(layer_inputs)
-        else:
-            if spec.noise_std:
-                noise = [(rng.standard_normal(n) * spec.noise_std).astype(dtype) for n in sizes]
-            # pre-activations are copied out only for the variants that read them
-            clean_pre = [] if spec.implicit_noise else None
-            noisy_pre = [] if spec.implicit_noise or means is not None else None
-            clean_inputs, logits = forward(x, weights, activation, pre=clean_pre)
-            noisy_inputs, noisy_logits = (
-                forward(x, weights, activation, noise, noisy_pre) if noise is not None else (None, None)
-            )
-            if noise is not None and spec.implicit_noise:
-                noise = [b - a for a, b in zip(clean_pre, noisy_pre, strict=True)]
-            if noise is not None and means is not None:
-                noise = hebbian_signal(means, noisy_pre, noise, spec.activity_rate)
-            log_pi = (
-                log_softmax(logits)
-                if not spec.reference_passes
-                else reference_policy(x, weights, spec, sizes, activation)
-            )
-            acting = log_pi if spec.act_on == "clean" or noise is None else log_softmax(noisy_logits)
-            action = int(min(np.searchsorted(np.cumsum(np.exp(acting)), rng.random()), logits.size - 1))
-            if spec.probe:
-                changes.append(log_softmax(noisy_logits)[action] - log_pi[action])
-                powers.append(sum(float(np.dot(xi, xi)) for xi in noise))
-            if spec.gradient:
-                error = -np.exp(log_pi).astype(dtype)
-                error[action] += 1
-                feedback.append(backward(clean_inputs, weights, error, activation))
-            inputs.append(noisy_inputs if noise is not None else clean_inputs)
-        if noise is not None:
-            noises.append(noise)
-        observation, reward, terminated, truncated, _ = env.step(action)
-        if not np.isfinite(reward):
-            raise EnvironmentValueError(f"{env_name} returned the reward {reward} at time step {t} of an episode")
-        actions.append(action)
-        rewards.append(float(reward))
-        t += 1
-        if terminated or truncated or (max_steps and t >= max_steps):
+        active = [i for i, p in enumerate(plays) if p.playing and p.observe()]
+        if not active:
             break
-    seen.append(checked(encode(observation), weights[0].shape[0] - 1, env_name, t, dtype))
-    raw.append(observation)
-    observations = np.stack(seen)
-    record = EpisodeRecord(
-        np.array(actions, dtype=np.int64),
-        np.array(rewards),
-        np.array(changes) if spec.probe else None,
-        np.array(powers) if spec.probe else None,
-        observations,
-        encode.unit(raw),
-        bool(terminated),
-        means,
-        reset_seed,
+        if active != members:
+            members = active
+            weights = stacked if len(active) == len(plays) else [w[active] for w in stacked]
+        actions = _act([plays[i] for i in active], weights)
+        for i, action in zip(active, actions, strict=True):
+            plays[i].step(action)
+    return [p.outcome() for p in plays]
+
+
+def _act(plays, weights) -> list[int]:
+    """Each playing run's action for its current observation, its trace entries appended."""
+    spec = plays[0].spec
+    x = np.stack([p.x for p in plays])
+    n_actions = plays[0].n_actions
+    if spec.policy == "spiking":
+        return _spike([p for p in plays], x, weights, n_actions)
+    dtype = weights[0].dtype
+    sizes = [w.shape[2] for w in weights]
+    activation = plays[0].request.activation
+    noise = None
+    if spec.noise_std:
+        noise = [p.draw_noise(sizes, dtype) for p in plays]
+    clean_pre = [] if spec.implicit_noise else None
+    noisy_pre = [] if spec.implicit_noise or spec.activity_mean is not None else None
+    clean_inputs, logits = forward_batch(x, weights, activation, pre=clean_pre)
+    noisy_inputs, noisy_logits = (
+        forward_batch(x, weights, activation, _rows(noise), noisy_pre) if noise is not None else (None, None)
     )
-    columns = [with_ones(np.stack(layer, axis=1)) for layer in zip(*inputs, strict=True)]
-    noise_columns = [np.stack(layer, axis=1) for layer in zip(*noises, strict=True)] if noises else None
-    feedback_columns = [np.stack(layer, axis=1) for layer in zip(*feedback, strict=True)] if feedback else None
-    trace = Trace(-record.rewards, columns, noise_columns, feedback=feedback_columns, episode=record)
-    return record, trace
+    if noise is not None and spec.implicit_noise:
+        noise = [[b[k] - a[k] for a, b in zip(clean_pre, noisy_pre, strict=True)] for k in range(len(plays))]
+    if noise is not None and spec.activity_mean is not None:
+        noise = [
+            hebbian_signal(p.means, [a[k] for a in noisy_pre], noise[k], p.spec.activity_rate)
+            for k, p in enumerate(plays)
+        ]
+    log_pi = log_softmax(logits) if not spec.reference_passes else _reference(plays, x, weights, sizes, activation)
+    acting = log_pi if spec.act_on == "clean" or noise is None else log_softmax(noisy_logits)
+    draws = np.array([p.rng.random() for p in plays])
+    chosen = np.minimum((np.cumsum(np.exp(acting), axis=-1) < draws[:, None]).sum(axis=-1), logits.shape[1] - 1)
+    noisy_log_pi = log_softmax(noisy_logits) if spec.probe else None
+    actions = []
+    for k, p in enumerate(plays):
+        action = int(chosen[k])
+        if spec.probe:
+            p.changes.append(noisy_log_pi[k, action] - log_pi[k, action])
+            p.powers.append(sum(float(np.dot(xi, xi)) for xi in noise[k]))
+        if spec.gradient:
+            error = -np.exp(log_pi[k]).astype(dtype)
+            error[action] += 1
+            p.feedback.append(backward([h[k] for h in clean_inputs], p.request.weights, error, activation))
+        p.inputs.append([h[k] for h in (noisy_inputs if noise is not None else clean_inputs)])
+        if noise is not None:
+            p.noises.append(noise[k])
+        actions.append(action)
+    return actions
+
+
+def _rows(per_run: list[list[np.ndarray]]) -> list[np.ndarray]:
+    """Per-run lists of per-layer vectors -> per layer, runs in rows."""
+    return [np.stack(layer) for layer in zip(*per_run, strict=True)]
+
+
+def _reference(plays, x, weights, sizes, activation) -> np.ndarray:
+    """log of the mean policy of ``reference_passes`` further noisy passes (NRL without a clean pass)."""
+    passes = plays[0].spec.reference_passes
+    dtype = weights[0].dtype
+    probabilities = 0.0
+    for _ in range(passes):
+        noise = _rows([p.draw_noise(sizes, dtype) for p in plays])
+        probabilities = probabilities + np.exp(log_softmax(forward_batch(x, weights, activation, noise)[1]))
+    return np.log(probabilities / passes)
+
+
+def _spike(plays, x, weights, n_actions: int) -> list[int]:
+    """Spiking GLM neurons (:mod:`.spiking`), the runs stacked."""
+    inputs, drives, spikes = spike_forward_batch(x, weights, [p.rng for p in plays])
+    actions = []
+    for k, p in enumerate(plays):
+        action = choose(spikes[-1][k], n_actions, p.spec.epsilon, p.rng)
+        own = [s[k] for s in spikes]
+        p.feedback.append(post_signals([z[k] for z in drives], own, action, n_actions, p.spec.credit))
+        p.inputs.append([h[k] for h in inputs])
+        actions.append(action)
+    return actions
+
+
+class _Play:
+    """One run's episode as it unfolds: its environment, generator and what the trace keeps."""
+
+    def __init__(self, request: EpisodeRequest):
+        self.request = request
+        self.spec = request.spec
+        self.rng = request.spec.rng
+        self.env = request.env
+        self.encode = request.encode or ObservationCode(self.env.observation_space)
+        self.n_actions = int(self.env.action_space.n)
+        self.n_inputs = request.weights[0].shape[0] - 1
+        self.dtype = request.weights[0].dtype
+        am = request.spec.activity_mean
+        self.means = None if am is None else [np.array(m, dtype=np.float64) for m in am]
+        self.seen, self.raw, self.inputs, self.noises, self.feedback = [], [], [], [], []
+        self.actions, self.rewards, self.changes, self.powers = [], [], [], []
+        self.t, self.terminated, self.playing, self.error, self.x = 0, False, True, None, None
+        self.reset_seed = int(self.rng.integers(2**31))
+        self.observation, _ = self.env.reset(seed=self.reset_seed)
+
+    def draw_noise(self, sizes, dtype) -> list[np.ndarray]:
+        return [(self.rng.standard_normal(n) * self.spec.noise_std).astype(dtype) for n in sizes]
+
+    def observe(self) -> bool:
+        """Read the current observation into ``x``; False (and the run stops) if it is not a valid input."""
+        try:
+            self.x = checked(self.encode(self.observation), self.n_inputs, self.request.env_name, self.t, self.dtype)
+        except (ScenarioError, EnvironmentValueError) as exc:
+            self.error, self.playing = exc, False
+            return False
+        self.seen.append(self.x)
+        self.raw.append(self.observation)
+        return True
+
+    def step(self, action: int) -> None:
+        self.observation, reward, terminated, truncated, _ = self.env.step(action)
+        if not np.isfinite(reward):
+            self.error = EnvironmentValueError(
+                f"{self.request.env_name} returned the reward {reward} at time step {self.t} of an episode"
+            )
+            self.playing = False
+            return
+        self.actions.append(action)
+        self.rewards.append(float(reward))
+        self.t += 1
+        max_steps = self.request.max_steps
+        if terminated or truncated or (max_steps and self.t >= max_steps):
+            self.terminated = bool(terminated)
+            self.playing = False
+
+    def outcome(self):
+        """(record, trace), or the error that ended the episode."""
+        if self.error is not None:
+            return self.error
+        try:
+            last = checked(self.encode(self.observation), self.n_inputs, self.request.env_name, self.t, self.dtype)
+        except (ScenarioError, EnvironmentValueError) as exc:
+            return exc
+        self.seen.append(last)
+        self.raw.append(self.observation)
+        probe = self.spec.probe
+        record = EpisodeRecord(
+            np.array(self.actions, dtype=np.int64),
+            np.array(self.rewards),
+            np.array(self.changes) if probe else None,
+            np.array(self.powers) if probe else None,
+            np.stack(self.seen),
+            self.encode.unit(self.raw),
+            self.terminated,
+            self.means,
+            self.reset_seed,
+        )
+        columns = [with_ones(np.stack(layer, axis=1)) for layer in zip(*self.inputs, strict=True)]
+        noise = [np.stack(layer, axis=1) for layer in zip(*self.noises, strict=True)] if self.noises else None
+        feedback = [np.stack(layer, axis=1) for layer in zip(*self.feedback, strict=True)] if self.feedback else None
+        return record, Trace(-record.rewards, columns, noise, feedback=feedback, episode=record)
 
 
 def with_ones(columns: np.ndarray) -> np.ndarray:

@@ -14,21 +14,31 @@ from __future__ import annotations
 
 import numpy as np
 
+from .base import affine
+
 CREDITS = ("chosen", "target")
 
 
-def spike_forward(x, weights, rng) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]]:
-    """(each layer's input, its drives z, its spikes s), bottom-up, drawing one uniform per neuron."""
+def spike_forward_batch(x, weights, rngs) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]]:
+    """(each layer's input, its drives z, its spikes s), bottom-up, for runs in rows (stacked weights:
+    runs x (in + 1) x out), each run drawing one uniform per neuron from its own generator."""
     inputs, drives, spikes = [], [], []
     h = x
     for w in weights:
         inputs.append(h)
-        z = h @ w[:-1] + w[-1]
-        s = np.where(rng.random(z.shape) < 0.5 * (1 + np.tanh(z)), 1, -1).astype(w.dtype)
+        z = affine(h, w)
+        uniforms = np.stack([rng.random(z.shape[1]) for rng in rngs])
+        s = np.where(uniforms < 0.5 * (1 + np.tanh(z)), 1, -1).astype(w.dtype)
         drives.append(z)
         spikes.append(s)
         h = s
     return inputs, drives, spikes
+
+
+def spike_forward(x, weights, rng) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]]:
+    """(each layer's input, its drives z, its spikes s) of one observation, drawing one uniform per neuron."""
+    batch = spike_forward_batch(np.asarray(x)[None], [w[None] for w in weights], [rng])
+    return tuple([a[0] for a in part] for part in batch)
 
 
 def vote(output_spikes: np.ndarray, n_actions: int) -> int:
