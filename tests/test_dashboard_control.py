@@ -193,18 +193,27 @@ def test_a_decision_boundary_model_keeps_its_curves_and_views():
     assert np.isnan(views.curves_data(plain)["return"]).all()
 
 
-def test_the_spike_raster_is_the_traces_hidden_spikes():
-    model = control_model(Scenario.load("scenarios/cartpole_spiking.toml"), hidden="8", steps=2)
+def test_the_spike_raster_shows_the_hidden_spikes_and_the_output_populations_that_voted():
+    from synapse_sim.tasks.spiking import vote
+
+    scenario = Scenario.load("scenarios/cartpole_spiking.toml").with_overrides({"spiking.vote_epsilon": 0.0})
+    model = control_model(scenario, hidden="8", steps=2)
     data = views.spike_data(model.episode)
     length = model.episode.record.length
-    (spikes,) = data.spikes
-    assert spikes.shape == (8, length) and set(np.unique(spikes)) <= {-1, 1}
-    np.testing.assert_array_equal(spikes, model.episode.trace.inputs[1][:8])
+    hidden, output = data.spikes
+    assert data.layer_names == ["hidden 1", "output"]
+    assert hidden.shape == (8, length) and output.shape == (20, length) and set(np.unique(output)) <= {-1, 1}
+    np.testing.assert_array_equal(hidden, model.episode.trace.inputs[1][:8])
+    assert [vote(output[:, t], 2) for t in range(length)] == model.episode.record.actions.tolist()  # no exploring
     rgb = views.spike_rgb(data)
-    assert rgb.shape == (3 + 1 + 8, length, 3)
+    assert rgb.shape == (3 + 1 + 8 + 1 + 20, length, 3)
     np.testing.assert_array_equal(
-        rgb[4:][spikes == 1], np.tile(views.environment.SPIKE_RGB[1], ((spikes == 1).sum(), 1))
+        rgb[4:12][hidden == 1], np.tile(views.environment.SPIKE_RGB[1], ((hidden == 1).sum(), 1))
     )
+    np.testing.assert_array_equal(
+        rgb[13:][output == -1], np.tile(views.environment.SPIKE_RGB[-1], ((output == -1).sum(), 1))
+    )
+    assert "hidden 1 8, output 20" in views.spike_html(data)
 
 
 def test_a_synapses_terms_per_time_step_sum_to_its_eligibility(model):

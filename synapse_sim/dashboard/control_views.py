@@ -2,7 +2,7 @@
 
 One model step is one whole episode; :class:`EnvironmentView` replays the last one frame by frame
 (a slider over its time steps, the last frame until one is chosen), :class:`SpikeRaster` shows the
-hidden neurons' spikes over its time steps (spiking rule). The numbers come from :mod:`.views`.
+neurons' spikes (hidden and output) over its time steps (spiking rule). The numbers come from :mod:`.views`.
 """
 
 from __future__ import annotations
@@ -54,7 +54,8 @@ def EnvironmentView(model, step: int = 0):
 
 @solara.component
 def SpikeRaster(model, step: int = 0):
-    """Under the spiking rule: each hidden neuron's spike per time step of the last episode (``step`` redraws)."""
+    """Under the spiking rule: each neuron's spike per time step of the last episode, hidden layers then
+    the output populations (``step`` redraws)."""
     data = views.spike_data(model.episode)
     if data is None:
         Html('<div class="synsim-note synsim-no-spikes">spikes: after a step (one step runs one episode)</div>')

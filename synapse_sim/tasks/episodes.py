@@ -68,6 +68,7 @@ class EpisodeRecord:
     terminated: bool = False
     activity_mean: list | None = None
     reset_seed: int | None = None  # the environment was reset with it: a replay with a drawing copy starts here
+    output_spikes: np.ndarray | None = None  # spiking rule: (time steps, output neurons) of +1 / -1, the voters
 
     @property
     def episode_return(self) -> float:
@@ -275,6 +276,7 @@ def _spike(plays, x, weights, n_actions: int) -> list[int]:
     for k, p in enumerate(plays):
         action = choose(spikes[-1][k], n_actions, p.spec.epsilon, p.rng)
         own = [s[k] for s in spikes]
+        p.output_spikes.append(own[-1])
         p.feedback.append(post_signals([z[k] for z in drives], own, action, n_actions, p.spec.credit))
         p.inputs.append([h[k] for h in inputs])
         actions.append(action)
@@ -296,7 +298,7 @@ class _Play:
         am = request.spec.activity_mean
         self.means = None if am is None else [np.array(m, dtype=np.float64) for m in am]
         self.seen, self.raw, self.inputs, self.noises, self.feedback = [], [], [], [], []
-        self.actions, self.rewards, self.changes, self.powers = [], [], [], []
+        self.actions, self.rewards, self.changes, self.powers, self.output_spikes = [], [], [], [], []
         self.t, self.terminated, self.playing, self.error, self.x = 0, False, True, None, None
         self.reset_seed = int(self.rng.integers(2**31))
         self.observation, _ = self.env.reset(seed=self.reset_seed)
@@ -352,6 +354,7 @@ class _Play:
             self.terminated,
             self.means,
             self.reset_seed,
+            np.stack(self.output_spikes) if self.output_spikes else None,
         )
         columns = [with_ones(np.stack(layer, axis=1)) for layer in zip(*self.inputs, strict=True)]
         noise = [np.stack(layer, axis=1) for layer in zip(*self.noises, strict=True)] if self.noises else None

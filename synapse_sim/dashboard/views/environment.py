@@ -2,8 +2,9 @@
 
 The episode is the model's ``episode`` (:class:`~..episode.LastEpisode`); its frames come from
 replaying it (:class:`~..episode.EpisodeReplay`), one frame per time step asked for. Under the
-spiking rule the raster of the episode shows each hidden neuron's spike (+1) or silence (-1) per
-time step, read from the trace (layer l's input, l >= 1, holds layer l's spikes; bias row last).
+spiking rule the raster of the episode shows each neuron's spike (+1) or silence (-1) per time
+step: the hidden ones read from the trace (layer l's input, l >= 1, holds layer l's spikes; bias
+row last), the output populations' from the episode record.
 """
 
 from __future__ import annotations
@@ -107,22 +108,30 @@ def spiking(model) -> bool:
 
 @dataclass
 class SpikeData:
-    spikes: list[np.ndarray]  # per hidden layer: (neurons, time steps) of +1 / -1
+    spikes: list[np.ndarray]  # per layer, hidden ones then the output: (neurons, time steps) of +1 / -1
     actions: np.ndarray  # the action taken per time step (the populations' vote)
     step: int
 
+    @property
+    def layer_names(self) -> list[str]:
+        return [f"hidden {i + 1}" for i in range(len(self.spikes) - 1)] + ["output"]
+
 
 def spike_data(episode) -> SpikeData | None:
-    """Each hidden neuron's spikes over ``episode``'s time steps (None before a step)."""
+    """Each neuron's spikes over ``episode``'s time steps, hidden layers then the output populations
+    (None before a step)."""
     if episode is None:
         return None
     spikes = [np.asarray(layer[:-1], dtype=np.int8) for layer in episode.trace.inputs[1:]]  # bias row last
+    output = episode.record.output_spikes
+    if output is not None:
+        spikes.append(np.asarray(output.T, dtype=np.int8))
     return SpikeData(spikes, np.asarray(episode.record.actions), int(episode.step))
 
 
 def spike_rgb(data: SpikeData) -> np.ndarray:
-    """Rows: the action strip (a colour per action), then every hidden neuron, layers apart by an amber
-    row; columns: time steps. One pixel each (the browser scales it up)."""
+    """Rows: the action strip (a colour per action), then every neuron, hidden layers then the output
+    populations, layers apart by an amber row; columns: time steps. One pixel each (the browser scales it up)."""
     steps = data.actions.size
     palette = np.array([hex_rgb(h) for h in ACTION_STRIP_HEX])
     strip = np.repeat(palette[data.actions % len(palette)][None], 3, axis=0)
@@ -134,7 +143,7 @@ def spike_rgb(data: SpikeData) -> np.ndarray:
 
 
 def spike_html(data: SpikeData) -> str:
-    counts = ", ".join(f"{layer.shape[0]}" for layer in data.spikes)
+    counts = ", ".join(f"{name} {layer.shape[0]}" for name, layer in zip(data.layer_names, data.spikes, strict=True))
     rate = float(np.mean(np.concatenate([(s == 1).ravel() for s in data.spikes]))) if data.spikes else 0.0
     swatches = "".join(
         f'<span class="synsim-swatch" style="background:{ACTION_STRIP_HEX[a % len(ACTION_STRIP_HEX)]}"></span>{a}'
@@ -142,10 +151,11 @@ def spike_html(data: SpikeData) -> str:
     )
     return (
         f'<div class="synsim-title synsim-spikes-title" data-neurons="{sum(s.shape[0] for s in data.spikes)}" '
-        f'data-steps="{data.actions.size}">spikes of the episode of step {data.step}: hidden neurons ({counts}) '
+        f'data-steps="{data.actions.size}">spikes of the episode of step {data.step}: neurons ({counts}) '
         f"x {data.actions.size} time steps</div>"
-        '<div class="synsim-note">black: a spike (+1), light: none (-1); top strip: the action the output '
-        f"populations voted for{swatches}; spike rate {rate:.2f}</div>"
+        '<div class="synsim-note">black: a spike (+1), light: none (-1); amber rows part the layers, the output '
+        "populations last (neuron k x actions + a votes for action a); top strip: the action they voted "
+        f"for{swatches}; spike rate {rate:.2f}</div>"
     )
 
 
