@@ -77,6 +77,14 @@ SCHEMA: dict[str, dict[str, Field]] = {
             choices=("tanh", "relu", "leaky_relu", "identity"),
         ),
         "init_range": Field("float", 0.1, "initial weights uniform in [-r, r], biases 0", low=0.0, high=MAX_SCALE),
+        "init_seed": Field(
+            "int",
+            -1,
+            "seed of the initial weights (-1: run.seed); one value for every run seed starts them all from one draw, "
+            "as the NRL authors' code does (torch seed 42)",
+            low=-1,
+            high=MAX_SEED,
+        ),
         "bias_step_scale": Field("float", 2.0, "bias synapses step by this times alpha_s (authors' code: 2)", low=0.0),
         "dtype": Field("str", "float64", "floating-point type of weights and data", choices=("float64", "float32")),
     },

@@ -353,3 +353,13 @@ def test_a_parallel_study_stops_its_running_jobs_and_starts_no_queued_one(tmp_pa
         assert summary["status"].startswith("interrupted") and (folder / "checkpoint.npz").exists(), folder
         assert not (folder / "run.lock").exists()
     assert not (out / "8" / "rmhl").exists(), "a queued job started after the interruption"
+
+
+def test_network_init_seed_starts_every_run_seed_from_one_draw_as_the_nrl_code_does():
+    def weights(**keys):
+        return VectorEngine(control("nrl", **keys)).population.weights
+
+    np.testing.assert_array_equal(weights(**{"run.seed": 3, "network.init_seed": 0}), weights(**{"run.seed": 0}))
+    assert not np.array_equal(weights(**{"run.seed": 3}), weights(**{"run.seed": 0}))
+    with pytest.raises(ScenarioError, match="init_seed"):
+        control("nrl", **{"network.init_seed": -2})

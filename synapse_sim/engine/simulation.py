@@ -40,7 +40,8 @@ PLAIN_PASS = Pass()
 def scenario_initial_weights(scenario: Scenario, topology: Topology) -> np.ndarray:
     """The run's initial weights (sid order): the same for every rule, view and the gradient baseline."""
     network = scenario["network"]
-    rng = generator(scenario["run"]["seed"], STREAM_INIT)
+    seed = network["init_seed"] if network["init_seed"] >= 0 else scenario["run"]["seed"]
+    rng = generator(seed, STREAM_INIT)
     return initial_weights(topology, rng, network["init_range"], np.dtype(network["dtype"]))
 
 
