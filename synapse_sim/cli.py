@@ -15,7 +15,7 @@ import sys
 import traceback
 from pathlib import Path
 
-from .cli_comparisons import add_comparison_commands
+from .cli_comparisons import add_comparison_commands, add_processes
 from .locations import scenario_folder, scenario_names, scenario_summary, user_folder, user_policy_folder
 from .rules.synaptic_rl.policy import PolicyFileError
 from .runner import RunError
@@ -246,7 +246,7 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--static", default=STATIC, help="scenario file or shipped name")
     f.add_argument("--iterations", type=int, help="run.iterations of every run")
     f.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a key in both scenarios")
-    f.add_argument("--processes", type=int, help="parallel runs (default: one per core)")
+    add_processes(f)
     f.add_argument("--out", default="runs/fig1")
     f.set_defaults(func=_fig1)
 
@@ -266,7 +266,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="scenario that screens each learned table frozen (a notMNIST scenario screens on notMNIST)",
     )
     lp.add_argument("--screen-iterations", type=int, help="iterations of each screen run (default: the scenario's)")
-    lp.add_argument("--processes", type=int, help="parallel runs (default: one per core)")
+    add_processes(lp)
     lp.add_argument("--out", default="runs/learn-policy")
     lp.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a key in both scenarios")
     lp.add_argument(
@@ -324,7 +324,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     t.add_argument("--max-iterations", type=int, help="cap synaptic-RL iterations (a shorter, cheaper table)")
     t.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a key in all four scenarios")
-    t.add_argument("--processes", type=int, help="parallel runs (default: one per core)")
+    add_processes(t)
     t.add_argument("--scenarios", default=str(scenario_folder()), help="folder holding notmnist_*.toml")
     t.add_argument("--out", default="runs/table1")
     t.set_defaults(func=_table1)
@@ -333,8 +333,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    from .studies.cluster import use_scheduler
+
     try:
-        return args.func(args)
+        with use_scheduler(getattr(args, "scheduler", None)):
+            return args.func(args)
     except (ScenarioError, PolicyFileError, DataError, RunError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

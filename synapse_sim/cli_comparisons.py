@@ -35,6 +35,18 @@ def _compare(args) -> int:
     return 0
 
 
+def add_processes(parser) -> None:
+    """--processes and --scheduler: where a study's runs go (Dask; :mod:`synapse_sim.studies.cluster`)."""
+    parser.add_argument(
+        "--processes", type=int, help="parallel runs: worker processes of a local Dask cluster (default: one per core)"
+    )
+    parser.add_argument(
+        "--scheduler",
+        metavar="tcp://HOST:PORT",
+        help="run on the Dask cluster of this scheduler instead (default: $SYNAPSE_SIM_SCHEDULER, else a local one)",
+    )
+
+
 def positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -126,7 +138,7 @@ def add_comparison_commands(add) -> None:
         help="accuracies whose first crossing the table reports (default 0.80 0.85 0.88)",
     )
     c.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a key in every scenario")
-    c.add_argument("--processes", type=int, help="parallel runs (default: one per core)")
+    add_processes(c)
     c.add_argument("--out", default="runs/compare")
     c.set_defaults(func=_compare)
 
@@ -145,7 +157,7 @@ def add_comparison_commands(add) -> None:
         help="first give every method the same rate grid (paper rate x 1/3, 1, 3) on a tuning seed, and use its best",
     )
     add_networks(q, [(300,), (300, 100)], "300 300-100 (the default, the paper's)")
-    q.add_argument("--processes", type=int, help="parallel runs (default: one per core)")
+    add_processes(q)
     q.add_argument("--out", default="runs/qagrel_table")
     q.set_defaults(func=_qagrel_table)
 
@@ -168,7 +180,7 @@ def add_comparison_commands(add) -> None:
         type=float,
         help="the return the table counts as solved (default: the environment's reward threshold, where runs stop)",
     )
-    k.add_argument("--processes", type=int, help="parallel runs (default: one per core)")
+    add_processes(k)
     k.add_argument(
         "--lockstep",
         type=positive_int,

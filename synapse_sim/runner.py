@@ -107,6 +107,25 @@ def interrupt_flag():
             previous.clear()
 
 
+_THREAD = threading.local()  # per thread: callables that may stop its runs (a study's stop event)
+
+
+@contextlib.contextmanager
+def stop_source(check):
+    """Runs of this thread also stop, with a checkpoint, once ``check()`` returns a reason (asked at
+    most once a second): a Dask task's view of its study's stop event."""
+    sources = _THREAD.__dict__.setdefault("sources", [])
+    sources.append(check)
+    try:
+        yield
+    finally:
+        sources.remove(check)
+
+
+def _stop_reason() -> str | None:
+    return next((reason for check in getattr(_THREAD, "sources", ()) if (reason := check())), None)
+
+
 def prepare(scenario: Scenario | None, folder: ResultsFolder, resume: bool, sets=()):
     """Check the folder and return (scenario, engine state or None, history arrays, wall time)."""
     out_dir = folder.path
@@ -222,6 +241,7 @@ def _loop(scenario, engine, history: History, out_dir: Path, wall_before, progre
     early_stop_at = scenario["run"]["early_stop_iteration"]
     early_stop_below = scenario["run"]["early_stop_accuracy"]
     bar = _progress(progress, iterations, start_step, out_dir)
+    polled = time.monotonic()
     with interrupt_flag() as flag:
         try:
             max_evaluations = scenario["run"]["max_evaluations"] or float("inf")
@@ -246,6 +266,9 @@ def _loop(scenario, engine, history: History, out_dir: Path, wall_before, progre
                         bar.set_postfix(loss=f"{result.loss:.4g}", acc=f"{result.accuracy:.3f}", refresh=False)
                 if interrupt_at is not None and t >= interrupt_at:
                     flag["signal"] = "requested"
+                if not flag["signal"] and time.monotonic() - polled >= 1:
+                    polled = time.monotonic()
+                    flag["signal"] = _stop_reason()
                 if flag["signal"]:
                     raise Interrupted(flag["signal"])
                 if every and t % every == 0:

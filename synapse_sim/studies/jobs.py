@@ -7,9 +7,9 @@ is resumed, so an interrupted study continues where it stopped.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import json
-import multiprocessing
 import os
 import sys
 from dataclasses import dataclass
@@ -142,48 +142,77 @@ def run_jobs(
     that one worker runs in lockstep (:func:`run_group`): the same results, sooner where their
     work batches (control episodes).
 
-    Workers are spawned: each imports the plug-ins this process loaded and registers the
-    features, rules and tasks defined in ``__main__`` (a notebook cell), so a study runs what
-    the caller sees. A worker that dies is an error naming the cause, never a silent restart.
+    The runs go to Dask (:mod:`.cluster`): a ``LocalCluster`` of ``processes`` single-threaded
+    worker processes, or the scheduler named by ``--scheduler`` / ``$SYNAPSE_SIM_SCHEDULER``;
+    with one process and no scheduler they run here, one after the other. Each worker imports
+    the plug-ins this process loaded and registers the features, rules and tasks defined in
+    ``__main__`` (a notebook cell), so a study runs what the caller sees. A task whose worker
+    is lost runs again on another and resumes its run from the last checkpoint.
     """
+    from .cluster import scheduler_address
+
     groups = lockstep_groups(jobs, lockstep, group_by)
     group_runner = functools.partial(run_group, runner)
+    address = scheduler_address()
     processes = min(processes or default_processes(), len(groups))
-    if processes <= 1:
+    if processes <= 1 and not address:
         return [summary for group in groups for summary in group_runner(group)]
-    from concurrent.futures import ProcessPoolExecutor
-    from concurrent.futures.process import BrokenProcessPool
-
     from ..plugins import snapshot
+    from .cluster import client_for, stop_all, submit_all
 
-    context = multiprocessing.get_context("spawn")
-    stop = context.Event()
+    groups = [[dataclasses.replace(job, out_dir=Path(job.out_dir).resolve()) for job in group] for group in groups]
     try:
-        with (
-            _main_module_not_rerun(),
-            _sigterm_interrupts(),
-            ProcessPoolExecutor(
-                processes, mp_context=context, initializer=_worker, initargs=(snapshot(), stop)
-            ) as pool,
-        ):
-            futures = [pool.submit(_run_unless_stopped, group_runner, group) for group in groups]
+        with _main_module_not_rerun(), _sigterm_interrupts(), client_for(address, processes) as client:
+            futures, stop_name = submit_all(client, _dask_task, groups, (group_runner, snapshot()))
             try:
-                return [summary for future in futures for summary in future.result()]
+                return [summary for future in futures for summary in _outcome(future)]
             except BaseException:
-                _stop_workers(stop, futures)
+                stop_all(client, futures, stop_name)
                 raise
-    except BrokenProcessPool as exc:
-        from ..folder import RunError
-
-        raise RunError(
-            f"a study worker process stopped before finishing its run ({exc}); the runs that completed are kept in "
-            "their folders and the study resumes them when started again (--processes 1 runs them here, one at a "
-            "time)"
-        ) from None
     except KeyboardInterrupt as exc:
         if isinstance(exc, StudyInterrupted):
             raise
         raise StudyInterrupted(f"the study was interrupted; {_RESUME}") from None
+    except Exception as exc:
+        from distributed import KilledWorker
+
+        from ..folder import RunError
+
+        if not isinstance(exc, KilledWorker):
+            raise
+        raise RunError(
+            f"a run's task was lost with {exc.last_worker.address if exc.last_worker else 'its worker'} on every "
+            "try; the runs that completed are kept in their folders and the study resumes the others when started "
+            "again (--processes 1 runs them here, one at a time)"
+        ) from None
+
+
+def _dask_task(jobs: list[Job], payload, stop_name: str) -> tuple[str, object]:
+    """A Dask task: the group's runs (one BLAS thread, the study's plug-ins), stopping when the study
+    does; ("done", summaries) or ("interrupted", why): an interruption is not raised in the worker
+    (a ``KeyboardInterrupt`` there would end the worker, not the study)."""
+    from ..plugins import restore
+    from ..runner import stop_source
+    from .cluster import stop_requested
+
+    runner, plugins = payload
+    _single_thread()
+    restore(plugins)
+    stopped = stop_requested(stop_name)
+    if stopped():
+        return "interrupted", f"{jobs[0].out_dir} not started: the study was interrupted"
+    try:
+        with stop_source(stopped):
+            return "done", runner(jobs)
+    except KeyboardInterrupt as exc:
+        return "interrupted", str(exc)
+
+
+def _outcome(future) -> list[dict]:
+    kind, value = future.result()
+    if kind == "interrupted":
+        raise StudyInterrupted(value)
+    return value
 
 
 def lockstep_groups(jobs: list[Job], size: int, group_by=None) -> list[list[Job]]:
@@ -215,43 +244,9 @@ def run_group(runner, jobs: list[Job]) -> list[dict]:
     return outcomes
 
 
-def _stop_workers(stop, futures) -> None:
-    """No queued job starts, and the running ones checkpoint and stop (SIGTERM reaches their run
-    loop's handler; an idle worker ignores it)."""
-    import signal
-
-    stop.set()
-    for future in futures:
-        future.cancel()
-    for child in multiprocessing.active_children():
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(child.pid, signal.SIGTERM)
-
-
-_WORKER: dict = {"stop": None}  # this worker process's stop event, set by _worker
 _RESUME = (
     "the running jobs saved their checkpoints and the queued ones did not start: run the same command again to resume"
 )
-
-
-def _run_unless_stopped(runner, jobs: list[Job]) -> list[dict]:
-    """In a worker: a job queued before the study stopped does not start; while a job runs,
-    SIGINT / SIGTERM interrupt it (its run loop turns them into a checkpoint and a stop)."""
-    import signal
-
-    stop = _WORKER["stop"]
-    if stop is not None and stop.is_set():
-        raise StudyInterrupted(f"{jobs[0].out_dir} not started: the study was interrupted")
-    previous = {sig: signal.signal(sig, _raise_interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        return runner(jobs)
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-
-
-def _raise_interrupt(signum, _frame):
-    raise KeyboardInterrupt(signum)
 
 
 @contextlib.contextmanager
@@ -287,20 +282,6 @@ def _main_module_not_rerun():
     finally:
         main.__dict__.pop("__spec__", None)
         main.__dict__.update(saved)
-
-
-def _worker(plugins: bytes, stop=None) -> None:
-    """Between runs a worker ignores SIGINT / SIGTERM (a run installs its own handlers that
-    checkpoint); the study's process decides when the pool ends."""
-    import signal
-
-    _WORKER["stop"] = stop
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, signal.SIG_IGN)
-    _single_thread()
-    from ..plugins import restore
-
-    restore(plugins)
 
 
 def _single_thread() -> None:
