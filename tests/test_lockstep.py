@@ -148,7 +148,7 @@ def test_an_interrupted_study_in_lockstep_checkpoints_every_run_and_resumes_them
         while not all((f / "run.lock").exists() for f in folders) and time.monotonic() < deadline:
             time.sleep(0.05)
         assert all((f / "run.lock").exists() for f in folders), "the three runs did not start together within 60 s"
-        time.sleep(1.0)
+        time.sleep(0.3)
         process.send_signal(signal.SIGINT)
         _, err = process.communicate(timeout=120)
     finally:

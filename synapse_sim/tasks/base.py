@@ -23,11 +23,26 @@ ACTIVATIONS = {
 }
 
 
-def affine(h: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """h W + b for a batch of runs (rows of ``h``), each with its own weights (``w``: runs x (in + 1) x out).
+def affine(h: np.ndarray, w) -> np.ndarray:
+    """h W + b for a batch of runs (rows of ``h``), each with its own weights (``w``: runs x (in + 1) x out,
+    or its :func:`split_bias` form, made once for many calls).
 
-    One stacked product: per run the same BLAS call (and so the same rounding) as ``h[k] @ w[k][:-1]``."""
-    return np.matmul(h[:, None, :], w[:, :-1])[:, 0] + w[:, -1]
+    One stacked product: per run the same BLAS call (and so the same rounding) as ``h[k] @ w[k][:-1]``,
+    which is what one run alone does (cheaper to call; tests/test_lockstep.py holds the two equal)."""
+    matrix, bias = split_bias(w) if isinstance(w, np.ndarray) else w
+    if matrix.ndim == 2:
+        return (h[0] @ matrix + bias)[None]
+    return np.matmul(h[:, None, :], matrix)[:, 0] + bias
+
+
+def split_bias(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Stacked weights (runs x (in + 1) x out) as (matrices, biases); one run's as 2-D / 1-D views."""
+    return (w[0, :-1], w[0, -1]) if w.shape[0] == 1 else (w[:, :-1], w[:, -1])
+
+
+def rows(vectors) -> np.ndarray:
+    """Vectors of equal length as the rows of one array (one vector: a view, no copy)."""
+    return vectors[0][None] if len(vectors) == 1 else np.stack(vectors)
 
 
 class NonFiniteLossError(FloatingPointError):

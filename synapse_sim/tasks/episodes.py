@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..scenario import ScenarioError
-from .base import ACTIVATIONS, NonFiniteLossError, Trace, affine
+from .base import ACTIVATIONS, NonFiniteLossError, Trace, affine, rows, split_bias
 from .observations import ObservationCode
 from .spiking import choose, post_signals, spike_forward_batch
 from .trials import gate
@@ -125,8 +125,13 @@ def hebbian_signal(means, noisy_pre, noise, rate: float) -> list[np.ndarray]:
 
 
 def log_softmax(z: np.ndarray) -> np.ndarray:
-    """log softmax over the last axis (one row per run)."""
+    """log softmax over the last axis (one row per run; one row, or a vector, the cheaper way)."""
     z = z.astype(np.float64, copy=False)
+    if z.ndim == 1:
+        z = z - z.max()
+        return z - np.log(np.exp(z).sum())
+    if z.shape[0] == 1:
+        return log_softmax(z[0])[None]
     z = z - z.max(axis=-1, keepdims=True)
     return z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
 
@@ -199,6 +204,7 @@ def run_episodes(requests: list[EpisodeRequest]) -> list:
         if active != members:
             members = active
             weights = stacked if len(active) == len(plays) else [w[active] for w in stacked]
+            weights = _Weights(weights)
         actions = _act([plays[i] for i in active], weights)
         for i, action in zip(active, actions, strict=True):
             plays[i].step(action)
@@ -208,12 +214,11 @@ def run_episodes(requests: list[EpisodeRequest]) -> list:
 def _act(plays, weights) -> list[int]:
     """Each playing run's action for its current observation, its trace entries appended."""
     spec = plays[0].spec
-    x = np.stack([p.x for p in plays])
+    x = rows([p.x for p in plays])
     n_actions = plays[0].n_actions
     if spec.policy == "spiking":
         return _spike([p for p in plays], x, weights, n_actions)
-    dtype = weights[0].dtype
-    sizes = [w.shape[2] for w in weights]
+    dtype, sizes = weights.dtype, weights.sizes
     activation = plays[0].request.activation
     noise = None
     if spec.noise_std:
@@ -233,12 +238,11 @@ def _act(plays, weights) -> list[int]:
         ]
     log_pi = log_softmax(logits) if not spec.reference_passes else _reference(plays, x, weights, sizes, activation)
     acting = log_pi if spec.act_on == "clean" or noise is None else log_softmax(noisy_logits)
-    draws = np.array([p.rng.random() for p in plays])
-    chosen = np.minimum((np.cumsum(np.exp(acting), axis=-1) < draws[:, None]).sum(axis=-1), logits.shape[1] - 1)
+    cumulative = np.cumsum(np.exp(acting), axis=-1)
     noisy_log_pi = log_softmax(noisy_logits) if spec.probe else None
     actions = []
     for k, p in enumerate(plays):
-        action = int(chosen[k])
+        action = int(min(np.searchsorted(cumulative[k], p.rng.random()), logits.shape[1] - 1))
         if spec.probe:
             p.changes.append(noisy_log_pi[k, action] - log_pi[k, action])
             p.powers.append(sum(float(np.dot(xi, xi)) for xi in noise[k]))
@@ -253,15 +257,24 @@ def _act(plays, weights) -> list[int]:
     return actions
 
 
+class _Weights(list):
+    """The playing runs' stacked weights per layer, each as (matrices, biases) views made once."""
+
+    def __init__(self, stacked):
+        super().__init__(split_bias(w) for w in stacked)
+        self.dtype = stacked[0].dtype
+        self.sizes = [w.shape[2] for w in stacked]
+
+
 def _rows(per_run: list[list[np.ndarray]]) -> list[np.ndarray]:
     """Per-run lists of per-layer vectors -> per layer, runs in rows."""
-    return [np.stack(layer) for layer in zip(*per_run, strict=True)]
+    return [rows(layer) for layer in zip(*per_run, strict=True)]
 
 
 def _reference(plays, x, weights, sizes, activation) -> np.ndarray:
     """log of the mean policy of ``reference_passes`` further noisy passes (NRL without a clean pass)."""
     passes = plays[0].spec.reference_passes
-    dtype = weights[0].dtype
+    dtype = weights.dtype
     probabilities = 0.0
     for _ in range(passes):
         noise = _rows([p.draw_noise(sizes, dtype) for p in plays])

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import affine
+from .base import affine, rows
 
 CREDITS = ("chosen", "target")
 
@@ -27,8 +27,8 @@ def spike_forward_batch(x, weights, rngs) -> tuple[list[np.ndarray], list[np.nda
     for w in weights:
         inputs.append(h)
         z = affine(h, w)
-        uniforms = np.stack([rng.random(z.shape[1]) for rng in rngs])
-        s = np.where(uniforms < 0.5 * (1 + np.tanh(z)), 1, -1).astype(w.dtype)
+        uniforms = rows([rng.random(z.shape[1]) for rng in rngs])
+        s = np.where(uniforms < 0.5 * (1 + np.tanh(z)), 1, -1).astype(z.dtype)
         drives.append(z)
         spikes.append(s)
         h = s
