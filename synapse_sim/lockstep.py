@@ -21,6 +21,7 @@ from typing import Any
 import greenlet
 
 _HUBS: dict[Any, greenlet.greenlet] = {}  # a run's greenlet -> the hub greenlet that drives it
+_SHARED: dict[Any, dict] = {}  # a hub -> what its runs share (:func:`shared`)
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,18 @@ def gather(batch: Callable[[list], list], key: Hashable, item):
     if isinstance(outcome, BaseException):
         raise outcome
     return outcome
+
+
+def shared(key: Hashable, make: Callable[[], Any]):
+    """``make()``, once for all runs in lockstep that ask under ``key`` (a task they step on
+    together: one instance, so their work on it batches); outside :func:`together`, ``make()``."""
+    hub = _HUBS.get(greenlet.getcurrent())
+    if hub is None:
+        return make()
+    cache = _SHARED.setdefault(hub, {})
+    if key not in cache:
+        cache[key] = make()
+    return cache[key]
 
 
 def together(calls: Sequence[Callable[[], Any]]) -> list:
@@ -77,6 +90,7 @@ def together(calls: Sequence[Callable[[], Any]]) -> list:
                 for (index, _), result in zip(members, results, strict=True):
                     sends[index] = result
     finally:
+        _SHARED.pop(hub, None)
         for run in runs:
             _HUBS.pop(run, None)
             if not run.dead:

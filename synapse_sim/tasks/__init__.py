@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import importlib
 
+import numpy as np
+
 from ..plugins import from_entry_point, hint, register_kind
 from ..scenario import ScenarioError, register_task_sections
 from .base import Evaluation, NeuronNoise, NonFiniteLossError, Task, Trace, correlate
@@ -68,8 +70,35 @@ def task_builder(name: str):
 
 
 def build_task(scenario, dtype) -> Task:
-    """The task a scenario names, built from its ``[task]`` and ``[network]`` sections."""
-    return task_builder(scenario["task"]["name"])(scenario, dtype)
+    """The task a scenario names, built from its ``[task]`` and ``[network]`` sections.
+
+    A builder with a ``shares`` attribute (the scenario keys its task depends on) builds one
+    task for all runs in lockstep whose scenarios agree on them (:func:`synapse_sim.lockstep.shared`),
+    so their evaluations batch."""
+    builder = task_builder(scenario["task"]["name"])
+    shares = getattr(builder, "shares", None)
+    if shares is None:
+        return builder(scenario, dtype)
+    from ..lockstep import shared
+
+    return shared(("task", task_identity(scenario, shares), np.dtype(dtype).str), lambda: builder(scenario, dtype))
+
+
+def task_identity(scenario, shares) -> tuple:
+    """The values of the keys ``shares`` names (a section: each of its keys; ``"data_seed"``: the
+    data's seed), as a hashable tuple of (key, value as JSON)."""
+    import json
+
+    values = []
+    for key in shares:
+        if key == "data_seed":
+            values.append((key, scenario.data_seed))
+        elif "." in key:
+            section, name = key.split(".", 1)
+            values.append((key, scenario[section][name]))
+        else:
+            values.extend((f"{key}.{name}", value) for name, value in sorted(scenario[key].items()))
+    return tuple((key, json.dumps(value, sort_keys=True, default=str)) for key, value in values)
 
 
 __all__ = [

@@ -118,16 +118,17 @@ def correlate(trace: Trace, example_weights, signal: str = "noise") -> list[np.n
     return out
 
 
-def mlp_forward(x, weights, hidden_activation: str, keep_hidden: bool = False, noise=None):
+def mlp_forward(x, weights, hidden_activation: str, keep_hidden: bool = False, noise=None, first=None):
     """Forward pass ``h <- f(h @ W[:-1] + W[-1] + noise)``; no activation on the output layer.
 
     ``noise``: per layer, an array added to the pre-activations (samples in rows), or None.
+    ``first``: ``x @ W[:-1]`` of the first layer, already computed (:func:`mlp_forward_many`).
     """
     f = ACTIVATIONS[hidden_activation]
     hidden = [x]
     h = x
     for index, w in enumerate(weights):
-        z = h @ w[:-1]
+        z = first if index == 0 and first is not None else h @ w[:-1]
         z += w[-1]
         if noise is not None:
             z += noise[index]
@@ -216,20 +217,62 @@ def softmax_cross_entropy_examples(logits_t, labels) -> tuple[np.ndarray, np.nda
     return log_norm - picked, correct
 
 
-def mlp_forward_columns(x_t, weights, hidden_activation: str, keep_hidden: bool = False, noise=None):
+_FUSION_EXACT: dict[tuple, bool] = {}  # (orientation, input shape, dtype, width, networks) -> side by side is exact
+
+
+def first_products(x, weights_list, samples_in_columns: bool) -> list[np.ndarray]:
+    """Each network's first-layer product on the shared input ``x``: samples in columns
+    ``W.T @ x_t`` (ones row included), in rows ``x @ W[:-1]`` (a contiguous copy each).
+
+    Several networks' first layers are put side by side and multiplied at once where that gives
+    every network exactly its own product. Whether it does depends on the BLAS's choice of
+    kernel for the shapes (OpenBLAS rounds a 100 x 3 by 3 x 500 float64 product one way and the
+    800-row one another, 1 ulp apart), so the first call of each shape computes both and compares:
+    shapes where they differ keep separate products (:func:`fusion_exact`)."""
+    if len(weights_list) == 1:
+        w = weights_list[0][0]
+        return [w.T @ x] if samples_in_columns else [x @ w[:-1]]
+    key = (samples_in_columns, x.shape, x.dtype.str, weights_list[0][0].shape, len(weights_list))
+    if key not in _FUSION_EXACT:
+        own = [first_products(x, [w], samples_in_columns)[0] for w in weights_list]
+        fused = _side_by_side(x, weights_list, samples_in_columns)
+        _FUSION_EXACT[key] = all(np.array_equal(a, b, equal_nan=True) for a, b in zip(own, fused, strict=True))
+        return own
+    if not _FUSION_EXACT[key]:
+        return [first_products(x, [w], samples_in_columns)[0] for w in weights_list]
+    return _side_by_side(x, weights_list, samples_in_columns)
+
+
+def fusion_exact(samples_in_columns: bool, x_shape, dtype, weight_shape, networks: int) -> bool | None:
+    """Whether :func:`first_products` found the side-by-side product exact for these shapes (None: not tried yet)."""
+    return _FUSION_EXACT.get((samples_in_columns, tuple(x_shape), np.dtype(dtype).str, tuple(weight_shape), networks))
+
+
+def _side_by_side(x, weights_list, samples_in_columns: bool) -> list[np.ndarray]:
+    width = weights_list[0][0].shape[1]
+    side_by_side = np.concatenate([w[0] for w in weights_list], axis=1)
+    if samples_in_columns:
+        z = side_by_side.T @ x
+        return [z[k * width : (k + 1) * width] for k in range(len(weights_list))]
+    z = x @ side_by_side[:-1]
+    return [np.ascontiguousarray(z[:, k * width : (k + 1) * width]) for k in range(len(weights_list))]
+
+
+def mlp_forward_columns(x_t, weights, hidden_activation: str, keep_hidden: bool = False, noise=None, first=None):
     """:func:`mlp_forward` with samples in columns and a row of ones appended to ``x_t``.
 
     ``x_t`` has shape ``(n_in + 1, n_samples)`` with ones in its last row, so each
     layer, bias included, is one BLAS product ``W.T @ h``; the softmax reductions
     over a few class rows then stay vectorised. Returns the output (without the
     ones row) and, if asked, each layer's activations (without it too). ``noise``: per
-    layer, an array added to the pre-activations (samples in columns), or None.
+    layer, an array added to the pre-activations (samples in columns), or None. ``first``:
+    ``W.T @ x_t`` of the first layer, already computed (:func:`first_products`).
     """
     f = ACTIVATIONS[hidden_activation]
     hidden = [x_t[:-1]]
     h = x_t
     for index, w in enumerate(weights):
-        z = w.T @ h
+        z = first if index == 0 and first is not None else w.T @ h
         if noise is not None:
             z += noise[index]
         if index == len(weights) - 1:

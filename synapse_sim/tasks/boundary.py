@@ -6,14 +6,17 @@ import itertools
 
 import numpy as np
 
+from ..lockstep import gather
 from ..randomness import STREAM_DATA, generator
 from ..scenario import ScenarioError
 from .base import (
     Evaluation,
     NeuronNoise,
+    NonFiniteLossError,
     Task,
     Trace,
     check_finite,
+    first_products,
     layer_activity,
     logistic,
     mlp_forward,
@@ -75,7 +78,10 @@ class DecisionBoundaryTask(Task):
         self, weights, step: int, need_activity: bool = False, noise: NeuronNoise | None = None, trace: bool = False
     ) -> Evaluation:
         """The paper's loss; a trace's example losses are the squared errors ``(p_n - y_n)^2``
-        (their mean is the square of the loss times N, so it falls when the loss does)."""
+        (their mean is the square of the loss times N, so it falls when the loss does). A plain
+        evaluation of runs in lockstep on this task is done with theirs (:meth:`evaluate_together`)."""
+        if not (need_activity or noise is not None or trace):
+            return gather(self.evaluate_together, step, (weights, step))
         drawn = None
         if noise is not None:
             drawn = noise.draw(self.layer_sizes[1:], self.y.size, self.x.dtype)
@@ -87,16 +93,38 @@ class DecisionBoundaryTask(Task):
             keep_hidden=keep,
             noise=None if drawn is None else [d.T for d in drawn],
         )
-        z = z[:, 0]
-        p = logistic(z)
-        squared = (p - self.y) ** 2
-        loss = float(np.sqrt(np.sum(squared)) / self.y.size)
-        accuracy = float(np.mean(np.where(self.y > 0, z > 0, z < 0)))
+        squared, loss, accuracy = self.score(z)
         record = None
         if trace:
             record = Trace(squared, [with_ones_row(h) for h in hidden[:-1]], drawn)
         activity = layer_activity(hidden) if need_activity else None
         return Evaluation(check_finite(loss, step), accuracy, activity, record)
+
+    def score(self, z) -> tuple[np.ndarray, float, float]:
+        """The outputs' squared errors, the paper's loss and the accuracy."""
+        z = z[:, 0]
+        squared = (logistic(z) - self.y) ** 2
+        return (
+            squared,
+            float(np.sqrt(np.sum(squared)) / self.y.size),
+            float(np.mean(np.where(self.y > 0, z > 0, z < 0))),
+        )
+
+    def evaluate_together(self, items) -> list:
+        """Plain evaluations of several networks at one step: their first layers one product on the
+        points (:func:`~.base.first_products`); each result equal to the network's own."""
+        step = items[0][1]
+        weights_list = [weights for weights, _ in items]
+        outcomes = []
+        with np.errstate(over="ignore", invalid="ignore"):  # a non-finite loss is the run's error
+            firsts = first_products(self.x, weights_list, False)
+            for weights, first in zip(weights_list, firsts, strict=True):
+                _, loss, accuracy = self.score(mlp_forward(self.x, weights, self.hidden_activation, first=first)[0])
+                try:
+                    outcomes.append(Evaluation(check_finite(loss, step), accuracy))
+                except NonFiniteLossError as exc:
+                    outcomes.append(exc)
+        return outcomes
 
     def predict_grid(self, weights, resolution=200):
         """Student and target labels on a grid over the data square, for boundary plots."""
@@ -120,3 +148,6 @@ def build(scenario, dtype) -> DecisionBoundaryTask:
         hidden_activation=network["hidden_activation"],
         dtype=dtype,
     )
+
+
+build.shares = ("task", "network.layers", "network.hidden_activation", "network.dtype", "data_seed")

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..lockstep import gather
 from .base import (
     Evaluation,
     NeuronNoise,
+    NonFiniteLossError,
     Task,
     Trace,
     check_finite,
+    first_products,
     mlp_forward,
     mlp_forward_columns,
     softmax_cross_entropy_columns,
@@ -85,7 +88,10 @@ class ClassificationTask(Task):
     ) -> Evaluation:
         """Mean cross-entropy on the step's minibatch; a trace's example losses are each sample's cross-entropy.
 
-        ``trial``: run the examples as trials (:mod:`.trials`); the trace then holds them."""
+        ``trial``: run the examples as trials (:mod:`.trials`); the trace then holds them. A plain
+        evaluation of runs in lockstep on this task is done with theirs (:meth:`evaluate_together`)."""
+        if not (need_activity or noise is not None or trace or trial is not None):
+            return gather(self.evaluate_together, step, (weights, step))
         x_t, y = self.batch(step)
         drawn = None
         if noise is not None:
@@ -105,6 +111,25 @@ class ClassificationTask(Task):
             loss, accuracy = softmax_cross_entropy_columns(logits_t, y)
         activity = [np.append(h.mean(axis=1), 1.0) for h in hidden] if need_activity else None
         return Evaluation(check_finite(loss, step), accuracy, activity, record)
+
+    def evaluate_together(self, items) -> list[Evaluation]:
+        """Plain evaluations of several networks at one step: their first layers one product on the
+        minibatch (:func:`~.base.first_products`); each result equal to the network's own."""
+        step = items[0][1]
+        x_t, y = self.batch(step)
+        weights_list = [weights for weights, _ in items]
+        outcomes = []
+        with np.errstate(over="ignore", invalid="ignore"):  # a non-finite loss is the run's error
+            firsts = first_products(x_t, weights_list, True)
+        for weights, first in zip(weights_list, firsts, strict=True):
+            with np.errstate(over="ignore", invalid="ignore"):
+                logits_t, _ = mlp_forward_columns(x_t, weights, self.hidden_activation, first=first)
+                loss, accuracy = softmax_cross_entropy_columns(logits_t, y)
+            try:
+                outcomes.append(Evaluation(check_finite(loss, step), accuracy))
+            except NonFiniteLossError as exc:
+                outcomes.append(exc)
+        return outcomes
 
     def validate(self, weights) -> dict[str, float]:
         logits_t, _ = mlp_forward_columns(self.x_val_t, weights, self.hidden_activation)

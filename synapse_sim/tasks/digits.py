@@ -41,3 +41,8 @@ def build(scenario: Scenario, dtype) -> ClassificationTask:
         )
     arrays = split(digits_dataset(), scenario.data_seed, task["validation_fraction"])
     return scenario_classification_task(scenario, arrays, dtype)
+
+
+# the scenario keys its task depends on (runs in lockstep that agree on them share one task);
+# the minibatches follow run.seed
+build.shares = ("task", "network.layers", "network.hidden_activation", "network.dtype", "data_seed", "run.seed")

@@ -54,3 +54,8 @@ def build(scenario: Scenario, dtype) -> ClassificationTask:
     mnist_files = any(f"{name}-images-idx3" in source for name in ("train", "t10k"))  # MNIST's own file names
     names = None if mnist_files else LETTERS  # None: the label numbers
     return scenario_classification_task(scenario, arrays, dtype, names)
+
+
+# the scenario keys its task depends on (runs in lockstep that agree on them share one task);
+# the minibatches follow run.seed
+build.shares = ("task", "network.layers", "network.hidden_activation", "network.dtype", "data_seed", "run.seed")

@@ -1,0 +1,105 @@
+"""A lockstep population: K runs on one task instance, each layer's first product one for all,
+every member equal to its run alone, bit for bit (synapse_sim.engine.lockstep_runs)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from synapse_sim import Scenario, ScenarioError
+from synapse_sim.engine.lockstep_runs import LockstepRuns
+from synapse_sim.tasks.base import first_products
+
+GOLDEN = Path(__file__).resolve().parent / "golden"
+sys.path.insert(0, str(GOLDEN))
+from make_population_golden import STEPS, fingerprint, members  # noqa: E402
+
+
+def assert_members_equal_their_runs_alone(name: str, data=None) -> None:
+    """The population's every loss, reward and checkpoint array against each member's run alone
+    (recorded by tests/golden/make_population_golden.py with the single-run path)."""
+    alone = dict(np.load(GOLDEN / f"population_{name}.npz"))
+    population = LockstepRuns(members(name, data))
+    for k, (results, engine) in enumerate(zip(population.run(STEPS), population.engines, strict=True)):
+        got = fingerprint(results, engine.checkpoint())
+        assert sorted(got) == sorted(alone), k
+        for key, value in got.items():
+            assert value == alone[key][k], f"member {k}: {key} differs from its run alone"
+
+
+@pytest.mark.parametrize("orientation", ["columns", "rows"])
+def test_the_first_layers_side_by_side_give_each_network_its_own_products(orientation):
+    """Exact wherever used; a shape whose side-by-side product the BLAS rounds otherwise is found
+    on its first call and keeps separate products (shown: 100 x 3 by 3 x 500 in float64)."""
+    from synapse_sim.tasks.base import fusion_exact
+
+    rng = np.random.default_rng(0)
+    columns = orientation == "columns"
+    cases = [(784, 10, 16, np.float32, 5000), (2, 100, 8, np.float64, 2000), (784, 32, 4, np.float32, 500)]
+    cases += [(2, 100, 8, np.float64, 500)]
+    for n_in, width, k, dtype, samples in cases:
+        weights = [[rng.uniform(-0.1, 0.1, (n_in + 1, width)).astype(dtype)] for _ in range(k)]
+        if columns:
+            x = np.ones((n_in + 1, samples), dtype=dtype)
+            x[:-1] = rng.standard_normal((n_in, samples))
+            own = [w[0].T @ x for w in weights]
+        else:
+            x = rng.standard_normal((samples, n_in)).astype(dtype)
+            own = [x @ w[0][:-1] for w in weights]
+        for _ in range(2):  # the first call compares, the second uses what it found
+            for mine, fused in zip(own, first_products(x, weights, columns), strict=True):
+                np.testing.assert_array_equal(mine, fused)
+        side_by_side = np.concatenate([w[0] for w in weights], axis=1)
+        wide = side_by_side.T @ x if columns else x @ side_by_side[:-1]
+        split = [
+            wide[i * width : (i + 1) * width] if columns else wide[:, i * width : (i + 1) * width] for i in range(k)
+        ]
+        exact = all(np.array_equal(a, b) for a, b in zip(own, split, strict=True))
+        assert fusion_exact(columns, x.shape, dtype, weights[0][0].shape, k) == exact
+        if (n_in, width, samples, columns) == (2, 100, 500, True):  # the shape where OpenBLAS rounds otherwise
+            deviation = max(float(np.max(np.abs(a - b))) for a, b in zip(own, split, strict=True))
+            assert not exact and 0 < deviation < 1e-15, deviation
+
+
+def test_eight_decision_boundary_runs_in_lockstep_equal_their_runs_alone():
+    assert_members_equal_their_runs_alone("decision_boundary")
+
+
+@pytest.mark.slow
+def test_four_notmnist_0hu_runs_in_lockstep_equal_their_runs_alone(notmnist_path):
+    """The members differ by a rule hyperparameter (alpha_s); one split, one minibatch sequence."""
+    assert_members_equal_their_runs_alone("notmnist_0hu", notmnist_path)
+
+
+def test_a_population_evaluates_its_members_together(monkeypatch):
+    from synapse_sim.tasks.boundary import DecisionBoundaryTask
+
+    sizes = []
+    original = DecisionBoundaryTask.evaluate_together
+
+    def counting(self, items):
+        sizes.append(len(items))
+        return original(self, items)
+
+    monkeypatch.setattr(DecisionBoundaryTask, "evaluate_together", counting)
+    base = Scenario.load("decision_boundary_adaptive").with_overrides({"layers": [2, 20, 1]})
+    population = LockstepRuns([base.with_overrides({"run.seed": seed}) for seed in range(4)])
+    sizes.clear()
+    population.run(5)
+    assert sizes == [4] * 5
+
+
+def test_members_that_cannot_share_one_task_are_refused_by_key():
+    base = Scenario.load("decision_boundary_adaptive")
+    with pytest.raises(ScenarioError, match=r"member 1 differs from member 0 in network\.layers"):
+        LockstepRuns([base, base.with_overrides({"layers": [2, 50, 1]})])
+    with pytest.raises(ScenarioError, match=r"member 2 differs from member 0 in task\.data_seed \(1 vs 0\)"):
+        LockstepRuns([base, base, base.with_overrides({"task.data_seed": 1})])
+    with pytest.raises(ScenarioError, match=r"member 1 differs from member 0 in task\.n_points \(500 vs 2000\)"):
+        LockstepRuns([base, base.with_overrides({"task.n_points": 500})])
+    control = Scenario().with_overrides({"task.name": "control", "run.method": "reinforce", "layers": [4, 8, 2]})
+    with pytest.raises(ScenarioError, match="cannot be shared by runs in lockstep"):
+        LockstepRuns([control, control])
