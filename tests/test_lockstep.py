@@ -130,6 +130,7 @@ def test_a_control_study_in_lockstep_writes_what_it_writes_one_run_at_a_time(tmp
                         np.testing.assert_array_equal(a[key], b[key], err_msg=f"{rule} seed {seed} {name} {key}")
     groups = lockstep_groups(list(range(5)), 2, group_by=lambda job: job < 3)
     assert groups == [[0, 1], [2], [3, 4]]
+    assert lockstep_groups(list(range(5)), 2, group_by=lambda job: job % 2) == [[0, 2], [4], [1, 3]]
 
 
 def test_an_interrupted_study_in_lockstep_checkpoints_every_run_and_resumes_them_exactly(tmp_path):

@@ -103,3 +103,38 @@ def test_members_that_cannot_share_one_task_are_refused_by_key():
     control = Scenario().with_overrides({"task.name": "control", "run.method": "reinforce", "layers": [4, 8, 2]})
     with pytest.raises(ScenarioError, match="cannot be shared by runs in lockstep"):
         LockstepRuns([control, control])
+
+
+def test_a_study_groups_runs_that_share_a_task_into_populations_with_the_same_results(tmp_path, monkeypatch):
+    """As the learn-policy screen does: the candidates on one screen seed run as one population."""
+    from synapse_sim.studies.jobs import Job, lockstep_groups, run_jobs, same_task
+    from synapse_sim.tasks.boundary import DecisionBoundaryTask
+
+    base = Scenario.load("decision_boundary_static").with_overrides({"layers": [2, 20, 1], "run.iterations": 150})
+    keys = [(a, b) for a in (0.01, 0.02, 0.03) for b in (0, 1)]  # candidate-major, as the screen's jobs
+
+    def jobs(root):
+        return [
+            Job(base.with_overrides({"synapse.alpha_s": a, "run.seed": b, "task.data_seed": b}), root / f"{a}-{b}")
+            for a, b in keys
+        ]
+
+    assert lockstep_groups(jobs(tmp_path), 3, same_task) == [[0, 2, 4], [1, 3, 5]]
+    sizes = []
+    original = DecisionBoundaryTask.evaluate_together
+
+    def counting(self, items):
+        sizes.append(len(items))
+        return original(self, items)
+
+    monkeypatch.setattr(DecisionBoundaryTask, "evaluate_together", counting)
+    grouped = run_jobs(jobs(tmp_path / "grouped"), 1, lockstep=3, group_by=same_task)
+    assert max(sizes) == 3
+    one_by_one = run_jobs(jobs(tmp_path / "one"), 1)
+    for (a, b), x, y in zip(keys, grouped, one_by_one, strict=True):
+        assert x["final_loss"] == y["final_loss"] and x["steps"] == y["steps"] == 150
+        with (
+            np.load(tmp_path / "grouped" / f"{a}-{b}" / "checkpoint.npz") as p,
+            np.load(tmp_path / "one" / f"{a}-{b}" / "checkpoint.npz") as q,
+        ):
+            np.testing.assert_array_equal(p["engine_weights"], q["engine_weights"])

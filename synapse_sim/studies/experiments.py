@@ -19,6 +19,7 @@ from .jobs import (  # noqa: F401  (re-exported: studies and notebooks import th
     run_job,
     run_jobs,
     run_or_report,
+    same_task,
     stats,
     stopped_early,
 )
@@ -283,7 +284,9 @@ def select_policy(
         for job in learn
         for b in screen_seeds
     ]
-    results = run_jobs(screen, processes)
+    # the candidates on one screen seed share its task: they run as a lockstep population
+    together = -(-len(learn) // min(processes or default_processes(), len(learn)))
+    results = run_jobs(screen, processes, lockstep=together, group_by=same_task)
     scores = {}
     for job, summary in zip(screen, results, strict=True):
         score = summary.get("final_validation_accuracy", summary["final_accuracy"])

@@ -138,9 +138,9 @@ def run_jobs(
     """Run jobs in parallel worker processes (one BLAS thread each); results in job order.
 
     ``runner`` runs one job (a module-level function, so that workers can import it).
-    ``lockstep`` K > 1: consecutive jobs (with the same ``group_by(job)``) go in groups of up to K
-    that one worker runs in lockstep (:func:`run_group`): the same results, sooner where their
-    work batches (control episodes).
+    ``lockstep`` K > 1: jobs with the same ``group_by(job)`` go in groups of up to K that one worker
+    runs in lockstep (:func:`run_group`): the same results, sooner where their work batches
+    (control episodes; evaluations on a task they share, with ``group_by=same_task``).
 
     The runs go to Dask (:mod:`.cluster`): a ``LocalCluster`` of ``processes`` single-threaded
     worker processes, or the scheduler named by ``--scheduler`` / ``$SYNAPSE_SIM_SCHEDULER``;
@@ -151,12 +151,13 @@ def run_jobs(
     """
     from .cluster import scheduler_address
 
-    groups = lockstep_groups(jobs, lockstep, group_by)
+    index_groups = lockstep_groups(jobs, lockstep, group_by)
+    groups = [[jobs[i] for i in indices] for indices in index_groups]
     group_runner = functools.partial(run_group, runner)
     address = scheduler_address()
     processes = min(processes or default_processes(), len(groups))
     if processes <= 1 and not address:
-        return [summary for group in groups for summary in group_runner(group)]
+        return _in_job_order(index_groups, [group_runner(group) for group in groups])
     from ..plugins import snapshot
     from .cluster import client_for, stop_all, submit_all
 
@@ -165,7 +166,7 @@ def run_jobs(
         with _main_module_not_rerun(), _sigterm_interrupts(), client_for(address, processes) as client:
             futures, stop_name = submit_all(client, _dask_task, groups, (group_runner, snapshot()))
             try:
-                return [summary for future in futures for summary in _outcome(future)]
+                return _in_job_order(index_groups, [_outcome(future) for future in futures])
             except BaseException:
                 stop_all(client, futures, stop_name)
                 raise
@@ -185,6 +186,13 @@ def run_jobs(
             "try; the runs that completed are kept in their folders and the study resumes the others when started "
             "again (--processes 1 runs them here, one at a time)"
         ) from None
+
+
+def _in_job_order(index_groups, per_group) -> list[dict]:
+    summaries: dict[int, dict] = {}
+    for indices, results in zip(index_groups, per_group, strict=True):
+        summaries.update(zip(indices, results, strict=True))
+    return [summaries[i] for i in range(len(summaries))]
 
 
 def _dask_task(jobs: list[Job], payload, stop_name: str) -> tuple[str, object]:
@@ -215,17 +223,23 @@ def _outcome(future) -> list[dict]:
     return value
 
 
-def lockstep_groups(jobs: list[Job], size: int, group_by=None) -> list[list[Job]]:
-    """Consecutive jobs with the same ``group_by(job)`` in groups of at most ``size``, job order kept."""
-    groups: list[list[Job]] = []
-    for job in jobs:
-        last = groups[-1] if groups else None
-        same = last is not None and (group_by is None or group_by(last[0]) == group_by(job))
-        if same and len(last) < max(1, size):
-            last.append(job)
-        else:
-            groups.append([job])
-    return groups
+def lockstep_groups(jobs: list[Job], size: int, group_by=None) -> list[list[int]]:
+    """The jobs' indices in groups of at most ``size`` that share ``group_by(job)`` (keys in the order
+    first seen, jobs in their order within a key)."""
+    by_key: dict = {}
+    for index, job in enumerate(jobs):
+        by_key.setdefault(None if group_by is None else group_by(job), []).append(index)
+    size = max(1, size)
+    return [indices[i : i + size] for indices in by_key.values() for i in range(0, len(indices), size)]
+
+
+def same_task(job: Job):
+    """A job's task as runs in lockstep would share it (:func:`synapse_sim.tasks.build_task`), or its
+    folder where the task cannot be shared: a ``group_by`` for :func:`run_jobs`."""
+    from ..tasks import task_builder, task_identity
+
+    shares = getattr(task_builder(job.scenario["task"]["name"]), "shares", None)
+    return str(job.out_dir) if shares is None else task_identity(job.scenario, shares)
 
 
 def run_group(runner, jobs: list[Job]) -> list[dict]:
