@@ -74,7 +74,8 @@ def test_four_notmnist_0hu_runs_in_lockstep_equal_their_runs_alone(notmnist_path
     assert_members_equal_their_runs_alone("notmnist_0hu", notmnist_path)
 
 
-def test_a_population_evaluates_its_members_together(monkeypatch):
+def batch_sizes(monkeypatch) -> list[int]:
+    """The sizes of the decision-boundary evaluations done together from now on (a list that grows)."""
     from synapse_sim.tasks.boundary import DecisionBoundaryTask
 
     sizes = []
@@ -85,6 +86,11 @@ def test_a_population_evaluates_its_members_together(monkeypatch):
         return original(self, items)
 
     monkeypatch.setattr(DecisionBoundaryTask, "evaluate_together", counting)
+    return sizes
+
+
+def test_a_population_evaluates_its_members_together(monkeypatch):
+    sizes = batch_sizes(monkeypatch)
     base = Scenario.load("decision_boundary_adaptive").with_overrides({"layers": [2, 20, 1]})
     population = LockstepRuns([base.with_overrides({"run.seed": seed}) for seed in range(4)])
     sizes.clear()
@@ -108,7 +114,6 @@ def test_members_that_cannot_share_one_task_are_refused_by_key():
 def test_a_study_groups_runs_that_share_a_task_into_populations_with_the_same_results(tmp_path, monkeypatch):
     """As the learn-policy screen does: the candidates on one screen seed run as one population."""
     from synapse_sim.studies.jobs import Job, lockstep_groups, run_jobs, same_task
-    from synapse_sim.tasks.boundary import DecisionBoundaryTask
 
     base = Scenario.load("decision_boundary_static").with_overrides({"layers": [2, 20, 1], "run.iterations": 150})
     keys = [(a, b) for a in (0.01, 0.02, 0.03) for b in (0, 1)]  # candidate-major, as the screen's jobs
@@ -120,14 +125,7 @@ def test_a_study_groups_runs_that_share_a_task_into_populations_with_the_same_re
         ]
 
     assert lockstep_groups(jobs(tmp_path), 3, same_task) == [[0, 2, 4], [1, 3, 5]]
-    sizes = []
-    original = DecisionBoundaryTask.evaluate_together
-
-    def counting(self, items):
-        sizes.append(len(items))
-        return original(self, items)
-
-    monkeypatch.setattr(DecisionBoundaryTask, "evaluate_together", counting)
+    sizes = batch_sizes(monkeypatch)
     grouped = run_jobs(jobs(tmp_path / "grouped"), 1, lockstep=3, group_by=same_task)
     assert max(sizes) == 3
     one_by_one = run_jobs(jobs(tmp_path / "one"), 1)

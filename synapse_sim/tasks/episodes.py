@@ -192,7 +192,7 @@ def run_episodes(requests: list[EpisodeRequest]) -> list:
     from its own generator in the order it would alone, so run k's episode is the one it
     would have alone, bit for bit (tests/test_lockstep.py). Requests must share
     :meth:`EpisodeRequest.batch_key`."""
-    if len({r.batch_key() for r in requests}) > 1:
+    if len(requests) > 1 and len({r.batch_key() for r in requests}) > 1:
         raise ValueError("episodes stepped together need one network shape and one kind of pass")
     plays = [_Play(r) for r in requests]
     stacked = [np.stack(layer) for layer in zip(*(r.weights for r in requests), strict=True)]
