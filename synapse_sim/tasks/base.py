@@ -198,7 +198,7 @@ def softmax_cross_entropy(logits, labels) -> tuple[float, float]:
 def softmax_cross_entropy_columns(logits_t, labels) -> tuple[float, float]:
     """The same with samples in columns: reductions over a few class rows stay vectorised."""
     example_losses, correct = softmax_cross_entropy_examples(logits_t, labels)
-    return float(np.mean(example_losses, dtype=np.float64)), float(np.mean(correct))
+    return float(np.mean(example_losses, dtype=np.float64)), np.count_nonzero(correct) / correct.size
 
 
 def softmax_cross_entropy_examples(logits_t, labels) -> tuple[np.ndarray, np.ndarray]:
@@ -208,12 +208,15 @@ def softmax_cross_entropy_examples(logits_t, labels) -> tuple[np.ndarray, np.nda
     tie for the largest counts as wrong, so a network whose logits are all equal (all weights
     0) scores 0, not 1.
     """
+    classes, n = logits_t.shape
     top = logits_t.max(axis=0)
     shifted = logits_t - top
     log_norm = np.log(np.exp(shifted).sum(axis=0))
-    picked = shifted[labels, np.arange(labels.size)]
+    picked = shifted.ravel().take(labels * n + np.arange(n))
     at_top = shifted == 0  # a - b == 0 exactly when a == b (finite floats)
-    correct = (picked == 0) & (np.count_nonzero(at_top, axis=0) == 1)
+    # counted in bytes where they cannot overflow: several times faster than count_nonzero(axis=0)
+    tops = np.add.reduce(at_top.view(np.uint8), axis=0, dtype=np.uint8 if classes < 256 else np.intp)
+    correct = (picked == 0) & (tops == 1)
     return log_norm - picked, correct
 
 

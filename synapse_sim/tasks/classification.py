@@ -121,14 +121,13 @@ class ClassificationTask(Task):
         outcomes = []
         with np.errstate(over="ignore", invalid="ignore"):  # a non-finite loss is the run's error
             firsts = first_products(x_t, weights_list, True)
-        for weights, first in zip(weights_list, firsts, strict=True):
-            with np.errstate(over="ignore", invalid="ignore"):
+            for weights, first in zip(weights_list, firsts, strict=True):
                 logits_t, _ = mlp_forward_columns(x_t, weights, self.hidden_activation, first=first)
                 loss, accuracy = softmax_cross_entropy_columns(logits_t, y)
-            try:
-                outcomes.append(Evaluation(check_finite(loss, step), accuracy))
-            except NonFiniteLossError as exc:
-                outcomes.append(exc)
+                try:
+                    outcomes.append(Evaluation(check_finite(loss, step), accuracy))
+                except NonFiniteLossError as exc:
+                    outcomes.append(exc)
         return outcomes
 
     def validate(self, weights) -> dict[str, float]:
