@@ -388,6 +388,8 @@ def run_gradient_descent(scenario: Scenario, out_dir, progress: bool = True) -> 
     """
     if scenario["task"]["name"] != "notmnist":
         raise RunError("run.method = 'gradient_descent' is implemented for the notMNIST task only")
+    if scenario["run"]["device"] != "cpu" or scenario["run"]["array_library"] not in ("auto", "numpy"):
+        raise RunError("run.method = 'gradient_descent' trains in NumPy on the CPU: remove run.device / array_library")
     with ResultsFolder.owned(out_dir, create=True) as folder:
         check_baseline_folder(folder, scenario)
         check_toml_integers(scenario)

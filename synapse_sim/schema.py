@@ -103,6 +103,20 @@ SCHEMA: dict[str, dict[str, Field]] = {
             "int", 1000, "iterations between checkpoints (0: only at the end / on interrupt)", low=0
         ),
         "engine": Field("str", "vector", "vectorised backend or Mesa agent view", choices=("vector", "agent")),
+        "device": Field(
+            "str",
+            "cpu",
+            "where a classification task evaluates: cpu, or cuda (a GPU through torch or CuPy; the rule stays on the "
+            "CPU)",
+            choices=("cpu", "cuda"),
+        ),
+        "array_library": Field(
+            "str",
+            "auto",
+            "array library of those evaluations (auto: NumPy on the CPU, torch else CuPy on cuda; array_api_strict "
+            "or torch run the array-API path on the CPU)",
+            choices=("auto", "numpy", "torch", "cupy", "array_api_strict"),
+        ),
         "validate_every": Field(
             "int",
             0,

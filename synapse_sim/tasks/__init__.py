@@ -76,12 +76,32 @@ def build_task(scenario, dtype) -> Task:
     task for all runs in lockstep whose scenarios agree on them (:func:`synapse_sim.lockstep.shared`),
     so their evaluations batch."""
     builder = task_builder(scenario["task"]["name"])
+    check_device(scenario, builder)
     shares = getattr(builder, "shares", None)
     if shares is None:
         return builder(scenario, dtype)
     from ..lockstep import shared
 
     return shared(("task", task_identity(scenario, shares), np.dtype(dtype).str), lambda: builder(scenario, dtype))
+
+
+def check_device(scenario, builder) -> None:
+    """A clear error when the scenario asks for another array library than NumPy on a task, engine or
+    method that evaluates in NumPy only."""
+    run = scenario["run"]
+    if run["device"] == "cpu" and run["array_library"] in ("auto", "numpy"):
+        return
+    if not getattr(builder, "array_api", False):
+        raise ScenarioError(
+            f"run.device = {run['device']!r} / run.array_library = {run['array_library']!r}: task "
+            f"{scenario['task']['name']!r} evaluates in NumPy on the CPU only (the classification tasks, notmnist "
+            "and digits, run on other array libraries); remove those keys"
+        )
+    if run["engine"] != "vector":
+        raise ScenarioError(
+            "run.device / run.array_library other than cpu / numpy need run.engine = 'vector' (the agent view "
+            "evaluates in NumPy)"
+        )
 
 
 def task_identity(scenario, shares) -> tuple:

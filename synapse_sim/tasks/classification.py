@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..arrays import NUMPY
+from ..errors import ScenarioError
 from ..lockstep import gather
+from .array_api import first_products as first_products_xp
+from .array_api import forward_columns as forward_columns_xp
+from .array_api import softmax_cross_entropy as softmax_cross_entropy_xp
 from .base import (
     Evaluation,
     NeuronNoise,
@@ -46,7 +51,10 @@ class ClassificationTask(Task):
         hidden_activation="relu",
         dtype=np.float32,
         class_names=None,
+        arrays=None,
     ):
+        """``arrays``: the :class:`~synapse_sim.arrays.ArrayLibrary` that evaluates (default NumPy);
+        another library keeps the minibatch and held-out set on its device (:mod:`.array_api`)."""
         self.x_train = np.ascontiguousarray(x_train, dtype=dtype)
         self.y_train = np.asarray(y_train, dtype=np.int64)
         self.x_val = np.ascontiguousarray(x_val, dtype=dtype)
@@ -59,6 +67,10 @@ class ClassificationTask(Task):
         self.n_classes = int(max(self.y_train.max(), self.y_val.max() if self.y_val.size else 0)) + 1
         self.class_names = tuple(class_names) if class_names is not None else tuple(map(str, range(self.n_classes)))
         self._batch = (None, None, None)
+        self.arrays = arrays if arrays is not None else NUMPY
+        if not self.arrays.is_numpy:
+            self._val_on_device = (self.arrays.asarray(self.x_val_t), self.arrays.asarray(self.y_val))
+            self._batch_on_device = (None, None)
 
     def batch_id(self, step: int) -> int:
         return (max(step, 1) - 1) // self.batch_interval
@@ -92,6 +104,12 @@ class ClassificationTask(Task):
         evaluation of runs in lockstep on this task is done with theirs (:meth:`evaluate_together`)."""
         if not (need_activity or noise is not None or trace or trial is not None):
             return gather(self.evaluate_together, step, (weights, step))
+        if not self.arrays.is_numpy:
+            raise ScenarioError(
+                f"run.array_library = {self.arrays.name!r} evaluates plain losses only (rules such as synaptic_rl, "
+                "weight_perturbation, spsa); this rule asks for neuron activity, noise, traces or trials: run it "
+                "with run.device = 'cpu' and run.array_library = 'auto'"
+            )
         x_t, y = self.batch(step)
         drawn = None
         if noise is not None:
@@ -116,6 +134,8 @@ class ClassificationTask(Task):
         """Plain evaluations of several networks at one step: their first layers one product on the
         minibatch (:func:`~.base.first_products`); each result equal to the network's own."""
         step = items[0][1]
+        if not self.arrays.is_numpy:
+            return self._evaluate_on_device([weights for weights, _ in items], step)
         x_t, y = self.batch(step)
         weights_list = [weights for weights, _ in items]
         outcomes = []
@@ -130,7 +150,32 @@ class ClassificationTask(Task):
                     outcomes.append(exc)
         return outcomes
 
+    def _evaluate_on_device(self, weights_list, step: int) -> list[Evaluation]:
+        xp, lib = self.arrays.xp, self.arrays
+        if self._batch_on_device[0] != self.batch_id(step):
+            x_t, y = self.batch(step)
+            self._batch_on_device = (self.batch_id(step), (lib.asarray(x_t), lib.asarray(y)))
+        x_t, y = self._batch_on_device[1]
+        on_device = [[lib.asarray(w) for w in weights] for weights in weights_list]
+        outcomes = []
+        with np.errstate(over="ignore", invalid="ignore"):  # array_api_strict computes in NumPy
+            for weights, first in zip(on_device, first_products_xp(xp, x_t, on_device), strict=True):
+                logits_t = forward_columns_xp(xp, x_t, weights, self.hidden_activation, first)
+                loss, accuracy = softmax_cross_entropy_xp(xp, logits_t, y)
+                try:
+                    outcomes.append(Evaluation(check_finite(loss, step), accuracy))
+                except NonFiniteLossError as exc:
+                    outcomes.append(exc)
+        return outcomes
+
     def validate(self, weights) -> dict[str, float]:
+        if not self.arrays.is_numpy:
+            x_t, y = self._val_on_device
+            on_device = [self.arrays.asarray(w) for w in weights]
+            with np.errstate(over="ignore", invalid="ignore"):
+                logits_t = forward_columns_xp(self.arrays.xp, x_t, on_device, self.hidden_activation)
+                loss, accuracy = softmax_cross_entropy_xp(self.arrays.xp, logits_t, y)
+            return {"loss": loss, "accuracy": accuracy}
         logits_t, _ = mlp_forward_columns(self.x_val_t, weights, self.hidden_activation)
         loss, accuracy = softmax_cross_entropy_columns(logits_t, self.y_val)
         return {"loss": loss, "accuracy": accuracy}
@@ -146,6 +191,7 @@ def scenario_classification_task(scenario, arrays, dtype, class_names=None) -> C
     (default the label numbers)."""
     import functools
 
+    from ..arrays import scenario_array_library
     from ..randomness import STREAM_BATCH, generator
 
     task, network = scenario["task"], scenario["network"]
@@ -157,4 +203,5 @@ def scenario_classification_task(scenario, arrays, dtype, class_names=None) -> C
         hidden_activation=network["hidden_activation"],
         dtype=np.dtype(dtype),
         class_names=class_names,
+        arrays=scenario_array_library(scenario),
     )

@@ -45,4 +45,14 @@ def build(scenario: Scenario, dtype) -> ClassificationTask:
 
 # the scenario keys its task depends on (runs in lockstep that agree on them share one task);
 # the minibatches follow run.seed
-build.shares = ("task", "network.layers", "network.hidden_activation", "network.dtype", "data_seed", "run.seed")
+build.shares = (
+    "task",
+    "network.layers",
+    "network.hidden_activation",
+    "network.dtype",
+    "data_seed",
+    "run.seed",
+    "run.device",
+    "run.array_library",
+)
+build.array_api = True  # evaluates on run.device (synapse_sim.arrays)
