@@ -136,3 +136,39 @@ def test_a_study_groups_runs_that_share_a_task_into_populations_with_the_same_re
             np.load(tmp_path / "one" / f"{a}-{b}" / "checkpoint.npz") as q,
         ):
             np.testing.assert_array_equal(p["engine_weights"], q["engine_weights"])
+
+
+@pytest.mark.parametrize("study", ["compare", "heldout"])
+def test_rule_sweeps_and_heldout_studies_run_as_populations_with_the_same_results(tmp_path, monkeypatch, study):
+    """A sweep over a rule hyperparameter (compare) and a held-out study of two state spaces: the
+    runs that share a task are stepped together, and each result equals its run alone."""
+    from synapse_sim.studies.compare import compare_jobs, run_compare
+    from synapse_sim.studies.heldout import heldout_jobs, run_heldout
+    from synapse_sim.studies.jobs import run_jobs
+
+    base = Scenario.load("decision_boundary_static").with_overrides({"layers": [2, 20, 1]})
+    if study == "compare":
+        items = [base.with_overrides({"synapse.alpha_s": a, "run.name": f"a{a}"}) for a in (0.01, 0.02)]
+        jobs = compare_jobs(items, [0, 1], tmp_path / "one", 120, 60)
+    else:
+        adaptive = Scenario.load("decision_boundary_adaptive").with_overrides({"layers": [2, 20, 1]})
+        wider = adaptive.with_overrides(
+            {"state.features": [{"name": "last_actions", "n": 2}, {"name": "last_rewards", "n": 1}]}
+        )
+        items = [adaptive.with_overrides({"run.name": "paper"}), wider.with_overrides({"run.name": "wider"})]
+        jobs = [j for i, s in enumerate(items) for j in heldout_jobs(s, [5, 6], tmp_path / "one", 120, f"s{i}")]
+    sizes = batch_sizes(monkeypatch)
+    if study == "compare":
+        _, grouped = run_compare(items, [0, 1], tmp_path / "grouped", 120, 60, processes=1)
+    else:
+        grouped = [
+            s
+            for i, scenario in enumerate(items)
+            for s in run_heldout([scenario], [5, 6], tmp_path / f"g{i}", 120, processes=1)[1]
+        ]
+    assert max(sizes) > 1
+    sizes.clear()
+    one_by_one = run_jobs(jobs, 1)
+    assert max(sizes) == 1
+    assert [(s["final_loss"], s["steps"]) for s in grouped] == [(s["final_loss"], s["steps"]) for s in one_by_one]
+    assert min(s["steps"] for s in grouped) >= 119  # 120 loss evaluations, or iterations

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from ..scenario import GRADIENT_DESCENT, Scenario
-from .experiments import Job, run_jobs, stats
+from .experiments import Job, run_in_populations, stats
 
 THRESHOLDS = (0.80, 0.85, 0.88)
 
@@ -230,7 +230,7 @@ def compare_figure(jobs: list[Job], title: str = "accuracy per unit of work", th
 
 def run_compare(scenarios, seeds, out_root, evaluations, check_every=1000, data=None, sets=(), processes=None):
     jobs = compare_jobs(scenarios, seeds, out_root, evaluations, check_every, data, sets)
-    return jobs, run_jobs(jobs, processes)
+    return jobs, run_in_populations(jobs, processes)
 
 
 def write_compare(out_root, jobs, summaries, thresholds=THRESHOLDS) -> tuple[str, list[dict]]:

@@ -16,6 +16,7 @@ from .jobs import (  # noqa: F401  (re-exported: studies and notebooks import th
     default_processes,
     failed,
     finished,
+    run_in_populations,
     run_job,
     run_jobs,
     run_or_report,
@@ -285,8 +286,7 @@ def select_policy(
         for b in screen_seeds
     ]
     # the candidates on one screen seed share its task: they run as a lockstep population
-    together = -(-len(learn) // min(processes or default_processes(), len(learn)))
-    results = run_jobs(screen, processes, lockstep=together, group_by=same_task)
+    results = run_in_populations(screen, processes)
     scores = {}
     for job, summary in zip(screen, results, strict=True):
         score = summary.get("final_validation_accuracy", summary["final_accuracy"])

@@ -22,7 +22,7 @@ import numpy as np
 
 from ..scenario import Scenario
 from .compare import first_reaching, parse_item
-from .experiments import Job, run_jobs
+from .experiments import Job, run_in_populations
 
 DEFAULT_SEEDS = tuple(range(1000, 1020))
 # the paper's single run per figure (Bhargava et al. 2022, Figs. 1-2), keyed by policy.mode
@@ -70,7 +70,7 @@ def run_heldout(scenarios, seeds, out_root, iterations=10000, threshold=0.95, pr
             continue
         base, own = parse_item(str(item))
         jobs += heldout_jobs(base.with_sets(own), seeds, out_root, iterations, "@".join([Path(base.source).stem, *own]))
-    return jobs, run_jobs(jobs, processes)
+    return jobs, run_in_populations(jobs, processes)
 
 
 def accuracy_curve(out_dir, budget: int) -> tuple[np.ndarray, np.ndarray]:
@@ -217,7 +217,7 @@ def extend_failures(jobs, rows, out_root, iterations: int, threshold: float, pro
         if not target.exists():
             shutil.copytree(job.out_dir, target)
         longer.append(Job(job.scenario.with_overrides({"run.iterations": iterations}), target, job.label))
-    run_jobs(longer, processes)
+    run_in_populations(longer, processes)
     for job, (_, row) in zip(longer, failed, strict=True):
         row["continued_to"] = iterations
         row["reached_when_continued"] = first_reaching(*accuracy_curve(job.out_dir, iterations), threshold)

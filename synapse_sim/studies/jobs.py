@@ -233,6 +233,14 @@ def lockstep_groups(jobs: list[Job], size: int, group_by=None) -> list[list[int]
     return [indices[i : i + size] for indices in by_key.values() for i in range(0, len(indices), size)]
 
 
+def run_in_populations(jobs: list[Job], processes: int | None = None, runner=run_job) -> list[dict]:
+    """:func:`run_jobs` with the jobs that share a task instance (:func:`same_task`) run as lockstep
+    populations, in groups that keep every worker busy: the same results, sooner where the
+    members' evaluations batch (a study's rule sweeps, state spaces or candidates on one seed)."""
+    size = -(-len(jobs) // min(processes or default_processes(), max(1, len(jobs))))
+    return run_jobs(jobs, processes, runner, lockstep=size, group_by=same_task)
+
+
 def same_task(job: Job):
     """A job's task as runs in lockstep would share it (:func:`synapse_sim.tasks.build_task`), or its
     folder where the task cannot be shared: a ``group_by`` for :func:`run_jobs`."""
