@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from common import limit_threads
 
 from synapse_sim import Scenario
 from synapse_sim.locations import notmnist_sample
@@ -53,9 +54,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--policies", type=int, default=16)
     parser.add_argument("--iterations", type=int, default=50000)
-    parser.add_argument("--processes", type=int, default=1, help="Dask workers (one single-threaded process each)")
+    parser.add_argument(
+        "--processes", type=int, default=1, help="Dask workers, one single-threaded process each (1: in this process)"
+    )
+    parser.add_argument("--threads", type=int, default=1, help="BLAS threads of this process (default: one core)")
     parser.add_argument("--data", help="notMNIST folder (default: $SYNAPSE_SIM_NOTMNIST or ../shared/data/notmnist)")
     args = parser.parse_args()
+    limit_threads(args.threads)
     data = args.data or notmnist_sample()
     if not data:
         raise SystemExit("the notMNIST sample was not found: pass --data DIR or set SYNAPSE_SIM_NOTMNIST")
