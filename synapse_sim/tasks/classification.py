@@ -185,6 +185,20 @@ class ClassificationTask(Task):
         return logits.argmax(axis=1)
 
 
+# the scenario keys a classification task built by scenario_classification_task depends on (the
+# minibatches follow run.seed; the device holds the data)
+SCENARIO_TASK_KEYS = (
+    "task",
+    "network.layers",
+    "network.hidden_activation",
+    "network.dtype",
+    "data_seed",
+    "run.seed",
+    "run.device",
+    "run.array_library",
+)
+
+
 def scenario_classification_task(scenario, arrays, dtype, class_names=None) -> ClassificationTask:
     """A scenario's classification task on ``arrays`` = (x_train, y_train, x_val, y_val): its minibatches
     (``task.batch_size`` / ``batch_interval``, keyed by ``run.seed``), hidden activation and class names

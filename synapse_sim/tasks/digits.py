@@ -13,7 +13,7 @@ import functools
 import numpy as np
 
 from ..scenario import Scenario, ScenarioError
-from .classification import ClassificationTask, scenario_classification_task
+from .classification import SCENARIO_TASK_KEYS, ClassificationTask, scenario_classification_task
 from .data import Dataset, split
 
 N_PIXELS, N_CLASSES = 64, 10
@@ -43,16 +43,5 @@ def build(scenario: Scenario, dtype) -> ClassificationTask:
     return scenario_classification_task(scenario, arrays, dtype)
 
 
-# the scenario keys its task depends on (runs in lockstep that agree on them share one task);
-# the minibatches follow run.seed
-build.shares = (
-    "task",
-    "network.layers",
-    "network.hidden_activation",
-    "network.dtype",
-    "data_seed",
-    "run.seed",
-    "run.device",
-    "run.array_library",
-)
+build.shares = SCENARIO_TASK_KEYS  # runs in lockstep that agree on them share one task
 build.array_api = True  # evaluates on run.device (synapse_sim.arrays)
