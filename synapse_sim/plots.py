@@ -15,7 +15,7 @@ from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 
 BOUNDARY_CMAP = ListedColormap(["#f4d6cc", "#c9dcf2"])
-ACTION_CMAP = ListedColormap(["#d7301f", "#f0f0f0", "#2b8cbe"])
+ACTION_CMAP = ListedColormap(["#d7301f", "#a9a9a9", "#2b8cbe"])  # decrement, keep, increment: every view
 
 
 def plot_boundary(ax, task, weights, which: str = "learned", resolution: int = 200):

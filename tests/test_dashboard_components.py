@@ -139,36 +139,78 @@ def test_large_network_is_drawn_as_28x28_weight_images(letters_model):
 
 # --- 2. raster ----------------------------------------------------------------------------------------------------
 def test_raster_equals_the_action_log(any_model):
+    """Every synapse has its row (or, above views.MAX_SYNAPSE_ROWS, its post-neuron's row carries
+    its share), each cell the colour of its action."""
     model = any_model
     data = views.raster_data(model)
     log = np.stack(list(model.action_log), axis=1)
-    np.testing.assert_array_equal(data.actions, log[data.sids])
+    n = model.topology.n_synapses
+    np.testing.assert_array_equal(data.actions, log)
+    np.testing.assert_array_equal(data.sids, np.arange(n))
     np.testing.assert_array_equal(data.rewards, list(model.reward_log))
     np.testing.assert_array_equal(data.steps, np.arange(model.steps - len(model.action_log) + 1, model.steps + 1))
-    n = model.topology.n_synapses
-    if n <= 512:
-        np.testing.assert_array_equal(data.sids, np.arange(n))
-    else:
-        assert data.sids.size == 512 and data.sids[0] == 0 and data.sids[-1] == n - 1
-        np.testing.assert_array_equal(data.sids, views.raster_sample(n))  # a fixed sample
     rgb = decode(views.raster_png(data))
-    strip = max(3, data.sids.size // 40)
-    top = strip + max(1, strip // 2)
+    top = rgb.shape[0] - data.n_rows
     columns = slice(data.length - data.steps.size, data.length)
-    np.testing.assert_array_equal(rgb[top:, columns], views.ACTION_RGB[data.actions])
+    if n <= views.MAX_SYNAPSE_ROWS:
+        assert not data.aggregate and data.n_rows == n and data.labels[7] == "sid 7"
+        np.testing.assert_array_equal(rgb[top:, columns], views.ACTION_RGB[data.actions])
+    else:  # the letters network: 3,190 synapses in 4 + 10 post-neuron rows
+        assert data.aggregate and data.n_rows == 14 and data.labels[0] == "layer 1 neuron 0 (785 synapses)"
+        post = np.array([sum(model.topology.layer_sizes[1 : layer + 1]) for layer in model.topology.layer])
+        post = post + model.topology.col
+        for row in (0, 5, 13):
+            mine = data.actions[post == row]
+            shares = np.stack([(mine == a).mean(axis=0) for a in range(3)], axis=1)
+            np.testing.assert_array_equal(rgb[top + row, columns], np.round(shares @ views.ACTION_RGB.astype(float)))
+    np.testing.assert_array_equal(
+        rgb[top:, : columns.start], np.broadcast_to(views.NO_DATA_RGB, rgb[top:, : columns.start].shape)
+    )
     expected_reward = np.array([views.hex_rgb(views.REWARD_HEX[int(r)]) for r in data.rewards])
     np.testing.assert_array_equal(rgb[0, columns], expected_reward)
 
 
-def test_raster_view_shows_the_raster_and_follows_steps():
+def test_the_raster_bins_a_long_history_by_action_fractions_and_drops_no_step():
+    model = stepped(SynapseModel(small_scenario(), raster_length=1000), 9)
+    data = views.raster_data(model)
+    assert data.bin_size == 3 and data.steps.size == 9
+    rgb = decode(views.raster_png(data))
+    top = rgb.shape[0] - data.n_rows
+    assert rgb.shape[1] == 334  # ceil(1000 / 3) columns
+    for k, column in enumerate(range(rgb.shape[1] - 3, rgb.shape[1])):  # the 9 steps in 3 columns of 3
+        steps = data.actions[:, 3 * k : 3 * k + 3]
+        shares = np.stack([(steps == a).mean(axis=1) for a in range(3)], axis=1)
+        np.testing.assert_array_equal(rgb[top:, column], np.round(shares @ views.ACTION_RGB.astype(float)))
+    assert (rgb[top:, :-3] == views.NO_DATA_RGB).all()
+
+
+def test_every_view_shares_one_colour_per_action_and_no_data_differs_from_all_three():
+    assert len({*views.ACTION_HEX, views.NO_DATA_HEX}) == 4
+    assert NetworkWidget().colors == list(views.ACTION_HEX)
+    rgb = decode(views.raster_png(views.raster_data(SynapseModel(small_scenario(), raster_length=10))))
+    assert (rgb[-1] == views.NO_DATA_RGB).all()  # before the first step: no data anywhere
+
+
+def raster_widget(rc):
+    from synapse_sim.dashboard.raster_widget import RasterWidget
+
+    return rc.find(RasterWidget).widget
+
+
+def test_raster_view_shows_the_raster_follows_steps_and_opens_a_clicked_synapse():
     model = SynapseModel(small_scenario(), raster_length=30)
-    _, rc = solara.render(RasterView(model), handle_error=False)
-    before = image_of(rc, "synsim-raster").value
-    assert before == views.raster_png(views.raster_data(model))
+    selected = solara.reactive(0)
+    _, rc = solara.render(RasterView(model, None, selected), handle_error=False)
+    widget = raster_widget(rc)
+    data = views.raster_data(model)
+    assert widget.src == views.data_uri(views.raster_png(data))
+    assert widget.rows == model.topology.n_synapses and widget.height >= widget.rows
     stepped(model, 2)
     force_update()
-    after = image_of(rc, "synsim-raster").value
-    assert after != before and after == views.raster_png(views.raster_data(model))
+    assert widget.src != views.data_uri(views.raster_png(data))
+    assert widget.src == views.data_uri(views.raster_png(views.raster_data(model))) and widget.newest == 2
+    widget.picked = 17  # the browser's click on row 17
+    assert selected.value == 17
 
 
 # --- 3. curves ----------------------------------------------------------------------------------------------------
@@ -422,7 +464,7 @@ def test_raster_strip_shows_the_sign_of_a_real_valued_broadcast(rule_model):
     data = views.raster_data(model)
     np.testing.assert_array_equal(data.rewards, np.sign(np.asarray(model.reward_log, dtype=float)).astype(np.int8))
     rgb = decode(views.raster_png(data))  # any broadcast value draws (synaptic RL: the reward itself)
-    assert rgb.shape[1] == data.length
+    assert rgb.shape[1] == -(-data.length // data.bin_size)
 
 
 def test_rule_controls_become_that_rules_scenario_keys():

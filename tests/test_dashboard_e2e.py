@@ -273,6 +273,7 @@ def check_page(page, tmp_path):
     wait_for(lambda: curves_markup(page) != curves_before, what="the curves to change")
     wait_for(lambda: raster_digest(page) != raster_before, what="the raster to change")
     assert page.locator("svg.synsim-curves polyline").count() == 6
+    check_raster(page)
 
     # a click on an edge of the network selects that synapse in the inspector: the synapse from the
     # first hidden neuron to the output, near its start (no other edge is within a few pixels there)
@@ -324,6 +325,52 @@ def check_page(page, tmp_path):
     )
     assert rate >= 1.0, f"only {rate:.1f} rendered steps per second"  # it plays; its speed is benchmarked
     assert record["raster"] >= rendered // 2
+
+
+def raster_pixels(page) -> dict:
+    """The raster picture as the browser decoded it: its size, its size on screen, and per synapse row the
+    colours of the first and the newest column, with the newest actions the page says it drew."""
+    return page.evaluate(
+        """async () => {
+        const img = document.querySelector('img.synsim-raster');
+        const bitmap = await createImageBitmap(await (await fetch(img.src)).blob());
+        const canvas = document.createElement('canvas');
+        canvas.width = bitmap.width; canvas.height = bitmap.height;
+        const ctx = canvas.getContext('2d');
+        ctx.drawImage(bitmap, 0, 0);
+        const rows = parseInt(img.dataset.rows), top = bitmap.height - rows;
+        const at = (x, y) => Array.from(ctx.getImageData(x, y, 1, 1).data.slice(0, 3));
+        const first = [], newest = [];
+        for (let r = 0; r < rows; r++) { first.push(at(0, top + r)); newest.push(at(bitmap.width - 1, top + r)); }
+        return {width: bitmap.width, height: bitmap.height, rows, shown: img.getBoundingClientRect().height,
+                last: img.dataset.last, first, newest};
+    }"""
+    )
+
+
+def check_raster(page):
+    """Every synapse of the 2-100-1 network has a row at least one screen pixel tall, drawn in the colour
+    of its newest action; columns without data yet are in the no-data colour, which keep's differs from."""
+    wait_for(lambda: len(page.locator("img.synsim-raster").get_attribute("data-last") or "") == 401, what="actions")
+    pixels = raster_pixels(page)
+    assert pixels["rows"] == 401 and pixels["shown"] >= pixels["height"]
+    colours = [list(c) for c in views.ACTION_RGB]
+    assert [colours[int(a)] for a in pixels["last"]] == pixels["newest"]
+    assert len(set(pixels["last"])) >= 2  # more than one action among the rows (epsilon explores)
+    assert all(c == list(views.NO_DATA_RGB) for c in pixels["first"]) and list(views.NO_DATA_RGB) != colours[1]
+    # the pointer over a row names its synapse and step; a click opens it in the inspector
+    box = page.locator("img.synsim-raster").bounding_box()
+    row_height = box["height"] / pixels["height"]
+    top = pixels["height"] - pixels["rows"]
+    page.locator(".synsim-raster-scroll").evaluate("el => el.scrollTop = 0")
+    y = box["y"] + (top + 5 + 0.5) * row_height
+    page.mouse.move(box["x"] + box["width"] - 2, y)
+    wait_for(
+        lambda: (page.locator("img.synsim-raster").get_attribute("title") or "").startswith("sid 5, step "),
+        what="the raster's hover text",
+    )
+    page.mouse.click(box["x"] + box["width"] - 2, y)
+    wait_for(lambda: page.locator(".synsim-synapse[data-sid='5']").count() == 1, what="synapse 5 in the inspector")
 
 
 def choose(page, label_start: str, item: str, attempts: int = 3) -> None:

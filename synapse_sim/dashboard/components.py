@@ -20,6 +20,7 @@ from . import rule_views, views
 from .control_views import CONTROL_CSS, EnvironmentView, SpikeRaster
 from .episode import runs_episodes
 from .network_widget import NETWORK_TEMPLATE, NetworkWidget
+from .raster_widget import RasterWidget
 
 __all__ = [
     "CSS",
@@ -48,7 +49,8 @@ CSS = (
 .synsim-swatch { display: inline-block; width: 10px; height: 10px; margin: 0 2px 0 8px; vertical-align: middle; }
 img.synsim-pixelated, .synsim-strip, .synsim-letter img { image-rendering: pixelated; }
 .synsim-strip { width: 100%; height: 14px; }
-img.synsim-raster { height: 300px; }
+.synsim-raster-scroll { overflow-y: auto; border: 1px solid #ddd; }
+.synsim-nodata { outline: 1px solid #999; }
 .synsim-qlabels { font-size: 10px; text-align: right; white-space: nowrap; color: #333; }
 .synsim-qhead { height: 12px; line-height: 12px; font-size: 10px; color: #555; white-space: nowrap; }
 .synsim-qrow { height: 12px; line-height: 12px; }
@@ -74,7 +76,7 @@ img.synsim-qimg { display: block; }
 )
 
 
-def action_legend(colors=views.NETWORK_ACTION_HEX, words=views.ACTION_WORDS) -> str:
+def action_legend(colors=views.ACTION_HEX, words=views.ACTION_WORDS) -> str:
     return "".join(
         f'<span class="synsim-swatch" style="background:{c}"></span>{w}' for c, w in zip(colors, words, strict=True)
     )
@@ -200,28 +202,57 @@ def NetworkView(
 
 
 @solara.component
-def RasterView(model, frame: solara.Reactive[int] | None = None):
+def RasterView(model, frame: solara.Reactive[int] | None = None, selected: solara.Reactive[int] | None = None):
     """2. Synapses x recent steps coloured by action (or by the sign of the weight change, for rules
-    without discrete actions), the global reward (the broadcast's sign) as a strip above."""
+    without discrete actions), the global reward (the broadcast's sign) as a strip above. Every
+    synapse has a row up to ``views.MAX_SYNAPSE_ROWS`` (the box scrolls); larger networks get one
+    row per post-neuron, coloured by the fractions of its synapses' actions. Hover names the cell,
+    a click on a synapse's row opens it in the inspector."""
     follow_steps(frame)
     n = model.topology.n_synapses
-    sids = solara.use_memo(lambda: views.raster_sample(n), [model])
-    data = views.raster_data(model, sids)
+    data = views.raster_data(model)
     discrete = rule_views.discrete(model)
-    which = f"all {n} synapses" if sids.size == n else f"a fixed sample of {sids.size} of {n} synapses"
+    rows = (
+        f"one row per post-neuron ({data.n_rows}; {n} synapses is more than {views.MAX_SYNAPSE_ROWS}), its colour "
+        "the mix of its incoming synapses' colours in their fractions"
+        if data.aggregate
+        else f"one row per synapse, all {n} (by sid; scroll)"
+    )
+    columns = (
+        f"one column per {data.bin_size} steps, coloured by the fractions in them"
+        if data.bin_size > 1
+        else "one column per step"
+    )
     title = "action raster" if discrete else "weight change raster"
     plus, minus = ("+1", "-1") if discrete else ("+", "-")
     strip = "global reward" if discrete else f"sign of the broadcast {html.escape(model.rule.broadcast_label)}"
     cells = action_legend(views.ACTION_HEX) if discrete else f" {rule_views.SIGN_LEGEND}"
+    image = views.raster_rgb(data)
     with solara.Column(style=BOX, classes=["synsim-raster-view"]):
         Html(
-            f'<div class="synsim-title">{title}: {which} (rows, by sid) x last {data.length} steps</div>'
+            f'<div class="synsim-title">{title}: last {data.length} steps; {rows}; {columns}</div>'
             f'<div class="synsim-note">top strip: {strip} (<span class="synsim-swatch" style="background:'
             f'{views.REWARD_HEX[1]}"></span>{plus} <span class="synsim-swatch" style="background:'
-            f'{views.REWARD_HEX[-1]}"></span>{minus}); cells:{cells}; newest step on the right '
-            f"(steps {data.steps[0] if data.steps.size else '-'} to {data.steps[-1] if data.steps.size else '-'})</div>"
+            f'{views.REWARD_HEX[-1]}"></span>{minus}); cells:{cells}'
+            f'<span class="synsim-swatch synsim-nodata" style="background:{views.NO_DATA_HEX}"></span>no data yet; '
+            f"newest step on the right (steps {data.steps[0] if data.steps.size else '-'} to "
+            f"{data.steps[-1] if data.steps.size else '-'}); hover names a cell"
+            f"{'' if data.aggregate else ', a click opens the synapse'}</div>"
         )
-        solara.Image(views.raster_png(data), width="100%", classes=["synsim-pixelated", "synsim-raster"])
+        RasterWidget.element(
+            src=views.data_uri(views.png(image)),
+            rows=data.n_rows,
+            height=image.shape[0],
+            top=image.shape[0] - data.n_rows,
+            columns=image.shape[1],
+            newest=int(data.steps[-1]) if data.steps.size else 0,
+            bin=data.bin_size,
+            labels=solara.use_memo(lambda: "\n".join(data.labels), [model]),
+            clickable=not data.aggregate and selected is not None,
+            picked=-1,
+            last=views.digits(data.actions[:, -1]) if data.steps.size and not data.aggregate else "",
+            on_picked=(lambda row: selected.set(int(row))) if selected is not None and not data.aggregate else None,
+        )
         if views.spiking(model):
             SpikeRaster(model, model.steps)
 
@@ -362,7 +393,7 @@ def dashboard_components(
 
     bound = [
         bind(NetworkView, selected, frame, trial),
-        bind(RasterView, frame),
+        bind(RasterView, frame, selected),
         bind(CurvesView, frame),
         bind(PolicyView, frame, trial),
         bind(TaskView, frame),

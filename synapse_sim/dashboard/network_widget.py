@@ -133,7 +133,7 @@ class NetworkWidget(v.VuetifyTemplate):
     geometry = traitlets.Unicode(json.dumps({"width": 1, "height": 1, "nodes": [], "edges": []})).tag(sync=True)
     actions = traitlets.Unicode("").tag(sync=True)
     widths = traitlets.Unicode("").tag(sync=True)
-    colors = traitlets.List(list(views.NETWORK_ACTION_HEX)).tag(sync=True)
+    colors = traitlets.List(list(views.ACTION_HEX)).tag(sync=True)
     selected = traitlets.Int(-1).tag(sync=True)
     pathway = traitlets.Unicode("").tag(sync=True)
     marked = traitlets.Unicode("").tag(sync=True)

@@ -24,7 +24,8 @@ from .common import (
     LETTERS,
     MAX_DRAWN_LAYER,
     MAX_DRAWN_SYNAPSES,
-    NETWORK_ACTION_HEX,
+    NO_DATA_HEX,
+    NO_DATA_RGB,
     NODE_HEX,
     REWARD_HEX,
     WEIGHT_CMAP,
@@ -81,7 +82,7 @@ from .policy import (
     policy_rgb,
     policy_scale,
 )
-from .raster import RasterData, raster_data, raster_png, raster_rgb, raster_sample
+from .raster import MAX_COLUMNS, MAX_SYNAPSE_ROWS, RasterData, raster_cell, raster_data, raster_png, raster_rgb
 from .status import Status, status_data, status_html
 from .synapse import SynapseInfo, action_strip_html, sparkline_svg, synapse_html, synapse_info
 from .task import (
@@ -117,10 +118,13 @@ __all__ = [
     "BOUNDARY_RGB",
     "CURVES",
     "LETTERS",
+    "MAX_COLUMNS",
     "MAX_DRAWN_LAYER",
     "MAX_DRAWN_SYNAPSES",
-    "NETWORK_ACTION_HEX",
+    "MAX_SYNAPSE_ROWS",
     "NODE_HEX",
+    "NO_DATA_HEX",
+    "NO_DATA_RGB",
     "PATHWAY_HEX",
     "Q_BAR",
     "Q_CELL",
@@ -178,10 +182,10 @@ __all__ = [
     "policy_png",
     "policy_rgb",
     "policy_scale",
+    "raster_cell",
     "raster_data",
     "raster_png",
     "raster_rgb",
-    "raster_sample",
     "rewards_svg",
     "runs_trials",
     "sample_indices",

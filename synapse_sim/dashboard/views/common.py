@@ -15,10 +15,11 @@ from ...plots import ACTION_CMAP, BOUNDARY_CMAP
 from ...tasks.data import LETTERS  # noqa: F401 (re-exported: the notMNIST class names)
 
 ACTION_WORDS = ("decrement", "keep", "increment")
-ACTION_HEX = tuple(ACTION_CMAP.colors)  # raster colours, as in the static plots
-NETWORK_ACTION_HEX = (ACTION_HEX[0], "#a9a9a9", ACTION_HEX[2])  # keep in grey: visible on white
+ACTION_HEX = tuple(ACTION_CMAP.colors)  # one colour per action in every view and the static plots
 ACTION_RGB = np.array([[round(255 * c) for c in to_rgb(h)] for h in ACTION_HEX], dtype=np.uint8)
-REWARD_HEX = {1: "#1a9850", -1: "#404040", 0: "#ffffff"}
+NO_DATA_HEX = "#ffffff"  # a cell with nothing recorded yet: distinct from every action's colour
+NO_DATA_RGB = np.array([round(255 * c) for c in to_rgb(NO_DATA_HEX)], dtype=np.uint8)
+REWARD_HEX = {1: "#1a9850", -1: "#404040", 0: "#d9d9d9"}
 BOUNDARY_RGB = np.array([[round(255 * c) for c in to_rgb(h)] for h in BOUNDARY_CMAP.colors], dtype=np.uint8)
 NODE_HEX = {"input": "#525252", "hidden": "#737373", "output": "#000000", "bias": "#e6ab02"}
 WEIGHT_CMAP = colormaps["RdBu_r"]

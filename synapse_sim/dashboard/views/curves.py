@@ -11,7 +11,7 @@ import numpy as np
 
 from ...rules.synaptic_rl.features import ACTION_NAMES
 from .. import recorded, rule_views
-from .common import NETWORK_ACTION_HEX, REWARD_HEX, fmt
+from .common import ACTION_HEX, REWARD_HEX, fmt
 
 CURVES = ("loss", "accuracy", "reward", "decrement", "keep", "increment")
 SOURCE_NAMES = recorded.SOURCES
@@ -163,7 +163,7 @@ def curves_svg(
     left, between, right, top, middle, bottom = 42, 40, 6, 18, 36, 16
     pw, ph = (width - left - between - right) / 2, (height - top - middle - bottom) / 2
     xs, ys = (left, left + pw + between), (top, top + ph + middle)
-    mix = [(data[name][keep], NETWORK_ACTION_HEX[a], name) for a, name in enumerate(("decrement", "keep", "increment"))]
+    mix = [(data[name][keep], ACTION_HEX[a], name) for a, name in enumerate(("decrement", "keep", "increment"))]
     names = ACTION_NAMES if discrete else rule_views.SIGN_WORDS
     last_mix = ", ".join(f"{names[a]} {last(name):.2f}" for a, name in enumerate(("decrement", "keep", "increment")))
     mix_title = f"action mix: {last_mix}" if discrete else f"weight change signs: {last_mix}"

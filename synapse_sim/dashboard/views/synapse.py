@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import rule_views
-from .common import ACTION_RGB, data_uri, fmt, png, upscale
+from .common import ACTION_RGB, NO_DATA_RGB, data_uri, fmt, png, upscale
 
 
 @dataclass
@@ -88,7 +88,8 @@ def sparkline_svg(values: np.ndarray, width: int = 440, height: int = 44, colour
 
 def action_strip_html(history: np.ndarray, length: int) -> str:
     """The synapse's actions (or weight change signs) over the window as a row of coloured cells (newest right)."""
-    rgb = np.full((1, max(length, 1), 3), 255, dtype=np.uint8)
+    rgb = np.empty((1, max(length, 1), 3), dtype=np.uint8)
+    rgb[:] = NO_DATA_RGB
     if history.size:
         rgb[0, -history.size :] = ACTION_RGB[history]
     return f'<img class="synsim-strip" src="{data_uri(png(upscale(rgb, 12, 3)))}" alt="action history"/>'
