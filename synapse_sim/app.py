@@ -10,6 +10,7 @@ run from its checkpoint, the curves start with its recorded history). In a noteb
 
 from __future__ import annotations
 
+import collections
 import os
 
 import solara
@@ -50,8 +51,19 @@ def make_page(
 
     @solara.component
     def Page():
-        # one model per session (a module-level model would be shared by every browser tab)
-        model = solara.use_reactive(solara.use_memo(lambda: DashboardModel(**initial_kwargs(params)), []))
+        # one model per browser session (solara's session cookie), kept across reloads of the page; a
+        # module-level model would be shared by every browser, one per page render lost on reload
+        key = solara.use_memo(browser_session, [])
+        model = solara.use_reactive(solara.use_memo(lambda: kept_model(key, params), []))
+
+        def remember():
+            if key is not None:
+                KEPT[key] = model.value
+                KEPT.move_to_end(key)
+                while len(KEPT) > MAX_KEPT:
+                    KEPT.popitem(last=False)
+
+        solara.use_effect(remember, [model.value])
         selected = solara.use_reactive(0)
         frame = solara.use_reactive(0)
         trial = solara.use_reactive(0)  # the trial whose feedback pathway the network draws (trial rules)
@@ -62,6 +74,26 @@ def make_page(
         SynapseViz(model, params, components, name=TITLE, play_interval=play_interval, panel=panel)
 
     return Page
+
+
+KEPT: collections.OrderedDict[str, DashboardModel] = collections.OrderedDict()
+"""The models by browser session, so that a reload finds its run (the most recent sessions kept)."""
+MAX_KEPT = 16
+
+
+def browser_session() -> str | None:
+    """The browser's solara session (a cookie: the same across reloads and tabs), or None outside a server."""
+    try:
+        return solara.get_session_id()
+    except RuntimeError:  # rendered without solara-server (a notebook, a test)
+        return None
+
+
+def kept_model(key: str | None, params: dict) -> DashboardModel:
+    """The model kept for the browser session ``key`` (the page was reloaded), else a new one from the
+    controls' defaults."""
+    model = KEPT.get(key) if key is not None else None
+    return model if model is not None else DashboardModel(**initial_kwargs(params))
 
 
 def bound_panel(frame):

@@ -590,11 +590,11 @@ def test_controls_become_scenario_overrides(tmp_path, monkeypatch):
     model = DashboardModel(hidden="4", policy="static: file", policy_file=str(tmp_path / "none"))
     assert model.rule.policy.adaptive and "not found" in model.problems[0]
     monkeypatch.delenv("SYNAPSE_SIM_NOTMNIST", raising=False)
+    monkeypatch.setattr("synapse_sim.dashboard.controls.notmnist_sample", lambda: None)
     model = DashboardModel(task_name="notmnist", hidden="", base_scenario=small_scenario())
-    assert (
-        model.config["task"]["name"] == "decision_boundary"
-        and "notMNIST data could not be loaded" in model.problems[-1]
-    )
+    assert model.config["task"]["name"] == "decision_boundary" and model.config["synapse"]["alpha_s"] == 0.001
+    assert "notMNIST data could not be loaded" in model.problems[-1] and "Fell back to" in model.problems[-1]
+    assert "--data DIR" in model.problems[-1]
 
     # a classification task object is used for notMNIST, and Mesa sees no scenario of another type
     task_object = random_classification_task(n=40, batch_size=20)
@@ -603,6 +603,29 @@ def test_controls_become_scenario_overrides(tmp_path, monkeypatch):
     assert isinstance(model.scenario, MesaScenario) and model.config["task"]["name"] == "notmnist"
     params = model_params(task=task_object)
     assert initial_kwargs(params)["task_name"] == "notmnist"
+
+
+def test_notmnist_from_the_controls_loads_the_sample_and_the_controls_show_what_runs(notmnist_path, monkeypatch):
+    from synapse_sim.dashboard.controls import control_values, pending_changes
+
+    monkeypatch.setenv("SYNAPSE_SIM_NOTMNIST", str(notmnist_path))  # what `dashboard --data DIR` sets
+    model = DashboardModel(task_name="notmnist", hidden="", alpha_s=0.01, base_scenario=small_scenario())
+    assert model.problems == [] and model.config["task"]["name"] == "notmnist"
+    assert model.topology.layer_sizes == (784, 10) and model.config["synapse"]["alpha_s"] == 0.01
+    shown = control_values(model.config)
+    assert shown["task_name"] == "notmnist" and shown["alpha_s"] == 0.01 and shown["hidden"] == ""
+    assert pending_changes(shown, model.config) == []
+    assert pending_changes({**shown, "alpha_s": 0.002}, model.config) == ["alpha_s"]
+
+
+def test_a_bad_hidden_layer_value_is_refused_with_a_message():
+    for text in ("-5", "5, -3"):
+        with pytest.raises(ValueError, match="sizes must be positive whole numbers"):
+            parse_hidden(text)
+    model = DashboardModel(hidden="-5", base_scenario=small_scenario())
+    assert model.topology.layer_sizes == tuple(small_scenario()["network"]["layers"])  # kept, not turned into 5
+    assert "hidden layers '-5': sizes must be positive" in model.problems[0]
+    assert parse_hidden("32-16") == [32, 16]
 
 
 # --- server and assets (no network) -------------------------------------------------------------------------------

@@ -686,3 +686,52 @@ def test_dashboard_steps_a_control_scenario_and_shows_the_episodes_frames_and_re
             except Exception as exc:
                 raise AssertionError(f"{exc}\n--- server log (tail) ---\n{log_path.read_text()[-3000:]}") from exc
             assert_only_loopback(requests, log_path)
+
+
+def test_the_page_shows_every_value_refuses_bad_input_runs_notmnist_and_keeps_its_run_on_reload(
+    server, playwright_driver, tmp_path, notmnist_path
+):
+    """Sliders show their values; a reload keeps the run (the browser session's); a bad hidden-layer value
+    is marked pending, then refused with a message, the controls showing what runs; notMNIST chosen
+    on the page runs on the sample (found beside the checkout, or given by `dashboard --data DIR`)."""
+    url, log_path = server
+    with chromium_page(playwright_driver, url, tmp_path / "profile") as (page, requests):
+        try:
+            heads = page.locator(".synsim-slider-head")
+            assert heads.count() >= 5
+            for k in range(heads.count()):
+                value = heads.nth(k).locator(".synsim-slider-value").inner_text().strip()
+                assert value not in ("", "-"), heads.nth(k).inner_text()
+                float(value)
+            assert "Play Interval (ms): 10" in heads.first.inner_text()
+            step = page.get_by_role("button", name="Step", exact=True)
+            for expected in (1, 2):
+                step.click()
+                wait_for(lambda expected=expected: step_number(page) == expected, what=f"step {expected}")
+            page.reload()
+            page.wait_for_selector(".synsim-status", timeout=45_000)
+            wait_for(lambda: step_number(page) == 2, what="the run's step count after a reload")
+
+            hidden = "hidden layers (e.g. 100 or 32, 16; empty: none)"
+            type_into(page, hidden, "-5")
+            wait_for(lambda: "press Reset to apply" in page.locator(".synsim-pending").inner_text(), what="pending")
+            assert "hidden" in page.locator(".synsim-pending").inner_text()
+            page.get_by_role("button", name="Reset", exact=True).click()
+            problem = page.locator(".synsim-problem")
+            wait_for(lambda: problem.count() == 1, what="the refusal")
+            assert "hidden layers '-5': sizes must be positive whole numbers" in problem.inner_text()
+            assert "2-100-1" in page.locator(".synsim-status").first.inner_text()
+            wait_for(lambda: page.get_by_label(hidden, exact=True).input_value() == "100", what="controls = model")
+            wait_for(lambda: page.locator(".synsim-pending").inner_text().strip() == "", what="nothing pending")
+
+            choose(page, "task", "notmnist")
+            type_into(page, hidden, "")
+            page.get_by_role("button", name="Reset", exact=True).click()
+            status = page.locator(".synsim-status").first
+            wait_for(lambda: "784-10 (7850 synapses)" in status.inner_text(), timeout=60, what="notMNIST 784-10")
+            assert page.locator(".synsim-problem").count() == 0
+            step.click()
+            wait_for(lambda: step_number(page) == 1, timeout=60, what="a notMNIST step")
+        except Exception as exc:
+            raise AssertionError(f"{exc}\n--- server log (tail) ---\n{log_path.read_text()[-3000:]}") from exc
+    assert_only_loopback(requests, log_path)

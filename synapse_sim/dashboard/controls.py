@@ -13,6 +13,9 @@ that cannot be used is listed in ``problems`` and a working value is used instea
 
 from __future__ import annotations
 
+import re
+
+from ..locations import notmnist_sample
 from ..rules import RULES
 from ..rules.synaptic_rl.features import StateSpace
 from ..rules.synaptic_rl.policy import PolicyFileError
@@ -71,6 +74,8 @@ def parse_hidden(text) -> list[int]:
     if isinstance(text, (list, tuple)):
         values = list(text)
     else:
+        if re.search(r"(^|[,;\s])-", str(text).strip()):
+            raise ValueError(f"hidden layers {text!r}: sizes must be positive whole numbers (a '-' only joins sizes)")
         parts = str(text).replace(";", ",").replace("-", ",").replace(" ", ",").split(",")
         values = [p for p in parts if p.strip()]
     try:
@@ -295,12 +300,15 @@ def resolve(
     if task is not None and task_kind(task) == name and io_sizes(name, task) == (layers[0], layers[-1]):
         task_object = task
     elif name == "notmnist":
+        if scenario["task"]["data"] is None and notmnist_sample() is not None:
+            apply({"task.data": str(notmnist_sample())}, "task.data")
         try:
             task_object = build_task(scenario, scenario["network"]["dtype"])
         except (ImportError, OSError, ValueError) as exc:
             problems.append(
-                f"notMNIST data could not be loaded ({exc}); start the dashboard with a notMNIST scenario whose "
-                "task.data points to the data (or set $SYNAPSE_SIM_NOTMNIST). Showing the decision-boundary task"
+                f"notMNIST data could not be loaded ({exc}); start the dashboard with --data DIR (or a notMNIST "
+                "scenario whose task.data names the data, or set $SYNAPSE_SIM_NOTMNIST). Fell back to the "
+                "decision-boundary task with its defaults (2-100-1, alpha_s 0.001); the controls show it"
             )
             fallback = Scenario().with_overrides({"run.seed": scenario["run"]["seed"]})
             if rule_name == SYNAPTIC_RL:
@@ -383,6 +391,25 @@ def model_params(base: Scenario | None = None, task=None, raster_length: int = 2
         "task": task,
         "raster_length": raster_length,
     }
+
+
+def control_values(scenario: Scenario) -> dict:
+    """Every control's value for ``scenario``: what the page shows for a model that runs it."""
+    return {k: v["value"] for k, v in model_params(scenario).items() if isinstance(v, dict) and "type" in v}
+
+
+def pending_changes(values: dict, scenario: Scenario) -> list[str]:
+    """The controls whose value differs from what the model runs (they apply on Reset)."""
+    running = control_values(scenario)
+    shown = set(controls_of(str(values.get("rule") or SYNAPTIC_RL))) | {"task_name", "hidden", "rule", "seed"}
+    return [name for name in running if name in shown and name in values and _differs(values[name], running[name])]
+
+
+def _differs(a, b) -> bool:
+    try:
+        return float(a) != float(b)
+    except (TypeError, ValueError):
+        return str(a if a is not None else "").strip() != str(b if b is not None else "").strip()
 
 
 def initial_kwargs(params: dict) -> dict:

@@ -13,10 +13,17 @@ from __future__ import annotations
 import html
 
 import solara
-import solara.lab
 from mesa.visualization.solara_viz import ModelController, make_initial_grid_layout
 
-from .controls import SYNAPTIC_RL, SYNAPTIC_RL_CONTROLS, controls_of, initial_kwargs, rule_controls
+from .controls import (
+    SYNAPTIC_RL,
+    SYNAPTIC_RL_CONTROLS,
+    control_values,
+    controls_of,
+    initial_kwargs,
+    pending_changes,
+    rule_controls,
+)
 
 TAB_NAMES = {0: "agent view"}
 
@@ -125,9 +132,14 @@ def SynapseViz(
     play = solara.use_reactive(play_interval)
     render = solara.use_reactive(render_interval)
     threads = solara.use_reactive(False)
+    running = model.value.config
+
+    def follow_the_model():  # the controls show what the model runs (after a fallback too)
+        values.set({**values.value, **control_values(running)})
+
+    solara.use_effect(follow_the_model, [model.value])
     with solara.AppBar():
         solara.AppBarTitle(name)
-        solara.lab.ThemeToggle()
     with solara.Sidebar(), solara.Column():
         with solara.Card("Controls"):
             ValueSlider("Play Interval (ms)", play.value, play.set, 1, 500, 1, integer=True)
@@ -142,5 +154,13 @@ def SynapseViz(
             with solara.Card("Run"):
                 panel(model.value)
         with solara.Card("Model Parameters"):
+            pending = pending_changes(values.value, running)
+            solara.HTML(  # always there (empty when nothing is pending), so the inputs below keep their widgets
+                tag="div",
+                unsafe_innerHTML=(
+                    f"changed: {html.escape(', '.join(pending))} &mdash; <b>press Reset to apply</b>" if pending else ""
+                ),
+                classes=["synsim-pending"],
+            )
             ParameterInputs(params, values)
     ViewTabs(components, model.value, tab_names if tab_names is not None else TAB_NAMES)

@@ -102,18 +102,26 @@ def broadcast_text(value, is_discrete: bool) -> str:
 
 
 def settings_text(model) -> str:
-    """The rule's main settings for the status line (synaptic RL: policy and alpha_s; others: params)."""
+    """Every setting of the rule for the status line (synaptic RL: policy, epsilon, alpha_s, alpha_q,
+    gamma; others: their parameters), then the run's seed."""
     rule = model.rule
+    seed = f"seed {model.simulation.scenario['run']['seed']}"
     if has_policy(model) and hasattr(rule, "weight_steps"):
-        file = model.simulation.scenario["policy"]["file"]
-        policy = ("adaptive" if rule.policy.adaptive else "static") + (f" ({file})" if file else "")
-        return f"policy {policy} &middot; alpha_s {number(rule.weight_steps.alpha_s, 3)}"
+        p = model.simulation.scenario["policy"]
+        policy = ("adaptive" if rule.policy.adaptive else "static") + (f" ({p['file']})" if p["file"] else "")
+        values = (
+            ("epsilon", rule.policy.epsilon),
+            ("alpha_s", rule.weight_steps.alpha_s),
+            ("alpha_q", rule.policy.alpha_q),
+            ("gamma", rule.policy.gamma),
+        )
+        return " &middot; ".join([f"policy {policy}", *(f"{k} {number(v, 3)}" for k, v in values), seed])
     params = ", ".join(f"{html.escape(str(k))} {html.escape(number(v, 3))}" for k, v in rule.params().items())
     step_size = model.last_result.step_size if model.last_result is not None else None
     parts = [params] if params else []
     if step_size is not None and np.isfinite(step_size):
         parts.append(f"step size {number(step_size, 3)}")
-    return " &middot; ".join(parts)
+    return " &middot; ".join([*parts, seed])
 
 
 def params_rows(rule) -> list[tuple[str, str]]:

@@ -22,6 +22,7 @@ import sys
 import threading
 from pathlib import Path
 
+from ..locations import NOTMNIST_ENV_VAR
 from ..runner import RunError
 
 DEFAULT_HOST = "127.0.0.1"
@@ -149,7 +150,9 @@ def check_assets() -> list[str]:
         return [str(exc)]
 
 
-def serve(target=None, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, open_browser: bool = False) -> int:
+def serve(
+    target=None, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, open_browser: bool = False, data=None
+) -> int:
     """Run the dashboard server on a scenario or a results folder (``target``) until interrupted;
     returns its exit status (130 after Ctrl-C).
 
@@ -160,6 +163,8 @@ def serve(target=None, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, open_
     """
     scenario_path, run_folder = check_target(target)
     check_address(host, port)
+    if data is not None and not Path(data).expanduser().exists():
+        raise RunError(f"--data {data}: no such file or folder (notMNIST: idx files, a PNG folder, .tar.gz or .npz)")
     absent = check_assets()
     if absent:
         print(
@@ -177,6 +182,8 @@ def serve(target=None, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, open_
     opened = f" on the run in {run_folder}" if run_folder else ""
     print(f"synapse_sim dashboard{opened}: http://{host}:{port}/ (Ctrl-C stops it)", flush=True)
     env = server_environment(scenario_path, run_folder=run_folder)
+    if data is not None:  # the notMNIST the page loads when its task is notmnist (tasks.data.load_notmnist)
+        env[NOTMNIST_ENV_VAR] = str(Path(data).expanduser().resolve())
     # preexec_fn is unsafe only when another thread may hold a lock the child needs; this one makes a
     # single prctl call (see die_with_parent) and this process starts no threads of its own before it
     child = subprocess.Popen(command, env=env, preexec_fn=die_with_parent())  # noqa: PLW1509
@@ -217,12 +224,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     )
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})")
     parser.add_argument("--open", action="store_true", help="open a browser on the page")
+    parser.add_argument(
+        "--data",
+        metavar="DIR",
+        help="notMNIST data for the page's notmnist task (default: $SYNAPSE_SIM_NOTMNIST, else the sample beside "
+        "a checkout, ../shared/data/notmnist)",
+    )
     return parser
 
 
 def command(args: argparse.Namespace) -> int:
     """What ``synapse-sim dashboard`` runs (the CLI's ``func``)."""
-    return serve(args.scenario, host=args.host, port=args.port, open_browser=args.open)
+    return serve(args.scenario, host=args.host, port=args.port, open_browser=args.open, data=args.data)
 
 
 def main(argv=None) -> int:
