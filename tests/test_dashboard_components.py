@@ -227,6 +227,30 @@ def test_curves_come_from_the_datacollector(any_model):
     assert f"loss {views.fmt(data['loss'][-1])}" in svg
 
 
+def test_long_curves_are_thinned_by_averaging_and_have_ticks_titles_and_smoothing():
+    from synapse_sim.dashboard.views.curves import bin_edges, binned, nice_ticks
+
+    n = 1000
+    steps = np.arange(1, n + 1)
+    loss = np.where(steps % 2 == 0, 1.0, 0.0)  # every other step: dropping steps would show 0 or 1
+    data = {name: np.full(n, 0.5) for name in views.CURVES} | {"step": steps, "loss": loss}
+    data |= {"reward_mean": np.zeros(n), "return": np.full(n, np.nan), "return_mean": np.full(n, np.nan)}
+    edges = bin_edges(n, 400)
+    assert edges[0] == 0 and edges[-1] == n and len(edges) == 401  # every step in a bin
+    np.testing.assert_allclose(binned(loss, edges)[1:-1], 0.5, atol=0.17)  # means of 2-3 steps
+    svg = views.curves_svg(data)
+    assert 'data-points="400"' in svg and svg.count('class="synsim-xlabel"') == 4
+    for title in ("loss", "accuracy", "fraction"):
+        assert 'class="synsim-ylabel"' in svg and f">{title}</text>" in svg
+    assert svg.count('class="synsim-ytick"') >= 8 and svg.count('class="synsim-xtick"') >= 8
+    smooth = views.curves_svg(data, smoothing=10)
+    line = smooth.split('data-series="loss" points="')[1].split('"')[0]
+    ys = [float(p.split(",")[1]) for p in line.split()]
+    assert max(ys[5:]) - min(ys[5:]) < 1.0  # a 10-step running mean of 0, 1, 0, 1 ... is flat
+    np.testing.assert_allclose(nice_ticks(0.0, 1.0), [0.0, 0.2, 0.4, 0.6, 0.8, 1.0])
+    np.testing.assert_allclose(nice_ticks(1, 1000, 4), [200, 400, 600, 800, 1000])
+
+
 def test_curves_view_changes_after_a_step():
     model = SynapseModel(small_scenario())
     _, rc = solara.render(CurvesView(model), handle_error=False)

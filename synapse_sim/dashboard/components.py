@@ -21,6 +21,7 @@ from .control_views import CONTROL_CSS, EnvironmentView, SpikeRaster
 from .episode import runs_episodes
 from .network_widget import NETWORK_TEMPLATE, NetworkWidget
 from .raster_widget import RasterWidget
+from .sliders import ValueSlider
 
 __all__ = [
     "CSS",
@@ -262,16 +263,22 @@ def CurvesView(model, frame: solara.Reactive[int] | None = None):
     """3. Loss, accuracy, reward and the action mix per step: a run folder's recorded history and
     fast-forwarded steps (shaded), then the agents' steps from the DataCollector."""
     follow_steps(frame)
+    smoothing = solara.use_reactive(1)
     data = views.curves_data(model)
     with solara.Column(style=BOX, classes=["synsim-curves-view"]):
-        Html('<div class="synsim-title">curves (every step)</div>')
+        Html(
+            '<div class="synsim-title">curves: every step; more steps than 400 drawn as the means of '
+            "consecutive bins (none dropped)</div>"
+        )
         Html(views.sources_text(data))
+        ValueSlider("smoothing (running mean, steps)", smoothing.value, smoothing.set, 1, 500, 1, integer=True)
         Html(
             views.curves_svg(
                 data,
                 broadcast_label=model.rule.broadcast_label,
                 discrete=rule_views.discrete(model),
                 episodes=runs_episodes(model),
+                smoothing=smoothing.value,
             )
         )
 

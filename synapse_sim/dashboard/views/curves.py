@@ -83,14 +83,37 @@ def sources_text(data: dict[str, np.ndarray]) -> str:
     )
 
 
-def _thin(n: int, max_points: int) -> np.ndarray:
-    if n <= max_points:
-        return np.arange(n)
-    return np.unique(np.linspace(0, n - 1, max_points).round().astype(np.int64))
+def bin_edges(n: int, max_points: int) -> np.ndarray:
+    """Edges of at most ``max_points`` bins of consecutive points covering all ``n`` (one point a bin when
+    they fit)."""
+    return np.unique(np.linspace(0, n, min(n, max_points) + 1).round().astype(np.int64))
 
 
-def _panel(x0, y0, w, h, title, steps, lines, ylim=None, bands=(), dots=None) -> str:
-    """One chart: frame, y range labels, first / last step, one polyline per (values, colour);
+def binned(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """The mean of each bin's finite values (NaN where it has none): a long curve thinned by
+    averaging, so that no step is dropped."""
+    finite = np.isfinite(values)
+    sums = np.add.reduceat(np.where(finite, values, 0.0), edges[:-1]) if values.size else np.zeros(0)
+    counts = np.add.reduceat(finite.astype(np.int64), edges[:-1]) if values.size else np.zeros(0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
+
+
+def nice_ticks(lo: float, hi: float, count: int = 4) -> np.ndarray:
+    """About ``count`` round values within [lo, hi], 1, 2 or 5 times a power of ten apart (the one
+    nearest to an even split)."""
+    span = hi - lo
+    if not np.isfinite(span) or span <= 0:
+        return np.array([lo])
+    raw = span / count
+    power = 10 ** np.floor(np.log10(raw))
+    step = min((m * power for m in (1, 2, 5, 10)), key=lambda c: abs(np.log(c / raw)))
+    first = np.ceil(lo / step) * step
+    return np.arange(first, hi + step * 1e-9, step)
+
+
+def _panel(x0, y0, w, h, title, steps, lines, ylim=None, bands=(), dots=None, ylabel="") -> str:
+    """One chart: frame, ticks on both axes, axis titles, one polyline per (values, colour);
     ``bands``: (first step, last step, colour) shaded behind; ``dots``: (steps, values, colour) as circles."""
     out = [f'<g class="synsim-panel" data-title="{html.escape(title)}">']
     out.append(f'<text x="{x0}" y="{y0 - 4}" font-size="11" fill="#222">{html.escape(title)}</text>')
@@ -103,6 +126,19 @@ def _panel(x0, y0, w, h, title, steps, lines, ylim=None, bands=(), dots=None) ->
         lo, hi = ylim
     if hi - lo < 1e-12:
         lo, hi = lo - 0.5, hi + 0.5
+    for tick in nice_ticks(lo, hi):
+        ty = y0 + h - (tick - lo) / (hi - lo) * h
+        out.append(f'<line class="synsim-tick" x1="{x0 - 3}" y1="{ty:.1f}" x2="{x0 + w}" y2="{ty:.1f}" stroke="#eee"/>')
+        out.append(
+            f'<text class="synsim-ytick" x="{x0 - 4}" y="{ty + 3:.1f}" font-size="8" fill="#666" '
+            f'text-anchor="end">{fmt(tick, 3)}</text>'
+        )
+    if ylabel:
+        cx, cy = x0 - 30, y0 + h / 2
+        out.append(
+            f'<text class="synsim-ylabel" x="{cx}" y="{cy:.1f}" font-size="9" fill="#444" text-anchor="middle" '
+            f'transform="rotate(-90 {cx} {cy:.1f})">{html.escape(ylabel)}</text>'
+        )
     if steps.size:
         s0, s1 = float(steps[0]), float(steps[-1])
         span = max(s1 - s0, 1.0)
@@ -126,10 +162,16 @@ def _panel(x0, y0, w, h, title, steps, lines, ylim=None, bands=(), dots=None) ->
                 for x, y in zip(dx, dy, strict=True)
                 if np.isfinite(y)
             )
-        out.append(f'<text x="{x0}" y="{y0 + h + 11}" font-size="9" fill="#666">{int(s0)}</text>')
-        out.append(f'<text x="{x0 + w}" y="{y0 + h + 11}" font-size="9" fill="#666" text-anchor="end">{int(s1)}</text>')
-    out.append(f'<text x="{x0 - 3}" y="{y0 + 8}" font-size="9" fill="#666" text-anchor="end">{fmt(hi, 3)}</text>')
-    out.append(f'<text x="{x0 - 3}" y="{y0 + h}" font-size="9" fill="#666" text-anchor="end">{fmt(lo, 3)}</text>')
+        for tick in nice_ticks(s0, s1, 4) if s1 > s0 else [s0]:
+            tx = x0 + (tick - s0) / span * w
+            out.append(
+                f'<text class="synsim-xtick" x="{tx:.1f}" y="{y0 + h + 10}" font-size="8" fill="#666" '
+                f'text-anchor="middle">{round(float(tick))}</text>'
+            )
+        out.append(
+            f'<text class="synsim-xlabel" x="{x0 + w}" y="{y0 + h + 19}" font-size="9" fill="#444" '
+            'text-anchor="end">step</text>'
+        )
     out.append("</g>")
     return "".join(out)
 
@@ -142,15 +184,27 @@ def curves_svg(
     broadcast_label: str = "reward",
     discrete: bool = True,
     episodes: bool = False,
+    smoothing: int = 1,
 ) -> str:
     """Loss, accuracy, the broadcast (running mean) and the action mix per step, as one SVG.
+
+    ``smoothing``: each curve's running mean over this many steps (1: the steps themselves); more
+    steps than ``max_points`` are drawn as the means of consecutive bins, never by dropping steps.
 
     For a rule without discrete actions (``discrete=False``) the mix is that of the weight
     changes' signs and the broadcast's axis follows its values. With ``episodes`` (a control task)
     the first panel is the episode return (each step's and the running mean), the second whether
     the episode reached the environment's reward threshold."""
-    keep = _thin(data["step"].size, max_points)
-    steps = data["step"][keep]
+    edges = bin_edges(data["step"].size, max_points)
+    smoothed = {
+        name: running_mean(data[name], smoothing) if smoothing > 1 and name not in ("reward_mean",) else data[name]
+        for name in (*CURVES, "return", "return_mean", "reward_mean")
+    }
+
+    def thin(name):
+        return binned(smoothed[name], edges)
+
+    steps = binned(data["step"].astype(np.float64), edges)
     sources = data.get("source", np.zeros(data["step"].size, dtype=np.int8))
     bands = [(a, b, BAND_HEX[s]) for a, b, s in recorded.segments(data["step"], sources) if s in BAND_HEX]
     dots = None
@@ -160,10 +214,10 @@ def curves_svg(
     def last(name):
         return data[name][-1] if data[name].size else float("nan")
 
-    left, between, right, top, middle, bottom = 42, 40, 6, 18, 36, 16
+    left, between, right, top, middle, bottom = 48, 50, 6, 18, 40, 22
     pw, ph = (width - left - between - right) / 2, (height - top - middle - bottom) / 2
     xs, ys = (left, left + pw + between), (top, top + ph + middle)
-    mix = [(data[name][keep], ACTION_HEX[a], name) for a, name in enumerate(("decrement", "keep", "increment"))]
+    mix = [(thin(name), ACTION_HEX[a], name) for a, name in enumerate(("decrement", "keep", "increment"))]
     names = ACTION_NAMES if discrete else rule_views.SIGN_WORDS
     last_mix = ", ".join(f"{names[a]} {last(name):.2f}" for a, name in enumerate(("decrement", "keep", "increment")))
     mix_title = f"action mix: {last_mix}" if discrete else f"weight change signs: {last_mix}"
@@ -175,8 +229,9 @@ def curves_svg(
             ph,
             f"episode return {fmt(last('return'))} (mean of last 25: {fmt(last('return_mean'), 4)})",
             steps,
-            [(data["return"][keep], "#bbbbbb", "return"), (data["return_mean"][keep], "#08519c", "return_mean")],
+            [(thin("return"), "#bbbbbb", "return"), (thin("return_mean"), "#08519c", "return_mean")],
             bands=bands,
+            ylabel="return",
         )
         if episodes
         else _panel(
@@ -186,8 +241,9 @@ def curves_svg(
             ph,
             f"loss {fmt(last('loss'))}",
             steps,
-            [(data["loss"][keep], "#333", "loss")],
+            [(thin("loss"), "#333", "loss")],
             bands=bands,
+            ylabel="loss",
         )
     )
     accuracy_title = "solved (return reached the threshold)" if episodes else "accuracy"
@@ -200,10 +256,11 @@ def curves_svg(
             ph,
             f"{accuracy_title} {fmt(last('accuracy'), 3)}",
             steps,
-            [(data["accuracy"][keep], "#6a3d9a", "accuracy")],
+            [(thin("accuracy"), "#6a3d9a", "accuracy")],
             ylim=(0.0, 1.0),
             bands=bands,
             dots=dots,
+            ylabel="accuracy",
         ),
         _panel(
             xs[0],
@@ -212,15 +269,17 @@ def curves_svg(
             ph,
             f"{broadcast_label}: mean of last 25 steps {fmt(last('reward_mean'), 2 if discrete else 3)}",
             steps,
-            [(data["reward_mean"][keep], REWARD_HEX[1], "reward_mean")],
+            [(thin("reward_mean"), REWARD_HEX[1], "reward_mean")],
             ylim=(-1.0, 1.0) if discrete else None,
             bands=bands,
+            ylabel=broadcast_label if len(broadcast_label) < 14 else "broadcast",
         ),
-        _panel(xs[1], ys[1], pw, ph, mix_title, steps, mix, ylim=(0.0, 1.0), bands=bands),
+        _panel(xs[1], ys[1], pw, ph, mix_title, steps, mix, ylim=(0.0, 1.0), bands=bands, ylabel="fraction"),
     ]
     first, final = (int(data["step"][0]), int(data["step"][-1])) if data["step"].size else (0, 0)
     classes = "synsim-curves synsim-returns" if episodes else "synsim-curves"
     return (
         f'<svg class="{classes}" viewBox="0 0 {width} {height}" width="100%" data-steps="{first}-{final}" '
+        f'data-smoothing="{smoothing}" data-points="{steps.size}" '
         f'xmlns="http://www.w3.org/2000/svg" font-family="sans-serif">{"".join(panels)}</svg>'
     )
