@@ -728,3 +728,15 @@ def test_a_control_rule_is_refused_by_the_dashboard_with_a_reason():
     model = DashboardModel(task_name="decision_boundary", hidden="8", rule="nrl")
     assert model.rule.name == "synaptic_rl" and "rule 'nrl' is not one of" in model.problems[0]
     assert "nrl" not in dashboard_rules() and "qagrel" in dashboard_rules()
+
+
+def test_the_raster_history_is_a_control_and_the_page_shows_what_the_model_keeps():
+    from synapse_sim.dashboard.controls import MAX_RASTER_LENGTH, control_values, pending_changes
+
+    params = model_params(small_scenario(), raster_length=300)
+    assert params["raster_length"]["type"] == "SliderInt" and params["raster_length"]["max"] == MAX_RASTER_LENGTH
+    model = DashboardModel(**{**initial_kwargs(params), "raster_length": 600})
+    assert model.action_log.maxlen == 600 and model.weight_log.maxlen == 600
+    shown = control_values(model.config, model.action_log.maxlen)
+    assert shown["raster_length"] == 600 and pending_changes(shown, model.config, 600) == []
+    assert pending_changes({**shown, "raster_length": 900}, model.config, 600) == ["raster_length"]

@@ -35,6 +35,7 @@ TASK_PRESETS = {
 }
 DEFAULT_HIDDEN = {"decision_boundary": [100], "notmnist": [], "digits": [30]}
 SYNAPTIC_RL_CONTROLS = ("epsilon", "alpha_s", "alpha_q", "gamma", "policy", "policy_file")
+MAX_RASTER_LENGTH = 2000  # the model keeps a weight vector per raster step (the inspector's trace)
 
 
 def controls_of(rule: str) -> tuple[str, ...]:
@@ -387,21 +388,30 @@ def model_params(base: Scenario | None = None, task=None, raster_length: int = 2
         },
         **rule_params,
         "seed": {"type": "InputText", "value": str(base["run"]["seed"]), "label": "seed"},
+        "raster_length": {
+            "type": "SliderInt",
+            "value": int(raster_length),
+            "min": 20,
+            "max": MAX_RASTER_LENGTH,
+            "step": 10,
+            "label": "raster history (steps)",
+        },
         "base_scenario": base,
         "task": task,
-        "raster_length": raster_length,
     }
 
 
-def control_values(scenario: Scenario) -> dict:
+def control_values(scenario: Scenario, raster_length: int = 200) -> dict:
     """Every control's value for ``scenario``: what the page shows for a model that runs it."""
-    return {k: v["value"] for k, v in model_params(scenario).items() if isinstance(v, dict) and "type" in v}
+    params = model_params(scenario, raster_length=raster_length)
+    return {k: v["value"] for k, v in params.items() if isinstance(v, dict) and "type" in v}
 
 
-def pending_changes(values: dict, scenario: Scenario) -> list[str]:
+def pending_changes(values: dict, scenario: Scenario, raster_length: int = 200) -> list[str]:
     """The controls whose value differs from what the model runs (they apply on Reset)."""
-    running = control_values(scenario)
-    shown = set(controls_of(str(values.get("rule") or SYNAPTIC_RL))) | {"task_name", "hidden", "rule", "seed"}
+    running = control_values(scenario, raster_length)
+    always = {"task_name", "hidden", "rule", "seed", "raster_length"}
+    shown = set(controls_of(str(values.get("rule") or SYNAPTIC_RL))) | always
     return [name for name in running if name in shown and name in values and _differs(values[name], running[name])]
 
 

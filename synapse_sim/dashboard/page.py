@@ -107,10 +107,10 @@ def SynapseViz(
     play = solara.use_reactive(play_interval)
     render = solara.use_reactive(render_interval)
     threads = solara.use_reactive(False)
-    running = model.value.config
+    running, length = model.value.config, model.value.action_log.maxlen
 
     def follow_the_model():  # the controls show what the model runs (after a fallback too)
-        values.set({**values.value, **control_values(running)})
+        values.set({**values.value, **control_values(running, length)})
 
     solara.use_effect(follow_the_model, [model.value])
     with solara.AppBar():
@@ -129,7 +129,7 @@ def SynapseViz(
             with solara.Card("Run"):
                 panel(model.value)
         with solara.Card("Model Parameters"):
-            pending = pending_changes(values.value, running)
+            pending = pending_changes(values.value, running, length)
             solara.HTML(  # always there (empty when nothing is pending), so the inputs below keep their widgets
                 tag="div",
                 unsafe_innerHTML=(
