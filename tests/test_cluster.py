@@ -87,6 +87,7 @@ def same_results(a: Path, b: Path) -> None:
     assert (a / "results.md").read_text() == (b / "results.md").read_text()
 
 
+@pytest.mark.slow
 def test_a_study_through_a_dask_scheduler_equals_the_local_run_even_when_a_worker_is_lost(cluster, tmp_path):
     address, workers = cluster
     keys = ["--iterations", "2000", "--set", "run.checkpoint_every=200"]

@@ -740,3 +740,20 @@ def test_the_raster_history_is_a_control_and_the_page_shows_what_the_model_keeps
     shown = control_values(model.config, model.action_log.maxlen)
     assert shown["raster_length"] == 600 and pending_changes(shown, model.config, 600) == []
     assert pending_changes({**shown, "raster_length": 900}, model.config, 600) == ["raster_length"]
+
+
+def test_state_features_are_chosen_on_the_page_with_the_state_space_size_shown_before_reset():
+    from synapse_sim.dashboard.controls import control_values, parse_features, state_space_note
+
+    assert parse_features("last_actions:3, streak, weight_sign:0.01") == [
+        {"name": "last_actions", "n": 3},
+        {"name": "streak"},
+        {"name": "weight_sign", "tol": 0.01},
+    ]
+    assert state_space_note("last_actions:2, last_rewards:2") == "state space: 81 states (9 x 9)"
+    assert "'nope' is not registered; registered: last_actions" in state_space_note("last_actions, nope")
+    model = DashboardModel(base_scenario=small_scenario(), features="last_actions:1, streak")
+    assert model.rule.state_space.n_states == 3 * 4 and model.problems == []
+    assert control_values(model.config)["features"] == "last_actions:1, streak"
+    kept = DashboardModel(base_scenario=small_scenario(), features="last_actions:x")
+    assert kept.rule.state_space.n_states == 81 and "'x' is not a number; keeping" in kept.problems[0]

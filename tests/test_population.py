@@ -64,6 +64,7 @@ def test_the_first_layers_side_by_side_give_each_network_its_own_products(orient
             assert not exact and 0 < deviation < 1e-15, deviation
 
 
+@pytest.mark.slow
 def test_eight_decision_boundary_runs_in_lockstep_equal_their_runs_alone():
     assert_members_equal_their_runs_alone("decision_boundary")
 

@@ -13,11 +13,13 @@ that cannot be used is listed in ``problems`` and a working value is used instea
 
 from __future__ import annotations
 
+import inspect
 import re
+import tomllib
 
 from ..locations import notmnist_sample
 from ..rules import RULES
-from ..rules.synaptic_rl.features import StateSpace
+from ..rules.synaptic_rl.features import FEATURES, StateSpace
 from ..rules.synaptic_rl.policy import PolicyFileError
 from ..rules.synaptic_rl.rule import build_policy
 from ..scenario import SCHEMA, SECTION_OWNER, TASK_SECTION_OWNER, Scenario, ScenarioError
@@ -34,7 +36,7 @@ TASK_PRESETS = {
     "digits": {"network.hidden_activation": "relu", "network.dtype": "float32"},
 }
 DEFAULT_HIDDEN = {"decision_boundary": [100], "notmnist": [], "digits": [30]}
-SYNAPTIC_RL_CONTROLS = ("epsilon", "alpha_s", "alpha_q", "gamma", "policy", "policy_file")
+SYNAPTIC_RL_CONTROLS = ("features", "epsilon", "alpha_s", "alpha_q", "gamma", "policy", "policy_file")
 MAX_RASTER_LENGTH = 2000  # the model keeps a weight vector per raster step (the inspector's trace)
 
 
@@ -86,6 +88,51 @@ def parse_hidden(text) -> list[int]:
     if any(s < 1 for s in sizes):
         raise ValueError(f"hidden layers {text!r}: sizes must be positive")
     return sizes
+
+
+def features_text(spec: list[dict]) -> str:
+    """A state space's features as the page writes them: ``last_actions:2, last_rewards:2``."""
+    parts = []
+    for feature in spec:
+        values = [v for k, v in feature.items() if k != "name"]
+        parts.append(feature["name"] + (f":{values[0]}" if len(values) == 1 else ""))
+    return ", ".join(parts)
+
+
+def parse_features(text) -> list[dict]:
+    """``"last_actions:2, streak"`` -> the ``state.features`` spec: each feature by its registered name,
+    with a value for its first parameter if given (``n``, ``bins``, ``tol``, ``cap``)."""
+    spec = []
+    for item in (p.strip() for p in str(text or "").split(",")):
+        if not item:
+            continue
+        name, _, value = item.partition(":")
+        name = name.strip()
+        if name not in FEATURES:
+            raise ValueError(
+                f"state feature {name!r} is not registered; registered: {', '.join(FEATURES)} (a plug-in's "
+                "features appear once the scenario lists the plug-in)"
+            )
+        entry: dict = {"name": name}
+        if value.strip():
+            first = next(iter(inspect.signature(FEATURES[name]).parameters))
+            try:
+                entry[first] = tomllib.loads(f"v = {value.strip()}")["v"]
+            except tomllib.TOMLDecodeError:
+                raise ValueError(f"state feature {item!r}: {value.strip()!r} is not a number") from None
+        spec.append(entry)
+    if not spec:
+        raise ValueError("state features: name at least one (e.g. last_actions:2, last_rewards:2)")
+    return spec
+
+
+def state_space_note(text) -> str:
+    """The size of the state space the features control names, or why it names none (before Reset)."""
+    try:
+        space = StateSpace.from_spec(parse_features(text))
+    except (ValueError, TypeError) as exc:
+        return f"state space: {exc}"
+    return f"state space: {space.n_states:,} states ({' x '.join(map(str, space.cardinalities))})"
 
 
 def policy_choice(scenario: Scenario) -> str:
@@ -168,6 +215,7 @@ def resolve(
     policy_file=None,
     seed=None,
     rule=None,
+    features=None,
     **rule_values,
 ) -> tuple[Scenario, object, list[str]]:
     """Controls -> (scenario, task object or None to let the model build it, problems).
@@ -246,6 +294,15 @@ def resolve(
         scenario = with_rule(scenario, rule_name)
         apply(shape, "task and network")
 
+    if (
+        rule_name == SYNAPTIC_RL
+        and features is not None
+        and str(features).strip() != features_text(scenario["state"]["features"])
+    ):
+        try:
+            apply({"state.features": parse_features(features)}, "state features")
+        except ValueError as exc:
+            problems.append(f"{exc}; keeping {features_text(scenario['state']['features'])}")
     if rule_name == SYNAPTIC_RL:
         apply_numbers(
             (
@@ -344,6 +401,11 @@ def model_params(base: Scenario | None = None, task=None, raster_length: int = 2
             "value": default_rule(base),
             "values": dashboard_rules(name),
             "label": "learning rule (each rule uses only its own controls below)",
+        },
+        "features": {
+            "type": "InputText",
+            "value": features_text(base["state"]["features"]),
+            "label": f"synaptic_rl: state features (name or name:value; registered: {', '.join(FEATURES)})",
         },
         "epsilon": {
             "type": "SliderFloat",

@@ -23,6 +23,7 @@ from .controls import (
     initial_kwargs,
     pending_changes,
     rule_controls,
+    state_space_note,
 )
 from .sliders import ValueSlider, slider_text  # noqa: F401 (slider_text: re-exported)
 
@@ -138,4 +139,10 @@ def SynapseViz(
                 classes=["synsim-pending"],
             )
             ParameterInputs(params, values)
+            if (values.value.get("rule") or SYNAPTIC_RL) == SYNAPTIC_RL:
+                solara.HTML(
+                    tag="div",
+                    unsafe_innerHTML=html.escape(state_space_note(values.value.get("features"))),
+                    classes=["synsim-state-space"],
+                )
     ViewTabs(components, model.value, tab_names if tab_names is not None else TAB_NAMES)
