@@ -1,10 +1,11 @@
 """The browser dashboard of the agent view (Solara, on Mesa's SolaraViz parts).
 
-Start it with ``synapse-sim dashboard [SCENARIO | RUN_FOLDER]`` (or
+Start it with ``synapse-sim dashboard [SCENARIO | RUN_FOLDER | RUN_FOLDER RUN_FOLDER ... | FOLDER_OF_RUNS]`` (or
 ``python -m synapse_sim.dashboard.server ...``); ``solara run synapse_sim.app`` works too.
 A scenario comes from ``$SYNAPSE_SIM_DASHBOARD_SCENARIO`` (its values are the controls'
 defaults); a results folder from ``$SYNAPSE_SIM_DASHBOARD_RUN`` (the agents continue the
-run from its checkpoint, the curves start with its recorded history). In a notebook,
+run from its checkpoint, the curves start with its recorded history); several folders from
+``$SYNAPSE_SIM_DASHBOARD_RUNS`` (the runs page: :mod:`synapse_sim.dashboard.runs_page`). In a notebook,
 ``make_page(scenario, task)()`` or ``make_page(run_folder=PATH)()`` shows the same page.
 """
 
@@ -24,6 +25,7 @@ from synapse_sim.scenario import Scenario
 
 SCENARIO_ENV = "SYNAPSE_SIM_DASHBOARD_SCENARIO"
 RUN_ENV = "SYNAPSE_SIM_DASHBOARD_RUN"
+RUNS_ENV = "SYNAPSE_SIM_DASHBOARD_RUNS"  # several results folders (os.pathsep between): the runs page
 PLAY_INTERVAL_MS = 10
 """Pause between played steps. The play thread steps only between renders of the page
 (:func:`synapse_sim.dashboard.model.wait_for_page`), so a short interval cannot starve a click's render."""
@@ -105,6 +107,11 @@ def bound_panel(frame):
 
 
 def page_from_environment():
+    runs = os.environ.get(RUNS_ENV)
+    if runs:
+        from synapse_sim.dashboard.runs_page import make_runs_page
+
+        return make_runs_page(runs.split(os.pathsep))
     folder = os.environ.get(RUN_ENV)
     if folder:
         return make_page(run_folder=folder)

@@ -630,7 +630,7 @@ def test_controls_become_scenario_overrides(tmp_path, monkeypatch):
 
 
 def test_notmnist_from_the_controls_loads_the_sample_and_the_controls_show_what_runs(notmnist_path, monkeypatch):
-    from synapse_sim.dashboard.controls import control_values, pending_changes
+    from synapse_sim.dashboard.params import control_values, pending_changes
 
     monkeypatch.setenv("SYNAPSE_SIM_NOTMNIST", str(notmnist_path))  # what `dashboard --data DIR` sets
     model = DashboardModel(task_name="notmnist", hidden="", alpha_s=0.01, base_scenario=small_scenario())
@@ -731,7 +731,8 @@ def test_a_control_rule_is_refused_by_the_dashboard_with_a_reason():
 
 
 def test_the_raster_history_is_a_control_and_the_page_shows_what_the_model_keeps():
-    from synapse_sim.dashboard.controls import MAX_RASTER_LENGTH, control_values, pending_changes
+    from synapse_sim.dashboard.controls import MAX_RASTER_LENGTH
+    from synapse_sim.dashboard.params import control_values, pending_changes
 
     params = model_params(small_scenario(), raster_length=300)
     assert params["raster_length"]["type"] == "SliderInt" and params["raster_length"]["max"] == MAX_RASTER_LENGTH
@@ -743,7 +744,8 @@ def test_the_raster_history_is_a_control_and_the_page_shows_what_the_model_keeps
 
 
 def test_state_features_are_chosen_on_the_page_with_the_state_space_size_shown_before_reset():
-    from synapse_sim.dashboard.controls import control_values, parse_features, state_space_note
+    from synapse_sim.dashboard.controls import parse_features, state_space_note
+    from synapse_sim.dashboard.params import control_values
 
     assert parse_features("last_actions:3, streak, weight_sign:0.01") == [
         {"name": "last_actions", "n": 3},
@@ -757,3 +759,30 @@ def test_state_features_are_chosen_on_the_page_with_the_state_space_size_shown_b
     assert control_values(model.config)["features"] == "last_actions:1, streak"
     kept = DashboardModel(base_scenario=small_scenario(), features="last_actions:x")
     assert kept.rule.state_space.n_states == 81 and "'x' is not a number; keeping" in kept.problems[0]
+
+
+def test_the_runs_page_finds_runs_in_a_folder_of_runs_and_refuses_a_folder_without_any(tmp_path):
+    from synapse_sim.dashboard.views import runs as rv
+    from synapse_sim.runner import RunError, run
+
+    base = small_scenario(iterations=20)
+    for name, seed in (("a/seed0", 0), ("a/seed1", 1), ("b/seed0", 0)):
+        run(
+            base.with_overrides({"run.seed": seed, "policy.epsilon": 0.1 if name[0] == "a" else 0.3}),
+            tmp_path / name,
+            progress=False,
+        )
+    found = rv.find_runs([tmp_path])
+    assert [str(p.relative_to(tmp_path)) for p in found] == ["a/seed0", "a/seed1", "b/seed0"]
+    runs = rv.read_runs(found)
+    assert [r.label for r in runs] == ["a/seed0", "a/seed1", "b/seed0"]
+    assert rv.differing_keys(runs) == ["policy.epsilon", "run.seed"]
+    table = rv.runs_table_html(runs)
+    assert table.count("<tr data-run=") == 3 and "completed" in table
+    rows = rv.runs_csv(runs).splitlines()
+    assert len(rows) == 1 + 3 * 20 and rows[1].startswith("a/seed0,1,")
+    assert server.runs_page_folders([str(tmp_path)]) == [str(tmp_path.resolve())]
+    assert server.runs_page_folders([str(tmp_path / "a" / "seed0")]) is None  # one run: the agent view
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(RunError, match="no results folder there"):
+        server.runs_page_folders([str(tmp_path / "a"), str(tmp_path / "empty")])

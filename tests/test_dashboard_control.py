@@ -19,9 +19,9 @@ from conftest import render_all, small_scenario
 
 from synapse_sim.dashboard import views
 from synapse_sim.dashboard.components import CurvesView, TaskView
-from synapse_sim.dashboard.controls import initial_kwargs, model_params
 from synapse_sim.dashboard.episode import EpisodeReplay, synapse_contributions
 from synapse_sim.dashboard.model import DashboardModel
+from synapse_sim.dashboard.params import initial_kwargs, model_params
 from synapse_sim.dashboard.rule_controls import dashboard_rules
 from synapse_sim.model import SynapseModel
 from synapse_sim.randomness import STREAM_EPISODE, generator

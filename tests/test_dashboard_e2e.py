@@ -735,3 +735,62 @@ def test_the_page_shows_every_value_refuses_bad_input_runs_notmnist_and_keeps_it
         except Exception as exc:
             raise AssertionError(f"{exc}\n--- server log (tail) ---\n{log_path.read_text()[-3000:]}") from exc
     assert_only_loopback(requests, log_path)
+
+
+def test_the_runs_page_overlays_three_run_folders_exports_their_values_and_follows_a_growing_run(
+    playwright_driver, tmp_path
+):
+    """`dashboard RUN RUN RUN`: three labelled curves per panel, a table row per run, the CSV holds each
+    run's recorded values, and a run that writes more is read again."""
+    import csv as csv_module
+
+    import numpy as np
+
+    from synapse_sim import Scenario
+    from synapse_sim.runner import run
+
+    check_prerequisites()
+    base = Scenario().with_overrides({"layers": [2, 6, 1], "n_points": 100, "iterations": 40})
+    folders = []
+    for seed in (0, 1, 2):
+        folders.append(tmp_path / f"seed{seed}")
+        run(base.with_overrides({"run.seed": seed}), folders[-1], progress=False)
+    log_path = tmp_path / "server.log"
+    with (
+        dashboard_server([str(f) for f in folders], log_path) as url,
+        chromium_page(playwright_driver, url, tmp_path / "profile", ready="svg.synsim-overlay") as (page, requests),
+    ):
+        try:
+            overlay = page.locator("svg.synsim-overlay")
+            assert overlay.get_attribute("data-runs") == "3"
+            for panel in ("held-out accuracy", "loss", "reward", "keep"):
+                curves = overlay.locator(f"g.synsim-panel[data-title='{panel}'] polyline.synsim-run-curve")
+                assert curves.count() == 3, panel
+            labels = [overlay.locator("g.synsim-run-label").nth(k).get_attribute("data-run") for k in range(3)]
+            assert labels == ["seed0", "seed1", "seed2"]
+            assert page.locator("table.synsim-runs-table tr[data-run]").count() == 3
+            assert "run.seed" in page.locator("table.synsim-runs-table").inner_text()
+            with page.expect_download() as download:
+                page.get_by_text("CSV of the curves").click()
+            rows = list(csv_module.DictReader(open(download.value.path())))
+            for folder in folders:
+                history = np.load(folder / "history.npz")
+                mine = [r for r in rows if r["run"] == folder.name]
+                assert [float(r["loss"]) for r in mine] == history["loss"].tolist()
+                assert [int(r["step"]) for r in mine] == history["step"].tolist()
+            with page.expect_download() as picture:
+                page.get_by_text("PNG of the overlay").click()
+            assert open(picture.value.path(), "rb").read(8) == b"\x89PNG\r\n\x1a\n"
+            before = page.locator(".synsim-runs-source").get_attribute("data-version")
+            run(None, folders[0], resume=True, sets=["run.iterations=80"], progress=False)  # the run writes more
+            wait_for(
+                lambda: page.locator(".synsim-runs-source").get_attribute("data-version") != before,
+                what="the page to read the grown run",
+            )
+            wait_for(
+                lambda: "80" in page.locator("table.synsim-runs-table tr[data-run='seed0']").inner_text(),
+                what="the grown run's steps",
+            )
+        except Exception as exc:
+            raise AssertionError(f"{exc}\n--- server log (tail) ---\n{log_path.read_text()[-3000:]}") from exc
+    assert_only_loopback(requests, log_path)

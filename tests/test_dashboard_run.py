@@ -20,8 +20,9 @@ from conftest import small_scenario
 
 from synapse_sim import Scenario, VectorEngine
 from synapse_sim.dashboard import server, views
-from synapse_sim.dashboard.controls import model_params, resolve, rule_controls, with_rule
+from synapse_sim.dashboard.controls import resolve, rule_controls, with_rule
 from synapse_sim.dashboard.model import DashboardModel
+from synapse_sim.dashboard.params import model_params
 from synapse_sim.dashboard.rule_controls import dashboard_rules
 from synapse_sim.dashboard.run_folder import RunFolderError, check_run_folder, open_run_folder, state_digest
 from synapse_sim.rules import RULES

@@ -31,8 +31,6 @@ from .controls import (
     TASKS,
     base_for_task,
     default_rule,
-    initial_kwargs,
-    model_params,
     parse_hidden,
     policy_choice,
     resolve,
@@ -40,6 +38,7 @@ from .controls import (
     with_rule,
 )
 from .episode import LastEpisode, capture_episode, runs_episodes
+from .params import initial_kwargs, model_params
 from .recorded import AGENTS, FAST_FORWARD, SERIES, Recorded
 from .run_folder import RunFolder, RunFolderError, open_run_folder, state_digest, weights_digest
 

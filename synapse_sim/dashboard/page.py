@@ -15,16 +15,8 @@ import html
 import solara
 from mesa.visualization.solara_viz import ModelController, make_initial_grid_layout
 
-from .controls import (
-    SYNAPTIC_RL,
-    SYNAPTIC_RL_CONTROLS,
-    control_values,
-    controls_of,
-    initial_kwargs,
-    pending_changes,
-    rule_controls,
-    state_space_note,
-)
+from .controls import SYNAPTIC_RL, SYNAPTIC_RL_CONTROLS, controls_of, rule_controls, state_space_note
+from .params import control_values, initial_kwargs, pending_changes
 from .sliders import ValueSlider, slider_text  # noqa: F401 (slider_text: re-exported)
 
 TAB_NAMES = {0: "agent view"}

@@ -30,6 +30,7 @@ DEFAULT_PORT = 8765
 APP = "synapse_sim.app"
 SCENARIO_ENV = "SYNAPSE_SIM_DASHBOARD_SCENARIO"
 RUN_ENV = "SYNAPSE_SIM_DASHBOARD_RUN"
+RUNS_ENV = "SYNAPSE_SIM_DASHBOARD_RUNS"  # the runs page: several results folders, os.pathsep between
 # environment solara reads when its settings are imported: no telemetry (the version check and
 # browser opening are command-line flags, see solara_arguments), no "runs on Solara" banner over the views
 SERVER_ENV = {
@@ -64,6 +65,7 @@ def server_environment(scenario_path=None, base=None, run_folder=None) -> dict:
     env.setdefault("OPENBLAS_NUM_THREADS", "1")
     env.pop(SCENARIO_ENV, None)
     env.pop(RUN_ENV, None)
+    env.pop(RUNS_ENV, None)
     if run_folder:
         env[RUN_ENV] = str(Path(run_folder).expanduser().resolve())
     elif scenario_path:
@@ -151,7 +153,7 @@ def check_assets() -> list[str]:
 
 
 def serve(
-    target=None, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, open_browser: bool = False, data=None
+    target=None, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, open_browser: bool = False, data=None, runs=None
 ) -> int:
     """Run the dashboard server on a scenario or a results folder (``target``) until interrupted;
     returns its exit status (130 after Ctrl-C).
@@ -179,9 +181,11 @@ def serve(
             file=sys.stderr,
         )
     command = [sys.executable, "-m", "solara", *solara_arguments(host, port, open_browser)]
-    opened = f" on the run in {run_folder}" if run_folder else ""
+    opened = f" on the run in {run_folder}" if run_folder else (f" on {len(runs)} run folders" if runs else "")
     print(f"synapse_sim dashboard{opened}: http://{host}:{port}/ (Ctrl-C stops it)", flush=True)
     env = server_environment(scenario_path, run_folder=run_folder)
+    if runs:
+        env[RUNS_ENV] = os.pathsep.join(runs)
     if data is not None:  # the notMNIST the page loads when its task is notmnist (tasks.data.load_notmnist)
         env[NOTMNIST_ENV_VAR] = str(Path(data).expanduser().resolve())
     # preexec_fn is unsafe only when another thread may hold a lock the child needs; this one makes a
@@ -213,11 +217,12 @@ def serve(
 def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument(
         "scenario",
-        nargs="?",
+        nargs="*",
         metavar="SCENARIO_OR_RUN_FOLDER",
         help="a scenario (TOML file or shipped name) whose values become the controls' defaults, or a results "
         "folder of `synapse-sim run` (scenario.toml + checkpoint.npz): the agents continue that run from its "
-        "checkpoint, the curves show its recorded history",
+        "checkpoint, the curves show its recorded history; several results folders, or a folder of them (a "
+        "compare or table1 output): the runs page, their curves overlaid",
     )
     parser.add_argument(
         "--host", default=DEFAULT_HOST, help=f"address to bind (default {DEFAULT_HOST}: this machine only)"
@@ -235,7 +240,33 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
 
 def command(args: argparse.Namespace) -> int:
     """What ``synapse-sim dashboard`` runs (the CLI's ``func``)."""
-    return serve(args.scenario, host=args.host, port=args.port, open_browser=args.open, data=args.data)
+    targets = args.scenario or []
+    runs = runs_page_folders(targets)
+    if runs is not None:
+        return serve(host=args.host, port=args.port, open_browser=args.open, data=args.data, runs=runs)
+    return serve(
+        targets[0] if targets else None, host=args.host, port=args.port, open_browser=args.open, data=args.data
+    )
+
+
+def runs_page_folders(targets: list[str]) -> list[str] | None:
+    """The results folders for the runs page (several targets, or one folder holding runs but not one
+    itself), None for the page of one scenario or run; a target that is not a folder of runs is an error."""
+    from .views.runs import find_runs
+
+    if not targets:
+        return None
+    if len(targets) == 1:
+        path = Path(targets[0]).expanduser()
+        if not path.is_dir() or (path / "scenario.toml").is_file() or not find_runs([path]):
+            return None  # a scenario, a run, or a folder that is neither (its own error says what is missing)
+    for target in targets:
+        if not find_runs([target]):
+            raise RunError(
+                f"{target}: no results folder there (a folder with history.npz, or a folder of them); the runs page "
+                "overlays results folders of `synapse-sim run`, `compare` or `table1`"
+            )
+    return [str(Path(t).expanduser().resolve()) for t in targets]
 
 
 def main(argv=None) -> int:
