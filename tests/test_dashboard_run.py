@@ -115,6 +115,20 @@ def test_fast_forward_then_an_agent_step_equals_the_vectorised_run(rule, tmp_pat
     assert len(model.action_log) == 19 and np.array_equal(model.action_log[-1], model.actions())
 
 
+def test_playing_the_steps_between_renders_vectorised_gives_the_same_steps():
+    """The page's default when it renders every N-th step: each agent step after N - 1 vectorised ones."""
+    scenario = tiny("synaptic_rl")
+    model = DashboardModel(base_scenario=scenario)
+    model.between_renders = 9
+    model.step()
+    model.step()
+    assert model.steps == 20
+    assert_same_state(model.checkpoint(), vector_state(scenario, 20))
+    data = views.curves_data(model)
+    np.testing.assert_array_equal(data["step"], np.arange(0, 21))  # step 0: the initial network
+    np.testing.assert_array_equal(data["source"], [0] + ([2] * 9 + [0]) * 2)  # fast-forwarded, then the agents'
+
+
 def test_fast_forward_from_a_new_model_and_stopping_early():
     scenario = tiny("synaptic_rl")
     seen = []

@@ -220,17 +220,24 @@ class DashboardModel(SynapseModel):
         """The DataCollector's rows (agent steps since the last fast-forward) into ``recorded``."""
         series = self.datacollector.model_vars
         n = min(len(series[name]) for name in SERIES)
-        if n:
-            steps = np.arange(self.steps - n + 1, self.steps + 1)
+        if n:  # the agents' step count (Mesa has counted a step that calls this one already)
+            last = self.simulation.step_count
+            steps = np.arange(last - n + 1, last + 1)
             self.recorded.append(steps, {name: series[name][:n] for name in SERIES}, AGENTS)
         self._clear_collected()
 
     # --- stepping -----------------------------------------------------------------------------------------------
+    between_renders = 0
+    """Steps the vectorised backend runs before each agent step (the page's render interval - 1 when it
+    plays the steps between renders there): the same steps, bit for bit (:meth:`fast_forward`)."""
+
     def step(self) -> None:
         wait_for_page(self.render_context)
         if self.fast_forwarding:  # a Step click or the play thread during a fast-forward: nothing to do
             self.steps = self.simulation.step_count
             return
+        if self.between_renders > 0:
+            self.fast_forward(self.between_renders)
         with self.lock:
             super().step()
             self.steps = self.simulation.step_count

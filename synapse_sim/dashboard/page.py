@@ -100,6 +100,14 @@ def SynapseViz(
     play = solara.use_reactive(play_interval)
     render = solara.use_reactive(render_interval)
     threads = solara.use_reactive(False)
+    vectorised = solara.use_reactive(True)
+    per_render = solara.use_reactive(1 if vectorised.value else render.value)  # the model.step() calls per render
+
+    def between_renders():  # vectorised: one model.step() per render, its agent step after render - 1 vectorised
+        model.value.between_renders = render.value - 1 if vectorised.value else 0
+        per_render.set(1 if vectorised.value else render.value)
+
+    solara.use_effect(between_renders, [model.value, render.value, vectorised.value])
     running, length = model.value.config, model.value.action_log.maxlen
 
     def follow_the_model():  # the controls show what the model runs (after a fallback too)
@@ -112,11 +120,16 @@ def SynapseViz(
         with solara.Card("Controls"):
             ValueSlider("Play Interval (ms)", play.value, play.set, 1, 500, 1, integer=True)
             ValueSlider("Render Interval (steps)", render.value, render.set, 1, 100, 1, integer=True)
+            solara.Checkbox(label="steps between renders in the vectorised backend (the same steps)", value=vectorised)
             solara.Checkbox(label="Use Threads", value=threads)
             if threads.value:
                 solara.Text("Increase play interval to avoid skipping plots")
             ModelController(
-                model, model_parameters=values, play_interval=play, render_interval=render, use_threads=threads
+                model,
+                model_parameters=values,
+                play_interval=play,
+                render_interval=per_render,
+                use_threads=threads,
             )
         if panel is not None:
             with solara.Card("Run"):
