@@ -219,7 +219,7 @@ def _overlay_panel(x0, y0, w, h, title, xlabel, lines, ylim, max_points) -> str:
     for tick in nice_ticks(x_lo, x_hi):
         out.append(
             f'<text class="synsim-xtick" x="{px(tick):.1f}" y="{y0 + h + 10}" font-size="8" fill="#666" '
-            f'text-anchor="middle">{fmt(tick, 4)}</text>'
+            f'text-anchor="middle">{f"{tick:,.0f}" if float(tick).is_integer() else fmt(tick, 3)}</text>'
         )
     out.append(
         f'<text x="{x0 + w}" y="{y0 + h + 21}" font-size="9" fill="#444" text-anchor="end">{html.escape(xlabel)}</text>'
