@@ -794,3 +794,60 @@ def test_the_runs_page_overlays_three_run_folders_exports_their_values_and_follo
         except Exception as exc:
             raise AssertionError(f"{exc}\n--- server log (tail) ---\n{log_path.read_text()[-3000:]}") from exc
     assert_only_loopback(requests, log_path)
+
+
+def test_the_raster_draws_a_scripted_action_pattern_in_every_row(playwright_driver, tmp_path):
+    """A frozen policy on the last action alone that always takes the next action (epsilon 0): every
+    synapse of 2-100-1 increments, decrements, keeps, increments ... from its initial 'keep'. Each of
+    the 401 rows of the newest four columns must be drawn in exactly that colour."""
+    import numpy as np
+
+    from synapse_sim.rules.synaptic_rl.features import StateSpace
+    from synapse_sim.rules.synaptic_rl.policy import Policy
+
+    check_prerequisites()
+    space = StateSpace.from_spec([{"name": "last_actions", "n": 1}])
+    q = -np.ones((3, 3))
+    q[np.arange(3), (np.arange(3) + 1) % 3] = 1.0  # greedy: the action after the last one
+    Policy(space, q=q, adaptive=False).save(tmp_path / "cycle")
+    scenario = tmp_path / "cycle.toml"
+    scenario.write_text(
+        '[state]\nfeatures = [{ name = "last_actions", n = 1 }]\n'
+        f'[policy]\nmode = "static"\nfile = "{tmp_path / "cycle"}"\nepsilon = 0.0\n'
+    )
+    log_path = tmp_path / "server.log"
+    with (
+        dashboard_server([str(scenario)], log_path) as url,
+        chromium_page(playwright_driver, url, tmp_path / "profile") as (page, requests),
+    ):
+        try:
+            step = page.get_by_role("button", name="Step", exact=True)
+            for expected in (1, 2, 3, 4):
+                step.click()
+                wait_for(lambda expected=expected: step_number(page) == expected, what=f"step {expected}")
+            wait_for(lambda: raster_pixels(page)["newest"][0] == list(views.ACTION_RGB[2]), what="step 4's column")
+            columns = page.evaluate(
+                """async () => {
+                const img = document.querySelector('img.synsim-raster');
+                const bitmap = await createImageBitmap(await (await fetch(img.src)).blob());
+                const canvas = document.createElement('canvas');
+                canvas.width = bitmap.width; canvas.height = bitmap.height;
+                const ctx = canvas.getContext('2d');
+                ctx.drawImage(bitmap, 0, 0);
+                const rows = parseInt(img.dataset.rows), top = bitmap.height - rows, out = [];
+                for (let c = bitmap.width - 4; c < bitmap.width; c++) {
+                    const column = [];
+                    for (let r = 0; r < rows; r++) {
+                        column.push(Array.from(ctx.getImageData(c, top + r, 1, 1).data.slice(0, 3)));
+                    }
+                    out.push(column);
+                }
+                return {rows, out, shown: img.getBoundingClientRect().height, height: bitmap.height};
+            }"""
+            )
+            assert columns["rows"] == 401 and columns["shown"] >= columns["height"]
+            for column, action in zip(columns["out"], (2, 0, 1, 2), strict=True):  # steps 1-4
+                assert column == [list(views.ACTION_RGB[action])] * 401
+        except Exception as exc:
+            raise AssertionError(f"{exc}\n--- server log (tail) ---\n{log_path.read_text()[-3000:]}") from exc
+    assert_only_loopback(requests, log_path)
