@@ -18,6 +18,7 @@ from mesa.visualization.solara_viz import ModelController, make_initial_grid_lay
 from .controls import SYNAPTIC_RL, SYNAPTIC_RL_CONTROLS, controls_of, rule_controls, state_space_note
 from .params import control_values, initial_kwargs, pending_changes
 from .sliders import ValueSlider, slider_text  # noqa: F401 (slider_text: re-exported)
+from .views.status import problems_html
 
 TAB_NAMES = {0: "agent view"}
 
@@ -135,6 +136,11 @@ def SynapseViz(
             with solara.Card("Run"):
                 panel(model.value)
         with solara.Card("Model Parameters"):
+            solara.HTML(  # always there, so the inputs below keep their widgets
+                tag="div",
+                unsafe_innerHTML=problems_html(list(getattr(model.value, "problems", []))),
+                classes=["synsim-problems"],
+            )
             pending = pending_changes(values.value, running, length)
             solara.HTML(  # always there (empty when nothing is pending), so the inputs below keep their widgets
                 tag="div",

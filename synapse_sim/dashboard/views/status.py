@@ -57,6 +57,9 @@ def status_html(s: Status) -> str:
         f" &middot; {s.evaluations} loss evaluations"
         f" &middot; {s.task} {layers} ({s.n_synapses} synapses) &middot; {s.settings}</div>"
     )
-    for problem in s.problems:
-        text += f'<div class="synsim-problem">&#9888; {html.escape(problem)}</div>'
     return text
+
+
+def problems_html(problems: list[str]) -> str:
+    """What the controls could not use and what was used instead (the page shows it beside them)."""
+    return "".join(f'<div class="synsim-problem">&#9888; {html.escape(p)}</div>' for p in problems)
