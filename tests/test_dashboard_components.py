@@ -786,3 +786,20 @@ def test_the_runs_page_finds_runs_in_a_folder_of_runs_and_refuses_a_folder_witho
     (tmp_path / "empty").mkdir()
     with pytest.raises(RunError, match="no results folder there"):
         server.runs_page_folders([str(tmp_path / "a"), str(tmp_path / "empty")])
+
+
+def test_the_curves_and_the_raster_download_their_values_and_pictures():
+    import csv as csv_module
+
+    model = stepped(SynapseModel(small_scenario(), raster_length=30), 5)
+    data = views.curves_data(model)
+    rows = list(csv_module.DictReader(io.StringIO(views.curves_csv(data))))
+    assert [int(r["step"]) for r in rows] == data["step"].tolist() == list(range(6))
+    assert [float(r["loss"]) for r in rows] == data["loss"].tolist()
+    assert [float(r["keep"]) for r in rows] == data["keep"].tolist()
+    assert views.curves_png(data, 3)[:8] == b"\x89PNG\r\n\x1a\n"
+    _, rc = solara.render(CurvesView(model), handle_error=False)
+    labels = [b.widget.children[-1] if b.widget.children else "" for b in rc.find(v.Btn)]
+    assert any("CSV" in str(label) for label in labels) and any("PNG" in str(label) for label in labels)
+    _, rc = solara.render(RasterView(model), handle_error=False)
+    assert any("PNG" in str(b.widget.children) for b in rc.find(v.Btn))

@@ -108,6 +108,11 @@ def FrameRelay(frame: solara.Reactive[int]):
     solara.use_effect(lambda: frame.set(counter), [counter])
 
 
+def download(data, filename: str, label: str, mime_type: str):
+    """One click: the view's data (a callable, made when clicked) as a file."""
+    return solara.FileDownload(data, filename=filename, label=label, mime_type=mime_type)
+
+
 def Html(text: str, classes: str = ""):
     return solara.HTML(tag="div", unsafe_innerHTML=text, classes=["synsim-view", *classes.split()])
 
@@ -240,6 +245,7 @@ def RasterView(model, frame: solara.Reactive[int] | None = None, selected: solar
             f"{data.steps[-1] if data.steps.size else '-'}); hover names a cell"
             f"{'' if data.aggregate else ', a click opens the synapse'}</div>"
         )
+        download(lambda: views.png(views.upscale(image, 2)), "raster.png", "PNG", "image/png")
         RasterWidget.element(
             src=views.data_uri(views.png(image)),
             rows=data.n_rows,
@@ -272,6 +278,9 @@ def CurvesView(model, frame: solara.Reactive[int] | None = None):
         )
         Html(views.sources_text(data))
         ValueSlider("smoothing (running mean, steps)", smoothing.value, smoothing.set, 1, 500, 1, integer=True)
+        with solara.Row():
+            download(lambda: views.curves_csv(data), "curves.csv", "CSV", "text/csv")
+            download(lambda: views.curves_png(data, smoothing.value), "curves.png", "PNG", "image/png")
         Html(
             views.curves_svg(
                 data,

@@ -41,7 +41,7 @@ from .common import (
     to_image,
     upscale,
 )
-from .curves import CURVES, SOURCE_NAMES, curves_data, curves_svg, sources_text
+from .curves import CURVES, SOURCE_NAMES, curves_csv, curves_data, curves_png, curves_svg, sources_text
 from .environment import (
     EnvironmentData,
     SpikeData,
@@ -150,7 +150,9 @@ __all__ = [
     "boundary_png",
     "class_counts_svg",
     "current_actions",
+    "curves_csv",
     "curves_data",
+    "curves_png",
     "curves_svg",
     "data_uri",
     "digits",

@@ -283,3 +283,54 @@ def curves_svg(
         f'data-smoothing="{smoothing}" data-points="{steps.size}" '
         f'xmlns="http://www.w3.org/2000/svg" font-family="sans-serif">{"".join(panels)}</svg>'
     )
+
+
+CSV_SERIES = ("step", "source", *CURVES, "return", "reward_mean")
+
+
+def curves_csv(data: dict[str, np.ndarray]) -> str:
+    """The recorded series per step as CSV (``source``: 0 the agents, 1 the run, 2 fast-forward), then
+    the held-out evaluations as rows of their own (``validation_accuracy``)."""
+    lines = [",".join([*CSV_SERIES, "validation_accuracy"])]
+    for i in range(data["step"].size):
+        lines.append(
+            ",".join(
+                [
+                    *(
+                        repr(float(data[k][i])) if k not in ("step", "source") else str(int(data[k][i]))
+                        for k in CSV_SERIES
+                    ),
+                    "",
+                ]
+            )
+        )
+    for step, accuracy in zip(data.get("validation_step", []), data.get("validation_accuracy", []), strict=False):
+        lines.append(",".join([str(int(step)), *[""] * (len(CSV_SERIES) - 1), repr(float(accuracy))]))
+    return "\n".join(lines) + "\n"
+
+
+def curves_png(data: dict[str, np.ndarray], smoothing: int = 1) -> bytes:
+    """The four panels as a PNG (matplotlib, a figure of its own)."""
+    from matplotlib.figure import Figure
+
+    from ...plots import png_bytes
+
+    fig = Figure(figsize=(10, 6))
+    axes = fig.subplots(2, 2).ravel()
+    steps = data["step"]
+    panels = (
+        ("loss", [("loss", "#333")]),
+        ("accuracy", [("accuracy", "#6a3d9a")]),
+        ("broadcast, mean of the last 25 steps", [("reward_mean", REWARD_HEX[1])]),
+        ("action mix", [(n, ACTION_HEX[a]) for a, n in enumerate(("decrement", "keep", "increment"))]),
+    )
+    for ax, (title, series) in zip(axes, panels, strict=True):
+        for name, colour in series:
+            values = data[name] if name == "reward_mean" else running_mean(data[name], max(smoothing, 1))
+            ax.plot(steps, values, color=colour, lw=1.1, label=name)
+        ax.set_title(title)
+        ax.set_xlabel("step")
+        ax.grid(alpha=0.3)
+    axes[3].legend(fontsize=8)
+    fig.tight_layout()
+    return png_bytes(fig)
