@@ -729,7 +729,8 @@ def test_the_page_shows_every_value_refuses_bad_input_runs_notmnist_and_keeps_it
             page.get_by_role("button", name="Reset", exact=True).click()
             status = page.locator(".synsim-status").first
             wait_for(lambda: "784-10 (7850 synapses)" in status.inner_text(), timeout=60, what="notMNIST 784-10")
-            assert page.locator(".synsim-problem").count() == 0
+            problems = page.locator(".synsim-problem")
+            wait_for(lambda: problems.count() == 0, what="no problem (the sidebar redraws after the status line)")
             step.click()
             wait_for(lambda: step_number(page) == 1, timeout=60, what="a notMNIST step")
         except Exception as exc:
