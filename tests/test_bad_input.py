@@ -55,7 +55,7 @@ def test_static_scenario_with_mismatched_policy(tmp_path):
     assert not (tmp_path / "r").exists()
 
 
-def test_a_network_that_cannot_fit_is_refused_before_allocating():
+def test_a_network_that_cannot_fit_is_refused_before_allocating(tmp_path):
     """layers = [2, 50000000, 1] would allocate gigabytes and die in NumPy; the CLI refuses it at once."""
     import subprocess
     import sys
@@ -65,7 +65,8 @@ def test_a_network_that_cannot_fit_is_refused_before_allocating():
     code = (
         "import atexit, resource, sys; atexit.register(lambda: print('PEAK_KB', "
         "resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)); from synapse_sim.cli import main; "
-        "sys.exit(main(['run', 'decision_boundary_adaptive', '--set', 'network.layers=[2, 50000000, 1]', '--quiet']))"
+        "sys.exit(main(['run', 'decision_boundary_adaptive', '--set', 'network.layers=[2, 50000000, 1]', '--quiet', "
+        f"'--out', {str(tmp_path / 'out')!r}]))"
     )
     result = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=120)
     peak_kb = int(result.stderr.rsplit("PEAK_KB", 1)[1].split()[0])
