@@ -327,11 +327,12 @@ def check_page(page, tmp_path):
     assert record["raster"] >= rendered // 2
 
 
-def raster_pixels(page) -> dict:
-    """The raster picture as the browser decoded it: its size, its size on screen, and per synapse row the
-    colours of the first and the newest column, with the newest actions the page says it drew."""
+def raster_pixels(page, newest: int = 1) -> dict:
+    """The raster picture as the browser decoded it: its size, its size on screen, per synapse row the
+    colour of the first column and of each of the ``newest`` last columns (``columns``, oldest first;
+    ``newest``: the last one), with the newest actions the page says it drew."""
     return page.evaluate(
-        """async () => {
+        """async (k) => {
         const img = document.querySelector('img.synsim-raster');
         const bitmap = await createImageBitmap(await (await fetch(img.src)).blob());
         const canvas = document.createElement('canvas');
@@ -340,11 +341,13 @@ def raster_pixels(page) -> dict:
         ctx.drawImage(bitmap, 0, 0);
         const rows = parseInt(img.dataset.rows), top = bitmap.height - rows;
         const at = (x, y) => Array.from(ctx.getImageData(x, y, 1, 1).data.slice(0, 3));
-        const first = [], newest = [];
-        for (let r = 0; r < rows; r++) { first.push(at(0, top + r)); newest.push(at(bitmap.width - 1, top + r)); }
+        const column = (x) => Array.from({length: rows}, (_, r) => at(x, top + r));
+        const columns = [];
+        for (let c = bitmap.width - k; c < bitmap.width; c++) columns.push(column(c));
         return {width: bitmap.width, height: bitmap.height, rows, shown: img.getBoundingClientRect().height,
-                last: img.dataset.last, first, newest};
-    }"""
+                last: img.dataset.last, first: column(0), newest: columns[columns.length - 1], columns};
+    }""",
+        newest,
     )
 
 
@@ -827,27 +830,9 @@ def test_the_raster_draws_a_scripted_action_pattern_in_every_row(playwright_driv
                 step.click()
                 wait_for(lambda expected=expected: step_number(page) == expected, what=f"step {expected}")
             wait_for(lambda: raster_pixels(page)["newest"][0] == list(views.ACTION_RGB[2]), what="step 4's column")
-            columns = page.evaluate(
-                """async () => {
-                const img = document.querySelector('img.synsim-raster');
-                const bitmap = await createImageBitmap(await (await fetch(img.src)).blob());
-                const canvas = document.createElement('canvas');
-                canvas.width = bitmap.width; canvas.height = bitmap.height;
-                const ctx = canvas.getContext('2d');
-                ctx.drawImage(bitmap, 0, 0);
-                const rows = parseInt(img.dataset.rows), top = bitmap.height - rows, out = [];
-                for (let c = bitmap.width - 4; c < bitmap.width; c++) {
-                    const column = [];
-                    for (let r = 0; r < rows; r++) {
-                        column.push(Array.from(ctx.getImageData(c, top + r, 1, 1).data.slice(0, 3)));
-                    }
-                    out.push(column);
-                }
-                return {rows, out, shown: img.getBoundingClientRect().height, height: bitmap.height};
-            }"""
-            )
+            columns = raster_pixels(page, 4)
             assert columns["rows"] == 401 and columns["shown"] >= columns["height"]
-            for column, action in zip(columns["out"], (2, 0, 1, 2), strict=True):  # steps 1-4
+            for column, action in zip(columns["columns"], (2, 0, 1, 2), strict=True):  # steps 1-4
                 assert column == [list(views.ACTION_RGB[action])] * 401
         except Exception as exc:
             raise AssertionError(f"{exc}\n--- server log (tail) ---\n{log_path.read_text()[-3000:]}") from exc
