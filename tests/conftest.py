@@ -11,13 +11,6 @@ from synapse_sim.tasks import ClassificationTask
 from synapse_sim.tasks.data import ENV_VAR
 
 
-def pytest_collection_modifyitems(config, items):
-    """The tests marked slow first, so that ``pytest -n 2`` starts its longest tests at once and fills
-    the end with short ones, instead of leaving one worker on a long test while the other idles (the
-    order of the rest is kept)."""
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
-
-
 def states(engine) -> np.ndarray:
     """Every synapse's synaptic-RL state index, sid order, from either view."""
     population = getattr(engine, "population", None)

@@ -60,11 +60,11 @@ def test_a_network_that_cannot_fit_is_refused_before_allocating(tmp_path):
     import subprocess
     import sys
 
-    # the process reports its own peak memory as it exits (the children's peak of this test process would
-    # also count any earlier child of the same pytest worker reaped meanwhile)
+    # the process reports its own peak memory as it exits: VmHWM, which starts afresh at exec (ru_maxrss
+    # keeps the forking pytest worker's peak across exec, and the children's peak counts every earlier child)
     code = (
-        "import atexit, resource, sys; atexit.register(lambda: print('PEAK_KB', "
-        "resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)); from synapse_sim.cli import main; "
+        "import atexit, re, sys; atexit.register(lambda: print('PEAK_KB', re.search(r'VmHWM:\\s+(\\d+)', "
+        "open('/proc/self/status').read()).group(1), file=sys.stderr)); from synapse_sim.cli import main; "
         "sys.exit(main(['run', 'decision_boundary_adaptive', '--set', 'network.layers=[2, 50000000, 1]', '--quiet', "
         f"'--out', {str(tmp_path / 'out')!r}]))"
     )
