@@ -164,23 +164,36 @@ class SynapseModel(mesa.Model):
         return out
 
     def load_memory(self, memory) -> None:
-        dtype = self.simulation.dtype.type
+        """Each synapse's weight and fields from arrays in sid order (a field ``memory`` lacks starts at its
+        initial value). Each array is split into per-synapse scalars (or rows) once, not indexed per agent."""
         n = self.topology.n_synapses
-        initial = {name: f.initial(n) for name, f in self.fields.items()}
+        weights = list(np.asarray(memory["weights"], dtype=self.simulation.dtype))
+        fields, reverse = [], None
+        for name, f in self.fields.items():
+            source = memory[name] if name in memory else f.initial(n)
+            if f.reverse:
+                reverse = list(np.asarray(source, dtype=f.dtype))
+            elif f.shared:
+                fields.append((name, True, np.asarray(source, dtype=f.dtype)))
+            else:
+                fields.append((name, False, list(np.array(source, dtype=f.dtype))))
         for agent in self.synapses:
-            agent.weight = dtype(memory["weights"][agent.sid])
-            values = {}
-            for name, f in self.fields.items():
-                source = memory.get(name, initial[name])
-                if f.reverse:
-                    agent.feedback.weight = np.dtype(f.dtype).type(source[agent.sid])
-                elif f.shared:
-                    values[name] = np.array(source, dtype=f.dtype)
-                elif f.shape:
-                    values[name] = np.array(source[agent.sid], dtype=f.dtype)
-                else:
-                    values[name] = np.dtype(f.dtype).type(source[agent.sid])
-            agent.memory = values
+            sid = agent.sid
+            agent.weight = weights[sid]
+            agent.memory = {name: values.copy() if shared else values[sid] for name, shared, values in fields}
+            if reverse is not None:
+                agent.feedback.weight = reverse[sid]
+
+    def adopt(self, engine) -> None:
+        """Take a vectorised engine's state as it stands: every field (the derived ones too, so nothing is
+        recomputed agent by agent), the simulation's counters, last evaluation and shared state, the actions.
+        The agents then continue exactly as the engine would (:meth:`restore` re-evaluates instead)."""
+        self.load_memory({"weights": engine.population.weights, **engine.population.state})
+        self.simulation.adopt(engine.simulation)
+        for agent, action in zip(self.synapses, engine.population.actions().tolist(), strict=True):
+            agent.action = action
+        self.last_result = engine.last_result
+        self.broadcast = None  # the engine keeps its step's broadcast to itself
 
     # --- Mesa ------------------------------------------------------------------------
     def step(self) -> None:

@@ -115,18 +115,34 @@ def test_fast_forward_then_an_agent_step_equals_the_vectorised_run(rule, tmp_pat
     assert len(model.action_log) == 19 and np.array_equal(model.action_log[-1], model.actions())
 
 
-def test_playing_the_steps_between_renders_vectorised_gives_the_same_steps():
-    """The page's default when it renders every N-th step: each agent step after N - 1 vectorised ones."""
-    scenario = tiny("synaptic_rl")
+@pytest.mark.parametrize("rule", dashboard_rules())
+def test_playing_vectorised_between_renders_gives_the_same_steps(rule):
+    """The page's default when it renders every N-th step: each render's N steps in the vectorised engine (kept
+    from render to render), the state adopted by the agents; an agent step in between, and play goes on exactly."""
+    scenario = tiny(rule)
     model = DashboardModel(base_scenario=scenario)
-    model.between_renders = 9
+    model.vectorised_steps = 10
     model.step()
+    engine = model._engine
     model.step()
-    assert model.steps == 20
+    assert model.steps == 20 and model._engine is engine  # the same engine went on: nothing was restored
     assert_same_state(model.checkpoint(), vector_state(scenario, 20))
+    model.vectorised_steps = 0
+    model.step()  # an agent step: the engine no longer holds the agents' state
+    model.vectorised_steps = 5
+    model.step()
+    assert model.steps == 26 and model._engine is not engine
+    assert_same_state(model.checkpoint(), vector_state(scenario, 26))
+    fresh = DashboardModel(base_scenario=scenario)
+    fresh.restore(vector_state(scenario, 26))
+    for mine, theirs in zip(model.synapses, fresh.synapses, strict=True):  # the adopted derived memory too
+        assert mine.memory.keys() == theirs.memory.keys()
+        for name, value in mine.memory.items():
+            np.testing.assert_array_equal(value, theirs.memory[name])
+            assert np.asarray(value).dtype == np.asarray(theirs.memory[name]).dtype
     data = views.curves_data(model)
-    np.testing.assert_array_equal(data["step"], np.arange(0, 21))  # step 0: the initial network
-    np.testing.assert_array_equal(data["source"], [0] + ([2] * 9 + [0]) * 2)  # fast-forwarded, then the agents'
+    np.testing.assert_array_equal(data["step"], np.arange(0, 27))  # step 0: the initial network
+    np.testing.assert_array_equal(data["source"], [0] + [2] * 20 + [0] + [2] * 5)  # fast-forwarded, the agents'
 
 
 def test_fast_forward_from_a_new_model_and_stopping_early():

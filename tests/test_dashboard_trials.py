@@ -177,8 +177,13 @@ def test_trials_panel_follows_the_trial_control_and_says_when_there_are_none(lea
     assert "no trials recorded yet" in html_of(rc)
     _, rc = solara.render(NetworkView(fresh, solara.Reactive(0), None, solara.Reactive(0)), handle_error=False)
     assert rc.find(NetworkWidget).widget.pathway == "" and "after a step: the feedback pathway" in html_of(rc)
-    fresh.fast_forward(2)  # a fast-forward keeps no trials: the panel says so instead of showing stale ones
-    assert fresh.steps == 2 and views.trial_data(fresh) is None
+    fresh.fast_forward(2)  # the agents adopt the vectorised step's trials; its broadcast (the deltas) is not kept
+    data = views.trial_data(fresh)
+    assert fresh.steps == 2 and data.step == 2 and data.delta is None
+    agents = stepped(DashboardModel(task_name="digits", hidden="4", rule="qagrel", raster_length=5), 2)
+    np.testing.assert_array_equal(data.actions, views.trial_data(agents).actions)
+    _, rc = solara.render(PolicyView(fresh, None, solara.Reactive(0)), handle_error=False)
+    assert 'data-trial="0" class="synsim-chosen"' in html_of(rc)
 
 
 def test_large_network_says_the_pathway_is_drawn_for_small_networks_only():

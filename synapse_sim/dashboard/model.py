@@ -227,23 +227,29 @@ class DashboardModel(SynapseModel):
         self._clear_collected()
 
     # --- stepping -----------------------------------------------------------------------------------------------
-    between_renders = 0
-    """Steps the vectorised backend runs before each agent step (the page's render interval - 1 when it
-    plays the steps between renders there): the same steps, bit for bit (:meth:`fast_forward`)."""
+    vectorised_steps = 0
+    """Steps each :meth:`step` runs in the vectorised backend instead of one agent step (the page's render
+    interval, when it plays in the vectorised backend): the same steps, bit for bit (:meth:`fast_forward`)."""
 
     def step(self) -> None:
         wait_for_page(self.render_context)
         if self.fast_forwarding:  # a Step click or the play thread during a fast-forward: nothing to do
             self.steps = self.simulation.step_count
             return
-        if self.between_renders > 0:
-            self.fast_forward(self.between_renders)
+        if self.vectorised_steps > 0:
+            self.fast_forward(self.vectorised_steps)
+            return
         with self.lock:
+            self._engine = None  # the agents move on without it
             super().step()
             self.steps = self.simulation.step_count
             self.weight_log.append((int(self.steps), self.weight_vector()))
             if runs_episodes(self):
                 self.episode = capture_episode(self.simulation, self.weight_vector(), self.broadcast)
+
+    def restore(self, state) -> None:
+        self._engine = None
+        super().restore(state)
 
     def fast_forward(self, n_steps: int, progress=None, stop=None) -> int:
         """Run ``n_steps`` in the vectorised backend from this state, then load the result into the agents.
@@ -265,10 +271,8 @@ class DashboardModel(SynapseModel):
                 self.fast_forwarding = False
 
     def _fast_forward(self, n_steps: int, progress, stop) -> int:
-        engine = VectorEngine(self.config, task=self.task)
+        engine = self._vector_engine()
         start = self.simulation.step_count
-        if start > 0:  # at step 0 a new engine already holds this model's state (restoring would count L_0 twice)
-            engine.restore(self.checkpoint())
         n = self.topology.n_synapses
         steps = np.zeros(n_steps, dtype=np.int64)
         series = {name: np.zeros(n_steps) for name in SERIES}
@@ -299,11 +303,9 @@ class DashboardModel(SynapseModel):
             self.recorded.add_validation(step, metrics)
         if runs_episodes(self):  # the broadcast of the vectorised step is not kept
             self.episode = capture_episode(engine.simulation, engine.population.weights)
-        self.restore(engine.checkpoint())
+        self.adopt(engine)
+        self._engine = engine
         self.steps = self.simulation.step_count
-        self.last_result = engine.last_result
-        for agent, action in zip(self.synapses, engine.population.actions(), strict=True):
-            agent.action = int(action)
         for actions, reward, weights in tail:
             self.action_log.append(actions)
             self.reward_log.append(reward)
@@ -311,6 +313,19 @@ class DashboardModel(SynapseModel):
         self.fast_forwards.append((start, self.steps))
         self.running = self.simulation.step_count < self.iterations
         return done
+
+    _engine: VectorEngine | None = None
+
+    def _vector_engine(self) -> VectorEngine:
+        """The engine of the last fast-forward while the agents still hold its state (no agent step, no
+        restore since), else a new one from the agents' checkpoint."""
+        engine = self._engine
+        if engine is not None and engine.step_count == self.simulation.step_count:
+            return engine
+        engine = VectorEngine(self.config, task=self.task)
+        if self.simulation.step_count > 0:  # at step 0 it holds this state already (restoring counts L_0 twice)
+            engine.restore(self.checkpoint())
+        return engine
 
     # --- what the run panel shows -------------------------------------------------------------------------------
     def digests(self) -> tuple[str, str]:

@@ -104,11 +104,11 @@ def SynapseViz(
     vectorised = solara.use_reactive(True)
     per_render = solara.use_reactive(1 if vectorised.value else render.value)  # the model.step() calls per render
 
-    def between_renders():  # vectorised: one model.step() per render, its agent step after render - 1 vectorised
-        model.value.between_renders = render.value - 1 if vectorised.value else 0
+    def vectorised_steps():  # vectorised: one model.step() per render, running the render's steps in the engine
+        model.value.vectorised_steps = render.value if vectorised.value and render.value > 1 else 0
         per_render.set(1 if vectorised.value else render.value)
 
-    solara.use_effect(between_renders, [model.value, render.value, vectorised.value])
+    solara.use_effect(vectorised_steps, [model.value, render.value, vectorised.value])
     running, length = model.value.config, model.value.action_log.maxlen
 
     def follow_the_model():  # the controls show what the model runs (after a fallback too)
@@ -121,7 +121,7 @@ def SynapseViz(
         with solara.Card("Controls"):
             ValueSlider("Play Interval (ms)", play.value, play.set, 1, 500, 1, integer=True)
             ValueSlider("Render Interval (steps)", render.value, render.set, 1, 100, 1, integer=True)
-            solara.Checkbox(label="steps between renders in the vectorised backend (the same steps)", value=vectorised)
+            solara.Checkbox(label="play in the vectorised backend between renders (the same steps)", value=vectorised)
             solara.Checkbox(label="Use Threads", value=threads)
             if threads.value:
                 solara.Text("Increase play interval to avoid skipping plots")

@@ -263,6 +263,13 @@ class Simulation:
             **self.rule.shared_state(),
         }
 
+    def adopt(self, source: Simulation) -> None:
+        """Continue from another simulation of the same scenario as it stands (its population's memory
+        is loaded separately): its counters, last evaluation, neuron data and shared state."""
+        self.step_count, self.evaluations = source.step_count, source.evaluations
+        self.last, self.neurons = source.last, source.neurons
+        self.rule.load_shared_state(source.rule.shared_state())
+
     def restore(self, population: Population, state: dict[str, np.ndarray]) -> None:
         names = ["weights", *(f.name for f in self.rule.memory_fields() if not f.derived)]
         missing = [k for k in names if k not in state]
