@@ -12,16 +12,13 @@ import html
 import solara
 
 from . import views
+from .view_parts import Html, download
 
 CONTROL_CSS = """
 img.synsim-frame { display: block; max-width: 100%; max-height: 240px; width: auto; image-rendering: pixelated;
   border: 1px solid #ddd; }
 img.synsim-spikes { width: 100%; height: 200px; image-rendering: pixelated; }
 """
-
-
-def Html(text: str, classes: str = ""):
-    return solara.HTML(tag="div", unsafe_innerHTML=text, classes=["synsim-view", *classes.split()])
 
 
 @solara.component
@@ -46,6 +43,7 @@ def EnvironmentView(model, step: int = 0):
     )
     image, why = views.frame_png(episode, t)
     if image is not None:
+        download(image, f"frame_{data.step}_{t}.png", "PNG", "image/png")
         solara.Image(image, classes=["synsim-frame"])
     else:
         Html(f'<div class="synsim-problem synsim-no-frames">{html.escape(why)}</div>')

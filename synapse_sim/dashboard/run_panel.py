@@ -20,7 +20,7 @@ import solara
 import solara.lab
 from mesa.visualization.utils import force_update
 
-from .components import Html, follow_steps
+from .view_parts import Html, follow_steps
 
 DEFAULT_FAST_FORWARD = 1000
 PROGRESS_EVERY_S = 0.25  # how often a running fast-forward updates its progress bar

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import solara
 
-from .components import CSS, Html
+from .components import CSS
 from .sliders import ValueSlider
+from .view_parts import Html
 from .views import runs as rv
 
 POLL_SECONDS = 2.0

@@ -10,8 +10,8 @@ where a matplotlib figure takes tens.
 One module per view family: :mod:`.common` (helpers, colours), :mod:`.status`,
 :mod:`.network`, :mod:`.raster`, :mod:`.curves`, :mod:`.policy`, :mod:`.task`,
 :mod:`.synapse`, :mod:`.trials` (a trial rule's trials and feedback pathway), :mod:`.environment`
-(a control task's episode: frames, spikes, a synapse's terms per time step); every public
-name is importable from here (``views.raster_data``).
+(a control task's episode: frames, spikes, a synapse's terms per time step), :mod:`.exports`
+(every view as a PNG); every public name is importable from here (``views.raster_data``).
 """
 
 from __future__ import annotations
@@ -57,16 +57,22 @@ from .environment import (
     spiking,
     synapse_episode_html,
 )
+from .exports import network_png, policy_table_png, task_png
 from .network import (
     NetworkGeometry,
     NetworkState,
     WeightImages,
+    WeightMatrices,
     is_large,
+    matrices_note,
     network_geometry,
     network_layout,
     network_state,
+    shows_as_images,
     weight_images,
     weight_images_png,
+    weight_matrices,
+    weight_matrices_png,
 )
 from .policy import (
     Q_BAR,
@@ -145,6 +151,7 @@ __all__ = [
     "SynapseInfo",
     "TrialData",
     "WeightImages",
+    "WeightMatrices",
     "action_strip_html",
     "boundary_data",
     "boundary_png",
@@ -168,8 +175,10 @@ __all__ = [
     "joined",
     "letters_data",
     "letters_html",
+    "matrices_note",
     "network_geometry",
     "network_layout",
+    "network_png",
     "network_state",
     "no_episode_html",
     "no_trials_html",
@@ -184,6 +193,7 @@ __all__ = [
     "policy_png",
     "policy_rgb",
     "policy_scale",
+    "policy_table_png",
     "raster_cell",
     "raster_data",
     "raster_png",
@@ -191,6 +201,7 @@ __all__ = [
     "rewards_svg",
     "runs_trials",
     "sample_indices",
+    "shows_as_images",
     "sources_text",
     "sparkline_svg",
     "spike_data",
@@ -204,6 +215,7 @@ __all__ = [
     "synapse_html",
     "synapse_info",
     "task_kind",
+    "task_png",
     "to_image",
     "trial_data",
     "trial_output",
@@ -212,4 +224,6 @@ __all__ = [
     "upscale",
     "weight_images",
     "weight_images_png",
+    "weight_matrices",
+    "weight_matrices_png",
 ]

@@ -157,3 +157,62 @@ def weight_images_png(data: WeightImages, columns: int | None = None, scale: int
         block[gap:, cols + 1 : 2 * cols + 1] = _action_rgb(a_mat.astype(np.int8))
         blocks.append(block)
     return png(upscale(np.concatenate(blocks, axis=0), scale))
+
+
+def shows_as_images(topology) -> bool:
+    """Whether the first layer's inputs make a picture (notMNIST's 28 x 28, the digits' 8 x 8); a few
+    coordinates or observations (the decision boundary's 2, a control task's 4-6) do not."""
+    h, w = image_shape(topology.layer_sizes[0])
+    return min(h, w) >= 4
+
+
+@dataclass
+class WeightMatrices:
+    """A large network whose inputs are not a picture: each layer's weight and action matrices,
+    the longer side down (``transposed``: rows are the layer's post neurons, else its inputs + bias)."""
+
+    weights: list[np.ndarray]
+    actions: list[np.ndarray]
+    transposed: list[bool]
+
+
+def weight_matrices(model) -> WeightMatrices:
+    topology = model.topology
+    weights = topology.matrices(np.asarray(model.weight_vector(), dtype=np.float64))
+    actions = topology.matrices(current_actions(model))
+    flip = [w.shape[1] > w.shape[0] for w in weights]
+    return WeightMatrices(
+        [w.T if f else w for w, f in zip(weights, flip, strict=True)],
+        [a.T.astype(np.int8) if f else a.astype(np.int8) for a, f in zip(actions, flip, strict=True)],
+        flip,
+    )
+
+
+MATRIX_CELL = (2, 10)  # (height, width) of one cell in pixels: every neuron at least a screen row
+
+
+def weight_matrices_png(data: WeightMatrices) -> bytes:
+    """Side by side, per layer: [weights | actions], one cell per synapse, a gap between layers."""
+    h, w = MATRIX_CELL
+    height = max(m.shape[0] for m in data.weights)
+    blocks = []
+    for weights, actions in zip(data.weights, data.actions, strict=True):
+        pair = np.full((height, 2 * weights.shape[1] + 1, 3), 255, dtype=np.uint8)
+        pair[: weights.shape[0], : weights.shape[1]] = diverging_rgb(weights)
+        pair[: actions.shape[0], weights.shape[1] + 1 :] = _action_rgb(actions)
+        blocks += [pair, np.full((height, 1, 3), 255, dtype=np.uint8)]
+    return png(upscale(np.concatenate(blocks[:-1], axis=1), h, w))
+
+
+def matrices_note(data: WeightMatrices, layer_sizes) -> str:
+    """What the rows and columns of each layer's block are."""
+    parts = []
+    for k, flipped in enumerate(data.transposed):
+        pre, post = layer_sizes[k], layer_sizes[k + 1]
+        rows, columns = (
+            (f"its {post} post neurons", f"the {pre} inputs + bias")
+            if flipped
+            else (f"the {pre} inputs + bias", f"its {post} post neurons")
+        )
+        parts.append(f"layer {k + 1}: rows = {rows}, columns = {columns}")
+    return "; ".join(parts)
