@@ -9,7 +9,7 @@ from drifting apart.
 
 from __future__ import annotations
 
-from .base import LEAKY_SLOPE
+from .base import LEAKY_SLOPE, fused_where_exact
 
 
 def _activation(xp, z, name: str):
@@ -51,23 +51,18 @@ def softmax_cross_entropy(xp, logits_t, labels) -> tuple[float, float]:
     return loss, int(xp.sum(xp.astype(correct, xp.int64))) / n
 
 
-_FUSION_EXACT: dict[tuple, bool] = {}
-
-
 def first_products(xp, x_t, weights_list) -> list:
     """Each network's ``W.T @ x_t``; side by side in one product where that is exact for these
     shapes (checked on the first call of each, as :func:`~.base.first_products` does)."""
     if len(weights_list) == 1:
         return [weights_list[0][0].T @ x_t]
     key = (xp.__name__, tuple(x_t.shape), str(x_t.dtype), tuple(weights_list[0][0].shape), len(weights_list))
-    if key not in _FUSION_EXACT:
-        own = [w[0].T @ x_t for w in weights_list]
-        fused = _side_by_side(xp, x_t, weights_list)
-        _FUSION_EXACT[key] = all(_same(xp, a, b) for a, b in zip(own, fused, strict=True))
-        return own
-    if not _FUSION_EXACT[key]:
-        return [w[0].T @ x_t for w in weights_list]
-    return _side_by_side(xp, x_t, weights_list)
+    return fused_where_exact(
+        key,
+        lambda: [w[0].T @ x_t for w in weights_list],
+        lambda: _side_by_side(xp, x_t, weights_list),
+        lambda a, b: _same(xp, a, b),
+    )
 
 
 def _side_by_side(xp, x_t, weights_list) -> list:

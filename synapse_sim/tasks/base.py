@@ -220,7 +220,7 @@ def softmax_cross_entropy_examples(logits_t, labels) -> tuple[np.ndarray, np.nda
     return log_norm - picked, correct
 
 
-_FUSION_EXACT: dict[tuple, bool] = {}  # (orientation, input shape, dtype, width, networks) -> side by side is exact
+_FUSION_EXACT: dict[tuple, bool] = {}  # (orientation or array library, input shape, dtype, width, networks) -> exact
 
 
 def first_products(x, weights_list, samples_in_columns: bool) -> list[np.ndarray]:
@@ -236,14 +236,22 @@ def first_products(x, weights_list, samples_in_columns: bool) -> list[np.ndarray
         w = weights_list[0][0]
         return [w.T @ x] if samples_in_columns else [x @ w[:-1]]
     key = (samples_in_columns, x.shape, x.dtype.str, weights_list[0][0].shape, len(weights_list))
+    return fused_where_exact(
+        key,
+        lambda: [first_products(x, [w], samples_in_columns)[0] for w in weights_list],
+        lambda: _side_by_side(x, weights_list, samples_in_columns),
+        lambda a, b: np.array_equal(a, b, equal_nan=True),
+    )
+
+
+def fused_where_exact(key, own, fused, same) -> list:
+    """``fused()`` (one product for several networks) where the first call with this ``key`` found it equal,
+    by ``same``, to ``own()`` (a product per network), else ``own()``; that first call returns ``own()``."""
     if key not in _FUSION_EXACT:
-        own = [first_products(x, [w], samples_in_columns)[0] for w in weights_list]
-        fused = _side_by_side(x, weights_list, samples_in_columns)
-        _FUSION_EXACT[key] = all(np.array_equal(a, b, equal_nan=True) for a, b in zip(own, fused, strict=True))
-        return own
-    if not _FUSION_EXACT[key]:
-        return [first_products(x, [w], samples_in_columns)[0] for w in weights_list]
-    return _side_by_side(x, weights_list, samples_in_columns)
+        mine = own()
+        _FUSION_EXACT[key] = all(same(a, b) for a, b in zip(mine, fused(), strict=True))
+        return mine
+    return fused() if _FUSION_EXACT[key] else own()
 
 
 def fusion_exact(samples_in_columns: bool, x_shape, dtype, weight_shape, networks: int) -> bool | None:
