@@ -463,6 +463,13 @@ def test_inspector_shows_each_rules_memory_and_an_honest_weight_trace(rule_model
             assert delta in (-1, 1) and f"{delta:+d} (this step&#x27;s Delta" in text
             # the step the perturbation drove: w <- w - a g Delta
             assert change == pytest.approx(-model.rule.a * model.last_result.reward * delta, rel=1e-9, abs=1e-15)
+        elif model.rule.name == "keep_or_revert":
+            delta = int(agent.memory["perturbation"])
+            assert (
+                delta in (-1, 1) and f"{delta:+d} (this step&#x27;s Delta: the network was evaluated at w + a" in text
+            )
+            kept = model.last_result.reward == 1  # the step taken exactly when the bit says kept
+            assert change == (pytest.approx(model.rule.a * delta, rel=1e-6) if kept else 0.0)
         elif model.rule.name == "node_perturbation":
             eligibility = float(agent.memory["eligibility"])
             assert f"{eligibility:.6g} (mean of broadcast x post noise x pre activity, the step it drove" in text

@@ -10,6 +10,7 @@ from synapse_sim.model import SynapseModel
 RULE_SETTINGS = {
     "synaptic_rl": {},
     "spsa": {"spsa.a": 0.05, "spsa.c": 0.01},
+    "keep_or_revert": {"keep_or_revert.a": 0.05},
     "node_perturbation": {"node_perturbation.sigma": 0.05, "node_perturbation.eta": 0.5},
     "qagrel": {"task.name": "notmnist", "qagrel.alpha": 0.5, "qagrel.exploration": 0.2},
     "error_backprop": {"task.name": "notmnist", "backprop.learning_rate": 0.1},

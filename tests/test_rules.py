@@ -8,6 +8,7 @@ import pytest
 from synapse_sim import RULES, Rule, Scenario, ScenarioError, VectorEngine, check_rule, register_rule
 from synapse_sim.rules import Change, MemoryField, Pass, rule_class
 from synapse_sim.rules.error_backprop import ErrorBackprop
+from synapse_sim.rules.keep_or_revert import KeepOrRevert
 from synapse_sim.rules.node_perturbation import NodePerturbation
 from synapse_sim.rules.nrl import Nrl
 from synapse_sim.rules.qagrel import QAgrel
@@ -24,6 +25,7 @@ SHIPPED = {
     ),
     "spsa": lambda: SPSA(a=0.05, c=0.01),
     "spsa_standard": lambda: SPSA(a=0.05, c=0.01, schedule="standard", stability=10.0),
+    "keep_or_revert": lambda: KeepOrRevert(a=0.05),
     "node_perturbation": lambda: NodePerturbation(sigma=0.05, eta=0.5),
     "node_perturbation_minibatch": lambda: NodePerturbation(sigma=0.05, eta=0.5, per_example=False),
     "error_backprop": lambda: ErrorBackprop(learning_rate=0.1),

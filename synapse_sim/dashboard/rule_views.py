@@ -30,6 +30,11 @@ RULE_STEPS = {
         "w + c Delta and at w - c Delta on the same minibatch; g = (L+ - L-) / 2c is broadcast; "
         "each synapse steps w &larr; w - a g Delta"
     ),
+    "keep_or_revert": (
+        "each step every synapse draws its own step Delta = +1 or -1; the network is evaluated once, at "
+        "w + a Delta; one bit is broadcast: kept (+1) when the loss fell below the kept network's, else reverted "
+        "(-1); on +1 each synapse takes its step w &larr; w + a Delta, on -1 it stays"
+    ),
     "node_perturbation": (
         "each step the network is evaluated clean and with Gaussian noise (std sigma) on every neuron; "
         "the loss change -(L_noisy - L_clean) / sigma<sup>2</sup> is broadcast (per example); a synapse's "
@@ -45,6 +50,11 @@ MEMORY_MEANINGS = {
     "eligibility": "mean of broadcast x post noise x pre activity, the step it drove: the weight moved by eta x it",
     "tag": "mean over the step's trials of δ x pre activity x the post neuron's gated feedback from the selected "
     "output, the step it drove: the weight moved by alpha x it",
+}
+# fields whose meaning depends on the rule: (rule, field) -> meaning
+RULE_MEMORY_MEANINGS = {
+    ("keep_or_revert", "perturbation"): "this step's Delta: the network was evaluated at w + a Delta; the weight "
+    "took the step a Delta if the broadcast was +1 (kept), else stayed",
 }
 # what "eligibility" means under the rules that learn from an episode (the sum over its time steps)
 EPISODE_MEANINGS = {
@@ -170,7 +180,7 @@ def memory_rows(memory: dict, stepped: bool = True, rule: str = "") -> list[tupl
     rows = []
     for name, value in memory.items():
         text = html.escape(memory_value(value))
-        meaning = MEMORY_MEANINGS.get(name)
+        meaning = RULE_MEMORY_MEANINGS.get((rule, name), MEMORY_MEANINGS.get(name))
         if name == "eligibility" and rule in EPISODE_MEANINGS:
             meaning = EPISODE_MEANINGS[rule]
         meaning = meaning if stepped else "the initial value: no step yet"

@@ -4,7 +4,18 @@ Adding a rule means adding a module here that subclasses :class:`Rule` and is
 decorated with :func:`register_rule`; the engine never names a rule.
 """
 
-from . import error_backprop, node_perturbation, nrl, qagrel, reinforce, rmhl, spiking, spsa, synaptic_rl  # noqa: F401  (register the shipped rules)
+from . import (  # noqa: F401  (register the shipped rules)
+    error_backprop,
+    keep_or_revert,
+    node_perturbation,
+    nrl,
+    qagrel,
+    reinforce,
+    rmhl,
+    spiking,
+    spsa,
+    synaptic_rl,
+)
 from .base import NO_CHANGE, Change, Episode, MemoryField, Pass, Rule, RuleContext, Trial, scalar
 from .registry import RULES, make_rule, register_rule, rule_class
 

@@ -1,0 +1,60 @@
+"""Keep-or-revert random search: the step is kept exactly when the tried network's loss beat the kept one's."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import random_classification_task, small_scenario
+
+from synapse_sim import VectorEngine
+from synapse_sim.engine.simulation import Simulation
+from synapse_sim.randomness import STREAM_STEP, generator
+
+
+def scenario(**overrides):
+    return small_scenario(**{"run.method": "keep_or_revert", "keep_or_revert.a": 0.05, **overrides})
+
+
+def test_each_step_keeps_the_tried_network_exactly_when_its_loss_fell():
+    """Replayed from outside: the tried weights w + a Delta, their loss on the step's minibatch, the bit."""
+    task = random_classification_task(n_in=20, n_classes=3, n=120, batch_size=30, batch_interval=4)
+    engine = VectorEngine(scenario(layers=[20, 5, 3], hidden_activation="relu"), task=task)
+    judge = Simulation(engine.simulation.scenario, task=task)  # evaluates without touching the run
+    reference = judge.evaluate(engine.population.weights.copy(), 1).loss
+    kept = 0
+    for t in range(1, 41):
+        before = engine.population.weights.copy()
+        if t > 1 and task.batch_id(t) != task.batch_id(t - 1):
+            reference = judge.evaluate(before, t).loss  # the kept network on the new minibatch
+        delta = engine.simulation.rule.draw(generator(engine.simulation.seed, STREAM_STEP, t), before.size, t)
+        tried = before + np.float64(0.05) * delta["perturbation"]
+        loss = judge.evaluate(tried, t).loss
+        result = engine.step()
+        if loss < reference:
+            kept += 1
+            reference = loss
+            assert result.reward == 1 and np.array_equal(engine.population.weights, tried)
+        else:
+            assert result.reward == -1 and np.array_equal(engine.population.weights, before)
+        assert result.loss == loss
+    assert 0 < kept < 40
+    batches = len({task.batch_id(t) for t in range(1, 41)})
+    assert engine.simulation.evaluations == 40 + batches  # one pass a step, one reference per minibatch
+
+
+def test_it_learns_the_decision_boundary_and_resumes_exactly(tmp_path):
+    engine = VectorEngine(scenario(iterations=600))
+    first = engine.step().accuracy
+    results = engine.run(599)
+    assert results[-1].accuracy > first + 0.1
+    again = VectorEngine(scenario(iterations=600))
+    again.run(300)
+    resumed = VectorEngine(scenario(iterations=600))
+    resumed.restore(again.checkpoint())
+    resumed.run(300)
+    np.testing.assert_array_equal(resumed.population.weights, engine.population.weights)
+
+
+def test_a_zero_step_is_refused_with_the_key():
+    with pytest.raises(Exception, match="keep-or-revert step is 0"):
+        scenario(**{"keep_or_revert.a": 0.0})
