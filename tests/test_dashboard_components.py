@@ -470,6 +470,10 @@ def test_inspector_shows_each_rules_memory_and_an_honest_weight_trace(rule_model
             )
             kept = model.last_result.reward == 1  # the step taken exactly when the bit says kept
             assert change == (pytest.approx(model.rule.a * delta, rel=1e-6) if kept else 0.0)
+        elif model.rule.name == "momentum_search":
+            assert "memory: velocity" in dict(info.memory_rows) and "rho_kept v + the step when kept" in text
+            kept = model.last_result.reward < 0  # b < 0: the step taken
+            assert (change != 0.0) == kept
         elif model.rule.name == "node_perturbation":
             eligibility = float(agent.memory["eligibility"])
             assert f"{eligibility:.6g} (mean of broadcast x post noise x pre activity, the step it drove" in text

@@ -58,3 +58,32 @@ def test_it_learns_the_decision_boundary_and_resumes_exactly(tmp_path):
 def test_a_zero_step_is_refused_with_the_key():
     with pytest.raises(Exception, match="keep-or-revert step is 0"):
         scenario(**{"keep_or_revert.a": 0.0})
+
+
+def test_keep_or_revert_is_momentum_search_without_a_velocity():
+    """theta = (a, 0, 0, 0, 0) of the parametric family is the yardstick, step for step and bit for bit."""
+    plain = VectorEngine(scenario(iterations=200))
+    family = VectorEngine(
+        small_scenario(**{"run.method": "momentum_search", "momentum_search.c": 0.05, "iterations": 200})
+    )
+    for _ in range(200):
+        a, b = plain.step(), family.step()
+        assert (a.reward == 1) == (b.reward < 0) and a.loss == b.loss
+    np.testing.assert_array_equal(plain.population.weights, family.population.weights)
+    assert plain.simulation.evaluations == family.simulation.evaluations
+
+
+def test_a_velocity_changes_the_search_and_stays_exact_across_a_resume():
+    settings = {"run.method": "momentum_search", "momentum_search.c": 0.05, "momentum_search.beta": 0.8}
+    settings.update({"momentum_search.rho_kept": 0.7, "momentum_search.rho_dropped": 0.9, "iterations": 300})
+    settings.update({"momentum_search.eta": 0.5, "momentum_search.broadcast": "real"})
+    engine = VectorEngine(small_scenario(**settings))
+    engine.run(300)
+    assert np.any(engine.population.state["velocity"] != 0)
+    half = VectorEngine(small_scenario(**settings))
+    half.run(150)
+    resumed = VectorEngine(small_scenario(**settings))
+    resumed.restore(half.checkpoint())
+    resumed.run(150)
+    np.testing.assert_array_equal(resumed.population.weights, engine.population.weights)
+    np.testing.assert_array_equal(resumed.population.state["velocity"], engine.population.state["velocity"])

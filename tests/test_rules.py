@@ -9,6 +9,7 @@ from synapse_sim import RULES, Rule, Scenario, ScenarioError, VectorEngine, chec
 from synapse_sim.rules import Change, MemoryField, Pass, rule_class
 from synapse_sim.rules.error_backprop import ErrorBackprop
 from synapse_sim.rules.keep_or_revert import KeepOrRevert
+from synapse_sim.rules.momentum_search import MomentumSearch
 from synapse_sim.rules.node_perturbation import NodePerturbation
 from synapse_sim.rules.nrl import Nrl
 from synapse_sim.rules.qagrel import QAgrel
@@ -26,6 +27,10 @@ SHIPPED = {
     "spsa": lambda: SPSA(a=0.05, c=0.01),
     "spsa_standard": lambda: SPSA(a=0.05, c=0.01, schedule="standard", stability=10.0),
     "keep_or_revert": lambda: KeepOrRevert(a=0.05),
+    "momentum_search": lambda: MomentumSearch(c=0.05, beta=0.7, rho_kept=0.6, rho_dropped=0.9, eta=0.3),
+    "momentum_search_real": lambda: MomentumSearch(
+        c=0.05, beta=0.7, rho_kept=0.6, rho_dropped=0.9, eta=0.3, broadcast="real"
+    ),
     "node_perturbation": lambda: NodePerturbation(sigma=0.05, eta=0.5),
     "node_perturbation_minibatch": lambda: NodePerturbation(sigma=0.05, eta=0.5, per_example=False),
     "error_backprop": lambda: ErrorBackprop(learning_rate=0.1),

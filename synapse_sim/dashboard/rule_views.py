@@ -35,6 +35,12 @@ RULE_STEPS = {
         "w + a Delta; one bit is broadcast: kept (+1) when the loss fell below the kept network's, else reverted "
         "(-1); on +1 each synapse takes its step w &larr; w + a Delta, on -1 it stays"
     ),
+    "momentum_search": (
+        "each step every synapse draws its own Delta = +1 or -1 and proposes o = c Delta + beta v (v: its "
+        "velocity); the network is evaluated once, at w + o; b = L(w + o) - L_ref is broadcast (its sign, or b); "
+        "if b &lt; 0 each synapse takes its step, w &larr; w + o, and v &larr; rho_kept v + o; else w stays and "
+        "v &larr; rho_dropped v - eta (b / c, or c) Delta"
+    ),
     "node_perturbation": (
         "each step the network is evaluated clean and with Gaussian noise (std sigma) on every neuron; "
         "the loss change -(L_noisy - L_clean) / sigma<sup>2</sup> is broadcast (per example); a synapse's "
@@ -55,6 +61,10 @@ MEMORY_MEANINGS = {
 RULE_MEMORY_MEANINGS = {
     ("keep_or_revert", "perturbation"): "this step's Delta: the network was evaluated at w + a Delta; the weight "
     "took the step a Delta if the broadcast was +1 (kept), else stayed",
+    ("momentum_search", "perturbation"): "this step's Delta: the network was evaluated at w + c Delta + beta v; "
+    "the weight took that step if b < 0 (kept), else stayed",
+    ("momentum_search", "velocity"): "v, after this step: rho_kept v + the step when kept, else rho_dropped v "
+    "turned away from Delta",
 }
 # what "eligibility" means under the rules that learn from an episode (the sum over its time steps)
 EPISODE_MEANINGS = {

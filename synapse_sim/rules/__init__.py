@@ -7,6 +7,7 @@ decorated with :func:`register_rule`; the engine never names a rule.
 from . import (  # noqa: F401  (register the shipped rules)
     error_backprop,
     keep_or_revert,
+    momentum_search,
     node_perturbation,
     nrl,
     qagrel,

@@ -1,0 +1,138 @@
+"""Momentum search: issue 18's parametric rule family, of which keep-or-revert is one member.
+
+Each synapse keeps its step Delta = +-1 (its own Rademacher draw per step) and a velocity v.
+It proposes ``o = c Delta + beta v``; the network is evaluated once, at w + o; the broadcast is
+``b = L(w + o) - L_ref``, the change of the loss against the kept network's on the same minibatch
+(a counted reference pass after each redraw). A synapse reads the sign of b (``broadcast = "bit"``,
+one bit) or b itself (``"real"``, one real scalar):
+
+* b < 0, the step is kept: ``w <- w + o`` (exactly the network evaluated), ``v <- rho_kept v + o``;
+* otherwise it is dropped: ``w`` stays, ``v <- rho_dropped v - eta (b / c) Delta`` under ``"real"``
+  (the finite-difference slope along Delta) or ``v <- rho_dropped v - eta c Delta`` under ``"bit"``.
+
+theta = (c, beta, rho_kept, rho_dropped, eta): ``learn-rule`` meta-learns it; keep-or-revert is
+theta = (a, 0, 0, 0, 0). One loss evaluation per step.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..scenario import Field, nonzero_step
+from .base import Change, MemoryField, Pass, Rule, RuleContext, scalar
+from .registry import register_rule
+
+SECTIONS = {
+    "momentum_search": {
+        "c": Field(
+            "float", 0.002, "c: the size of each synapse's random step", low=0.0, check=nonzero_step("c", 0.002)
+        ),
+        "beta": Field("float", 0.0, "beta: how much of the velocity the proposal adds", low=-10.0, high=10.0),
+        "rho_kept": Field("float", 0.0, "rho_kept: the velocity's decay after a kept step", low=0.0, high=1.0),
+        "rho_dropped": Field("float", 0.0, "rho_dropped: the velocity's decay after a dropped step", low=0.0, high=1.0),
+        "eta": Field("float", 0.0, "eta: how far a dropped step turns the velocity away from Delta", low=0.0),
+        "broadcast": Field(
+            "str", "bit", "what a synapse hears: 'bit' (the sign of b) or 'real' (b itself)", choices=("bit", "real")
+        ),
+    }
+}
+
+
+@register_rule
+class MomentumSearch(Rule):
+    """Random search with a per-synapse velocity; the step is kept when the loss fell (module docstring).
+
+    Args:
+        c: step size of the random part.
+        beta: weight of the velocity in the proposal.
+        rho_kept, rho_dropped: decay of the velocity after a kept / dropped step.
+        eta: the velocity's turn away from a dropped step's Delta.
+        broadcast: ``"bit"`` (the synapses hear the sign of b) or ``"real"`` (b).
+    """
+
+    name = "momentum_search"
+    summary = "random search with a velocity per synapse: one pass at w + c Delta + beta v, kept if the loss fell"
+    sections = SECTIONS
+    broadcast_label = "b = L(w + o) - L_ref"
+    needs_reference = True
+
+    def __init__(self, c=0.002, beta=0.0, rho_kept=0.0, rho_dropped=0.0, eta=0.0, broadcast="bit"):
+        self.c, self.beta, self.eta = c, beta, eta
+        self.rho_kept, self.rho_dropped = rho_kept, rho_dropped
+        self.broadcast_kind = broadcast
+        self.reference_loss = np.nan
+
+    @classmethod
+    def from_scenario(cls, scenario, topology, dtype) -> MomentumSearch:
+        return cls(**scenario["momentum_search"])
+
+    def params(self) -> dict:
+        return {
+            "c": self.c,
+            "beta": self.beta,
+            "rho_kept": self.rho_kept,
+            "rho_dropped": self.rho_dropped,
+            "eta": self.eta,
+            "broadcast": self.broadcast_kind,
+        }
+
+    def step_size(self, step: int) -> float:
+        return float(self.c)
+
+    def memory_fields(self) -> tuple[MemoryField, ...]:
+        return (
+            MemoryField("perturbation", "int8", values=(-1, 1)),
+            MemoryField("velocity", getattr(self, "dtype", np.dtype(np.float64)).name, scale=0.01),
+        )
+
+    def shared_state(self) -> dict[str, np.ndarray]:
+        return {"reference_loss": np.array(self.reference_loss, dtype=np.float64)}
+
+    def load_shared_state(self, state) -> None:
+        if "reference_loss" in state:
+            self.reference_loss = float(state["reference_loss"])
+
+    def draw(self, rng, n_synapses: int, step: int) -> dict[str, np.ndarray]:
+        delta = rng.integers(0, 2, n_synapses, dtype=np.int8) * np.int8(2) - np.int8(1)
+        return {"perturbation": delta}
+
+    def passes(self, step: int) -> tuple[Pass, ...]:
+        return (Pass(offset=0),)
+
+    def _proposal(self, delta, velocity):
+        return scalar(self.dtype, self.c) * delta + scalar(self.dtype, self.beta) * velocity
+
+    def _propose(self, ctx: RuleContext, delta) -> Change:
+        return Change(memory={"perturbation": delta}, offsets=(self._proposal(delta, ctx.memory["velocity"]),))
+
+    def propose_local(self, ctx: RuleContext) -> Change:
+        return self._propose(ctx, np.int8(ctx.draws["perturbation"]))
+
+    def propose_batch(self, ctx: RuleContext) -> Change:
+        return self._propose(ctx, ctx.draws["perturbation"])
+
+    def reference(self, evaluation) -> None:
+        self.reference_loss = evaluation.loss
+
+    def broadcast(self, evaluations, step: int) -> float:
+        (tried,) = evaluations
+        change = tried.loss - self.reference_loss
+        if change < 0:
+            self.reference_loss = tried.loss
+        return float(np.sign(change)) if self.broadcast_kind == "bit" else float(change)
+
+    def sample_broadcast(self, rng, n_examples: int = 8) -> float:
+        b = float(rng.standard_normal())
+        return float(np.sign(b)) if self.broadcast_kind == "bit" else b
+
+    def _update(self, ctx: RuleContext) -> Change:
+        delta, velocity = ctx.memory["perturbation"], ctx.memory["velocity"]
+        if ctx.broadcast < 0:
+            step = self._proposal(delta, velocity)
+            return Change(dw=step, memory={"velocity": scalar(self.dtype, self.rho_kept) * velocity + step})
+        turn = ctx.broadcast / self.c if self.broadcast_kind == "real" else self.c
+        turned = scalar(self.dtype, self.eta * turn) * delta
+        return Change(memory={"velocity": scalar(self.dtype, self.rho_dropped) * velocity - turned})
+
+    update_local = _update
+    update_batch = _update
