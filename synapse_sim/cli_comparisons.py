@@ -35,6 +35,29 @@ def _compare(args) -> int:
     return 0
 
 
+def _learn_rule(args) -> int:
+    from pathlib import Path
+
+    from .studies.learn_rule import Study, learn_rule
+
+    study = Study(
+        args.family,
+        args.budget,
+        args.generations,
+        args.population,
+        args.lifetimes,
+        args.seed,
+        size=args.tasks,
+    )
+    try:
+        best = learn_rule(study, Path(args.out), processes=args.processes)
+    except (RunError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"best fitness {best['fitness']:.4f} (generation {best['generation'] + 1}); rule file: {args.out}/rule.toml")
+    return 0
+
+
 def add_processes(parser) -> None:
     """--processes and --scheduler: where a study's runs go (Dask; :mod:`synapse_sim.studies.cluster`)."""
     parser.add_argument(
@@ -141,6 +164,23 @@ def add_comparison_commands(add) -> None:
     add_processes(c)
     c.add_argument("--out", default="runs/compare")
     c.set_defaults(func=_compare)
+
+    from .studies.learn_rule import FAMILIES
+
+    r = add(
+        "learn-rule",
+        help="meta-learn a rule family's parameters for learning speed (CMA-ES) on tasks that exclude notMNIST",
+    )
+    r.add_argument("family", choices=sorted(FAMILIES), help="the rule family whose parameters are learned")
+    r.add_argument("--budget", type=positive_int, default=2000, help="loss evaluations per lifetime (default 2,000)")
+    r.add_argument("--generations", type=positive_int, default=20, help="CMA-ES generations (default 20)")
+    r.add_argument("--population", type=positive_int, default=8, help="candidates per generation (default 8)")
+    r.add_argument("--lifetimes", type=positive_int, default=1, help="seeds per task and candidate (default 1)")
+    r.add_argument("--seed", type=int, default=0, help="the study's seed (CMA-ES samples, lifetime seeds)")
+    r.add_argument("--tasks", choices=("full", "tiny"), default="full", help="the meta-training task set")
+    add_processes(r)
+    r.add_argument("--out", default="runs/learn_rule")
+    r.set_defaults(func=_learn_rule)
 
     q = add(
         "qagrel-table", help="the Q-AGREL paper's Table 1: three feedback variants and error-backprop, 300 and 300-100"

@@ -18,15 +18,18 @@ from .base import Evaluation, NeuronNoise, NonFiniteLossError, Task, Trace, corr
 from .boundary import DecisionBoundaryTask
 from .classification import ClassificationTask
 from .control import SECTIONS as CONTROL_SECTIONS
+from .teacher import SECTIONS as TEACHER_SECTIONS
 
 TASKS: dict[str, object] = {
     "decision_boundary": "synapse_sim.tasks.boundary:build",
     "notmnist": "synapse_sim.tasks.notmnist:build",
     "digits": "synapse_sim.tasks.digits:build",
     "control": "synapse_sim.tasks.control:build",
+    "teacher": "synapse_sim.tasks.teacher:build",
 }
+_SECTIONS = {"control": CONTROL_SECTIONS, "teacher": TEACHER_SECTIONS}
 for _name in TASKS:
-    register_task_sections(_name, CONTROL_SECTIONS if _name == "control" else {})
+    register_task_sections(_name, _SECTIONS.get(_name, {}))
 
 
 def register_task(name: str, builder, sections: dict | None = None):

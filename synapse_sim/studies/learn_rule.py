@@ -1,0 +1,241 @@
+"""Meta-learn a rule's parameters for learning speed: ``synapse-sim learn-rule FAMILY``.
+
+The outer loop is CMA-ES (pycma) over a rule family's parameters theta. A candidate's fitness is
+the mean held-out accuracy over its lifetimes' checks (the area under the learning curve: speed
+counts), averaged over the meta-training tasks and lifetime seeds. The tasks never include
+notMNIST: random teacher networks (784 inputs and 10 classes among them, so the test's scale is
+no extrapolation), scikit-learn's 8x8 digits and the decision boundary. Each lifetime is a run of
+the study's executor (:func:`.jobs.run_jobs`: Dask, resumable run folders).
+
+Deterministic from ``--seed``: CMA-ES draws its samples from a generator of its own (never NumPy's
+global one), pickled with its state after every generation, so a study killed at any point
+(kill -9 included) continues with the same candidates; the lifetimes already run are read back.
+The best theta so far is written as a rule file (``rule.toml``: the family's scenario section).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import pickle
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..scenario import Scenario
+from .jobs import Job, failed, run_jobs, run_or_report
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One meta-parameter: its scenario key in the family's section, how CMA-ES's unbounded coordinate
+    maps to it (``"log"``: exp, ``"unit"``: a logistic into (0, 1), ``"linear"``), and its start value."""
+
+    key: str
+    transform: str
+    start: float
+
+    def value(self, x: float) -> float:
+        if self.transform == "log":
+            return float(math.exp(x))
+        if self.transform == "unit":
+            return float(1.0 / (1.0 + math.exp(-x)))
+        return float(x)
+
+    def coordinate(self) -> float:
+        if self.transform == "log":
+            return math.log(self.start)
+        if self.transform == "unit":
+            return math.log(self.start / (1.0 - self.start))
+        return self.start
+
+
+@dataclass(frozen=True)
+class Family:
+    rule: str
+    parameters: tuple[Parameter, ...]
+    fixed: tuple[tuple[str, object], ...] = ()
+
+    def settings(self, x) -> dict:
+        values = {f"{self.rule}.{p.key}": p.value(float(c)) for p, c in zip(self.parameters, x, strict=True)}
+        return {**values, **{f"{self.rule}.{k}": v for k, v in self.fixed}}
+
+
+def momentum_family(broadcast: str) -> Family:
+    return Family(
+        "momentum_search",
+        (
+            Parameter("c", "log", 0.002),
+            Parameter("beta", "linear", 0.0),
+            Parameter("rho_kept", "unit", 0.5),
+            Parameter("rho_dropped", "unit", 0.5),
+            Parameter("eta", "log", 0.01),
+        ),
+        (("broadcast", broadcast),),
+    )
+
+
+FAMILIES = {"momentum_search": momentum_family("real"), "momentum_search_bit": momentum_family("bit")}
+
+
+def meta_tasks(size: str = "full") -> dict[str, dict]:
+    """The meta-training tasks as scenario overrides; none reads notMNIST (``tests/test_learn_rule.py``).
+
+    ``size = "tiny"``: small networks and data, for tests and the notebook."""
+    classify = {"network.hidden_activation": "relu", "network.dtype": "float32", "task.validation_fraction": 0.25}
+    if size == "tiny":
+        return {
+            "teacher_64_5": {
+                **classify,
+                "task.name": "teacher",
+                "network.layers": [64, 5],
+                "teacher.n_examples": 400,
+                "task.batch_size": 100,
+                "task.batch_interval": 50,
+            },
+            "boundary_2_8_1": {"task.name": "decision_boundary", "network.layers": [2, 8, 1], "task.n_points": 200},
+        }
+    teacher = {**classify, "task.name": "teacher", "task.batch_size": 2000, "task.batch_interval": 2000}
+    return {
+        "teacher_784_10": {**teacher, "network.layers": [784, 10]},
+        "teacher_784_32_10": {**teacher, "network.layers": [784, 32, 10], "teacher.hidden": 64},
+        "teacher_256_5": {**teacher, "network.layers": [256, 5], "teacher.clusters": 15, "teacher.noise": 0.4},
+        "digits_64_10": {
+            **classify,
+            "task.name": "digits",
+            "network.layers": [64, 10],
+            "task.batch_size": 500,
+            "task.batch_interval": 500,
+        },
+        "boundary_2_100_1": {
+            "task.name": "decision_boundary",
+            "network.layers": [2, 100, 1],
+            "network.init_range": 1.0,
+        },
+    }
+
+
+class Randn:
+    """CMA-ES's sampler (pycma's ``randn`` option): its own generator, pickled with the strategy."""
+
+    def __init__(self, seed: int):
+        self.generator = np.random.default_rng(np.random.SeedSequence([int(seed), 18]))
+
+    def __call__(self, *shape):
+        return self.generator.standard_normal(shape)
+
+
+@dataclass
+class Study:
+    family: str
+    budget: int  # loss evaluations per lifetime (a step is one; a reference pass after a redraw is one more)
+    generations: int
+    population: int
+    lifetimes: int  # seeds per task and candidate
+    seed: int
+    sigma: float = 0.5
+    size: str = "full"
+    checks: int = 10  # held-out checks per lifetime
+
+
+def lifetime_scenario(study: Study, task: dict, settings: dict, lifetime: int) -> Scenario:
+    seed = 1000 * (study.seed + 1) + lifetime  # meta-training seeds: never a comparison's 0-4
+    overrides = {
+        **task,
+        **settings,
+        "run.method": FAMILIES[study.family].rule,
+        "run.seed": seed,
+        "run.iterations": study.budget,
+        "run.max_evaluations": study.budget,
+        "run.validate_every": max(1, study.budget // study.checks),
+        "run.checkpoint_every": 0,
+    }
+    return Scenario().with_overrides(overrides)
+
+
+def lifetime_score(out_dir: Path, summary: dict) -> float:
+    """Mean held-out accuracy over the run's checks (its recorded training accuracy where the task has
+    no held-out set); a run whose loss diverged scores 0."""
+    if failed(summary):
+        return 0.0
+    history = np.load(out_dir / "history.npz")
+    values = history["validation_accuracy"]
+    if values.size == 0:
+        values = history["accuracy"]
+    values = np.nan_to_num(np.asarray(values, dtype=np.float64), nan=0.0)
+    return float(values.mean()) if values.size else 0.0
+
+
+def _save(path: Path, payload) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    with open(tmp, "wb") as f:
+        pickle.dump(payload, f)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def rule_text(family: Family, settings: dict, fitness: float, generation: int) -> str:
+    lines = [
+        f"# learned by synapse-sim learn-rule {family.rule}: fitness {fitness:.4f} (mean held-out accuracy over",
+        f"# the meta-training lifetimes' checks) after generation {generation + 1}; never trained on notMNIST",
+        f'[run]\nmethod = "{family.rule}"\n\n[{family.rule}]',
+    ]
+    for key, value in settings.items():
+        name = key.split(".", 1)[1]
+        lines.append(f'{name} = "{value}"' if isinstance(value, str) else f"{name} = {value!r}")
+    return "\n".join(lines) + "\n"
+
+
+def learn_rule(study: Study, out: Path, processes: int | None = None, log=print) -> dict:
+    """Run (or continue) the study in ``out``; returns the best candidate so far."""
+    import cma
+
+    out.mkdir(parents=True, exist_ok=True)
+    family = FAMILIES[study.family]
+    state_path, record_path = out / "strategy.pkl", out / "study.json"
+    if record_path.is_file():
+        recorded = json.loads(record_path.read_text())["study"]
+        if recorded != dataclasses.asdict(study):
+            raise ValueError(
+                f"{out} holds a learn-rule study with other settings ({recorded}); write this one elsewhere (--out)"
+            )
+    record_path.write_text(json.dumps({"study": dataclasses.asdict(study)}, indent=1))
+    if state_path.is_file():
+        with open(state_path, "rb") as f:
+            es, generation, best, log_rows = pickle.load(f)
+    else:
+        x0 = [p.coordinate() for p in family.parameters]
+        options = {"popsize": study.population, "seed": np.nan, "randn": Randn(study.seed), "verbose": -9}
+        es, generation, best, log_rows = cma.CMAEvolutionStrategy(x0, study.sigma, options), 0, None, []
+    tasks = meta_tasks(study.size)
+    while generation < study.generations:
+        candidates = es.ask()
+        jobs = []
+        for k, x in enumerate(candidates):
+            settings = family.settings(x)
+            for name, task in tasks.items():
+                for lifetime in range(study.lifetimes):
+                    folder = out / f"gen{generation:03d}" / f"c{k:02d}" / name / f"seed{lifetime}"
+                    jobs.append(Job(lifetime_scenario(study, task, settings, lifetime), folder))
+        summaries = run_jobs(jobs, processes, runner=run_or_report)
+        scores = [lifetime_score(job.out_dir, summary) for job, summary in zip(jobs, summaries, strict=True)]
+        scores = np.array(scores).reshape(len(candidates), -1)
+        fitness = scores.mean(axis=1)
+        es.tell(candidates, list(-fitness))
+        k = int(np.argmax(fitness))
+        if best is None or fitness[k] > best["fitness"]:
+            best = {"fitness": float(fitness[k]), "generation": generation, "settings": family.settings(candidates[k])}
+        log_rows.append({"generation": generation, "best": float(fitness.max()), "mean": float(fitness.mean())})
+        generation += 1
+        _save(state_path, (es, generation, best, log_rows))
+        (out / "rule.toml").write_text(rule_text(family, best["settings"], best["fitness"], best["generation"]))
+        (out / "progress.json").write_text(json.dumps({"rows": log_rows, "best": best}, indent=1))
+        log(
+            f"generation {generation}/{study.generations}: fitness best {fitness.max():.4f}, mean {fitness.mean():.4f}"
+            f"; best so far {best['fitness']:.4f} (generation {best['generation'] + 1})"
+        )
+    return best

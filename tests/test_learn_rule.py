@@ -1,0 +1,105 @@
+"""learn-rule: CMA-ES over a rule family's parameters on meta-training tasks that never read notMNIST;
+deterministic from its seed and continued exactly after kill -9."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from synapse_sim.engine.simulation import Simulation
+from synapse_sim.studies import learn_rule as lr
+
+TINY = ["--tasks", "tiny", "--budget", "120", "--generations", "3", "--population", "4", "--processes", "1"]
+
+
+def learn(out, *extra):
+    command = [sys.executable, "-m", "synapse_sim", "learn-rule", "momentum_search", *TINY, *extra, "--out", str(out)]
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def test_a_study_killed_mid_run_continues_to_the_same_rule(tmp_path):
+    whole = learn(tmp_path / "whole")
+    killed = learn(tmp_path / "killed")
+    progress = tmp_path / "killed" / "progress.json"
+    deadline = time.monotonic() + 240
+    while not progress.is_file() and time.monotonic() < deadline and killed.poll() is None:
+        time.sleep(0.05)
+    time.sleep(0.5)  # into generation 2's lifetimes
+    os.kill(killed.pid, signal.SIGKILL)
+    killed.wait()
+    assert killed.returncode == -signal.SIGKILL
+    assert len(json.loads(progress.read_text())["rows"]) < 3
+    resumed = learn(tmp_path / "killed")
+    for process in (whole, resumed):
+        output, _ = process.communicate(timeout=300)
+        assert process.returncode == 0, output
+        assert "generation 3/3" in output and "rule file:" in output
+    assert (tmp_path / "whole" / "rule.toml").read_text() == (tmp_path / "killed" / "rule.toml").read_text()
+    rows = [json.loads((tmp_path / name / "progress.json").read_text())["rows"] for name in ("whole", "killed")]
+    assert rows[0] == rows[1] and len(rows[0]) == 3
+    assert "[momentum_search]" in (tmp_path / "whole" / "rule.toml").read_text()
+    other = learn(tmp_path / "whole", "--seed", "5")  # other settings in the same folder: refused, nothing lost
+    output, _ = other.communicate(timeout=120)
+    assert other.returncode == 1 and "other settings" in output
+
+
+def test_meta_training_never_reads_notmnist(monkeypatch):
+    """Every meta-training task builds with the notMNIST loader made to fail, and none names notMNIST data."""
+    from synapse_sim.tasks import notmnist
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("meta-training read notMNIST")
+
+    monkeypatch.setattr(notmnist, "build", refuse)
+    monkeypatch.setattr(notmnist, "_dataset", refuse)
+    monkeypatch.setenv("SYNAPSE_SIM_NOTMNIST", "/nonexistent")
+    study = lr.Study("momentum_search", 100, 1, 4, 1, 0)
+    settings = lr.FAMILIES["momentum_search"].settings(
+        [p.coordinate() for p in lr.FAMILIES["momentum_search"].parameters]
+    )
+    names = set()
+    for size in ("full", "tiny"):
+        for task in lr.meta_tasks(size).values():
+            scenario = lr.lifetime_scenario(study, task, settings, 0)
+            names.add(scenario["task"]["name"])
+            assert scenario["task"]["data"] is None and scenario["run"]["seed"] not in range(5)
+            Simulation(scenario)  # builds the task
+    assert "notmnist" not in names and {"teacher", "digits", "decision_boundary"} <= names
+    assert [784, 10] in [t["network.layers"] for t in lr.meta_tasks("full").values()]
+
+
+def test_a_diverged_lifetime_scores_zero_and_parameters_map_back():
+    assert lr.lifetime_score(None, {"status": "failed: the loss became nan"}) == 0.0
+    for p in lr.FAMILIES["momentum_search"].parameters:
+        assert p.value(p.coordinate()) == pytest.approx(p.start)
+    randn = lr.Randn(3)
+    assert np.array_equal(randn(2, 5), lr.Randn(3)(2, 5))
+    state = np.random.get_state()[1].copy()
+    lr.Randn(4)(3, 3)
+    assert np.array_equal(np.random.get_state()[1], state)  # NumPy's global generator is never touched
+
+
+def test_the_teacher_task_is_learnable_deterministic_and_sized_by_the_network():
+    from synapse_sim import Scenario, VectorEngine
+
+    settings = {"task.name": "teacher", "network.layers": [64, 6], "network.hidden_activation": "relu"}
+    settings.update({"teacher.n_examples": 800, "task.batch_size": 200, "task.batch_interval": 100})
+    settings.update({"run.method": "keep_or_revert", "keep_or_revert.a": 0.02, "run.iterations": 400})
+    scenario = Scenario().with_overrides(settings)
+    task = Simulation(scenario).task
+    assert task.x_train.shape == (600, 64) and task.x_val.shape == (200, 64)
+    assert set(np.unique(task.y_train)) == set(range(6))  # every class drawn
+    assert np.array_equal(task.y_val, Simulation(scenario).task.y_val)
+    other = Simulation(scenario.with_overrides({"task.data_seed": 9})).task
+    assert not np.array_equal(task.y_val, other.y_val)
+    engine = VectorEngine(scenario)
+    before = task.validate(engine.weight_matrices())["accuracy"]
+    engine.run(400)
+    assert task.validate(engine.weight_matrices())["accuracy"] > before + 0.15
