@@ -76,7 +76,7 @@ def test_keep_or_revert_is_momentum_search_without_a_velocity():
 def test_a_velocity_changes_the_search_and_stays_exact_across_a_resume():
     settings = {"run.method": "momentum_search", "momentum_search.c": 0.05, "momentum_search.beta": 0.8}
     settings.update({"momentum_search.rho_kept": 0.7, "momentum_search.rho_dropped": 0.9, "iterations": 300})
-    settings.update({"momentum_search.eta": 0.5, "momentum_search.broadcast": "real"})
+    settings.update({"momentum_search.eta": 0.5, "momentum_search.broadcast": "real", "momentum_search.decay": 0.01})
     engine = VectorEngine(small_scenario(**settings))
     engine.run(300)
     assert np.any(engine.population.state["velocity"] != 0)

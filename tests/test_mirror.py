@@ -13,6 +13,7 @@ RULE_SETTINGS = {
     "keep_or_revert": {"keep_or_revert.a": 0.05},
     "momentum_search": {
         "momentum_search.c": 0.05,
+        "momentum_search.decay": 0.01,
         "momentum_search.beta": 0.7,
         "momentum_search.rho_kept": 0.6,
         "momentum_search.rho_dropped": 0.9,

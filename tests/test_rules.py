@@ -29,7 +29,7 @@ SHIPPED = {
     "keep_or_revert": lambda: KeepOrRevert(a=0.05),
     "momentum_search": lambda: MomentumSearch(c=0.05, beta=0.7, rho_kept=0.6, rho_dropped=0.9, eta=0.3),
     "momentum_search_real": lambda: MomentumSearch(
-        c=0.05, beta=0.7, rho_kept=0.6, rho_dropped=0.9, eta=0.3, broadcast="real"
+        c=0.05, decay=0.01, beta=0.7, rho_kept=0.6, rho_dropped=0.9, eta=0.3, broadcast="real"
     ),
     "node_perturbation": lambda: NodePerturbation(sigma=0.05, eta=0.5),
     "node_perturbation_minibatch": lambda: NodePerturbation(sigma=0.05, eta=0.5, per_example=False),

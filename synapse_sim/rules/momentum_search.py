@@ -1,17 +1,17 @@
 """Momentum search: issue 18's parametric rule family, of which keep-or-revert is one member.
 
 Each synapse keeps its step Delta = +-1 (its own Rademacher draw per step) and a velocity v.
-It proposes ``o = c Delta + beta v``; the network is evaluated once, at w + o; the broadcast is
-``b = L(w + o) - L_ref``, the change of the loss against the kept network's on the same minibatch
-(a counted reference pass after each redraw). A synapse reads the sign of b (``broadcast = "bit"``,
-one bit) or b itself (``"real"``, one real scalar):
+It proposes ``o = c_t Delta + beta v`` (``c_t = c / (1 + decay t)``); the network is evaluated
+once, at w + o; the broadcast is ``b = L(w + o) - L_ref``, the change of the loss against the
+kept network's on the same minibatch (a counted reference pass after each redraw). A synapse reads
+the sign of b (``broadcast = "bit"``, one bit) or b itself (``"real"``, one real scalar):
 
 * b < 0, the step is kept: ``w <- w + o`` (exactly the network evaluated), ``v <- rho_kept v + o``;
 * otherwise it is dropped: ``w`` stays, ``v <- rho_dropped v - eta (b / c) Delta`` under ``"real"``
-  (the finite-difference slope along Delta) or ``v <- rho_dropped v - eta c Delta`` under ``"bit"``.
+  (the finite-difference slope along Delta) or ``v <- rho_dropped v - eta c_t Delta`` under ``"bit"``.
 
-theta = (c, beta, rho_kept, rho_dropped, eta): ``learn-rule`` meta-learns it; keep-or-revert is
-theta = (a, 0, 0, 0, 0). One loss evaluation per step.
+theta = (c, decay, beta, rho_kept, rho_dropped, eta): ``learn-rule`` meta-learns it; keep-or-revert
+is theta = (a, 0, 0, 0, 0, 0). One loss evaluation per step.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ SECTIONS = {
         "c": Field(
             "float", 0.002, "c: the size of each synapse's random step", low=0.0, check=nonzero_step("c", 0.002)
         ),
+        "decay": Field("float", 0.0, "the random step shrinks as c_t = c / (1 + decay t)", low=0.0, high=1.0),
         "beta": Field("float", 0.0, "beta: how much of the velocity the proposal adds", low=-10.0, high=10.0),
         "rho_kept": Field("float", 0.0, "rho_kept: the velocity's decay after a kept step", low=0.0, high=1.0),
         "rho_dropped": Field("float", 0.0, "rho_dropped: the velocity's decay after a dropped step", low=0.0, high=1.0),
@@ -44,6 +45,7 @@ class MomentumSearch(Rule):
 
     Args:
         c: step size of the random part.
+        decay: c_t = c / (1 + decay t).
         beta: weight of the velocity in the proposal.
         rho_kept, rho_dropped: decay of the velocity after a kept / dropped step.
         eta: the velocity's turn away from a dropped step's Delta.
@@ -56,8 +58,8 @@ class MomentumSearch(Rule):
     broadcast_label = "b = L(w + o) - L_ref"
     needs_reference = True
 
-    def __init__(self, c=0.002, beta=0.0, rho_kept=0.0, rho_dropped=0.0, eta=0.0, broadcast="bit"):
-        self.c, self.beta, self.eta = c, beta, eta
+    def __init__(self, c=0.002, decay=0.0, beta=0.0, rho_kept=0.0, rho_dropped=0.0, eta=0.0, broadcast="bit"):
+        self.c, self.decay, self.beta, self.eta = c, decay, beta, eta
         self.rho_kept, self.rho_dropped = rho_kept, rho_dropped
         self.broadcast_kind = broadcast
         self.reference_loss = np.nan
@@ -69,6 +71,7 @@ class MomentumSearch(Rule):
     def params(self) -> dict:
         return {
             "c": self.c,
+            "decay": self.decay,
             "beta": self.beta,
             "rho_kept": self.rho_kept,
             "rho_dropped": self.rho_dropped,
@@ -77,7 +80,8 @@ class MomentumSearch(Rule):
         }
 
     def step_size(self, step: int) -> float:
-        return float(self.c)
+        """c_t = c / (1 + decay t), t counting steps from 0."""
+        return float(self.c / (1.0 + self.decay * (step - 1)))
 
     def memory_fields(self) -> tuple[MemoryField, ...]:
         return (
@@ -99,11 +103,12 @@ class MomentumSearch(Rule):
     def passes(self, step: int) -> tuple[Pass, ...]:
         return (Pass(offset=0),)
 
-    def _proposal(self, delta, velocity):
-        return scalar(self.dtype, self.c) * delta + scalar(self.dtype, self.beta) * velocity
+    def _proposal(self, step: int, delta, velocity):
+        return scalar(self.dtype, self.step_size(step)) * delta + scalar(self.dtype, self.beta) * velocity
 
     def _propose(self, ctx: RuleContext, delta) -> Change:
-        return Change(memory={"perturbation": delta}, offsets=(self._proposal(delta, ctx.memory["velocity"]),))
+        proposal = self._proposal(ctx.step, delta, ctx.memory["velocity"])
+        return Change(memory={"perturbation": delta}, offsets=(proposal,))
 
     def propose_local(self, ctx: RuleContext) -> Change:
         return self._propose(ctx, np.int8(ctx.draws["perturbation"]))
@@ -128,9 +133,10 @@ class MomentumSearch(Rule):
     def _update(self, ctx: RuleContext) -> Change:
         delta, velocity = ctx.memory["perturbation"], ctx.memory["velocity"]
         if ctx.broadcast < 0:
-            step = self._proposal(delta, velocity)
+            step = self._proposal(ctx.step, delta, velocity)
             return Change(dw=step, memory={"velocity": scalar(self.dtype, self.rho_kept) * velocity + step})
-        turn = ctx.broadcast / self.c if self.broadcast_kind == "real" else self.c
+        c_t = self.step_size(ctx.step)
+        turn = ctx.broadcast / c_t if self.broadcast_kind == "real" else c_t
         turned = scalar(self.dtype, self.eta * turn) * delta
         return Change(memory={"velocity": scalar(self.dtype, self.rho_dropped) * velocity - turned})
 

@@ -69,6 +69,7 @@ def momentum_family(broadcast: str) -> Family:
         "momentum_search",
         (
             Parameter("c", "log", 0.002),
+            Parameter("decay", "log", 1e-4),
             Parameter("beta", "linear", 0.0),
             Parameter("rho_kept", "unit", 0.5),
             Parameter("rho_dropped", "unit", 0.5),
