@@ -33,8 +33,40 @@ SECTIONS = {
 KEPT, REVERTED = 1, -1
 
 
+class StepSearch(Rule):
+    """What the one-pass searches share: a Rademacher step Delta per synapse and step, one pass at the
+    proposed weights, and the reference loss of the kept network (a counted pass after each redraw)."""
+
+    needs_reference = True
+    reference_loss = np.nan
+
+    def shared_state(self) -> dict[str, np.ndarray]:
+        return {"reference_loss": np.array(self.reference_loss, dtype=np.float64)}
+
+    def load_shared_state(self, state) -> None:
+        if "reference_loss" in state:
+            self.reference_loss = float(state["reference_loss"])
+
+    def draw(self, rng, n_synapses: int, step: int) -> dict[str, np.ndarray]:
+        delta = rng.integers(0, 2, n_synapses, dtype=np.int8) * np.int8(2) - np.int8(1)
+        return {"perturbation": delta}
+
+    def passes(self, step: int) -> tuple[Pass, ...]:
+        return (Pass(offset=0),)
+
+    def reference(self, evaluation) -> None:
+        self.reference_loss = evaluation.loss
+
+    def accept(self, tried_loss: float) -> bool:
+        """Whether the tried network beat the kept one; if so it becomes the kept one."""
+        if tried_loss < self.reference_loss:
+            self.reference_loss = tried_loss
+            return True
+        return False
+
+
 @register_rule
-class KeepOrRevert(Rule):
+class KeepOrRevert(StepSearch):
     """Random search with one bit per evaluation: try w + a Delta, keep it if the loss fell.
 
     Args:
@@ -45,7 +77,6 @@ class KeepOrRevert(Rule):
     summary = "random search: every synapse tries +-a, one pass, broadcast 1 bit (kept: the loss fell)"
     sections = SECTIONS
     broadcast_label = "kept (+1) / reverted (-1)"
-    needs_reference = True
 
     def __init__(self, a=0.002):
         self.a = a
@@ -64,20 +95,6 @@ class KeepOrRevert(Rule):
     def memory_fields(self) -> tuple[MemoryField, ...]:
         return (MemoryField("perturbation", "int8", values=(-1, 1)),)
 
-    def shared_state(self) -> dict[str, np.ndarray]:
-        return {"reference_loss": np.array(self.reference_loss, dtype=np.float64)}
-
-    def load_shared_state(self, state) -> None:
-        if "reference_loss" in state:
-            self.reference_loss = float(state["reference_loss"])
-
-    def draw(self, rng, n_synapses: int, step: int) -> dict[str, np.ndarray]:
-        delta = rng.integers(0, 2, n_synapses, dtype=np.int8) * np.int8(2) - np.int8(1)
-        return {"perturbation": delta}
-
-    def passes(self, step: int) -> tuple[Pass, ...]:
-        return (Pass(offset=0),)
-
     def _propose(self, ctx: RuleContext, delta) -> Change:
         return Change(memory={"perturbation": delta}, offsets=(scalar(self.dtype, self.a) * delta,))
 
@@ -87,15 +104,9 @@ class KeepOrRevert(Rule):
     def propose_batch(self, ctx: RuleContext) -> Change:
         return self._propose(ctx, ctx.draws["perturbation"])
 
-    def reference(self, evaluation) -> None:
-        self.reference_loss = evaluation.loss
-
     def broadcast(self, evaluations, step: int) -> int:
         (tried,) = evaluations
-        if tried.loss < self.reference_loss:
-            self.reference_loss = tried.loss
-            return KEPT
-        return REVERTED
+        return KEPT if self.accept(tried.loss) else REVERTED
 
     def sample_broadcast(self, rng, n_examples: int = 8) -> int:
         return int(rng.choice([KEPT, REVERTED]))

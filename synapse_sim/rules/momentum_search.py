@@ -19,7 +19,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..scenario import Field, nonzero_step
-from .base import Change, MemoryField, Pass, Rule, RuleContext, scalar
+from .base import Change, MemoryField, RuleContext, scalar
+from .keep_or_revert import StepSearch
 from .registry import register_rule
 
 SECTIONS = {
@@ -40,7 +41,7 @@ SECTIONS = {
 
 
 @register_rule
-class MomentumSearch(Rule):
+class MomentumSearch(StepSearch):
     """Random search with a per-synapse velocity; the step is kept when the loss fell (module docstring).
 
     Args:
@@ -56,7 +57,6 @@ class MomentumSearch(Rule):
     summary = "random search with a velocity per synapse: one pass at w + c Delta + beta v, kept if the loss fell"
     sections = SECTIONS
     broadcast_label = "b = L(w + o) - L_ref"
-    needs_reference = True
 
     def __init__(self, c=0.002, decay=0.0, beta=0.0, rho_kept=0.0, rho_dropped=0.0, eta=0.0, broadcast="bit"):
         self.c, self.decay, self.beta, self.eta = c, decay, beta, eta
@@ -89,20 +89,6 @@ class MomentumSearch(Rule):
             MemoryField("velocity", getattr(self, "dtype", np.dtype(np.float64)).name, scale=0.01),
         )
 
-    def shared_state(self) -> dict[str, np.ndarray]:
-        return {"reference_loss": np.array(self.reference_loss, dtype=np.float64)}
-
-    def load_shared_state(self, state) -> None:
-        if "reference_loss" in state:
-            self.reference_loss = float(state["reference_loss"])
-
-    def draw(self, rng, n_synapses: int, step: int) -> dict[str, np.ndarray]:
-        delta = rng.integers(0, 2, n_synapses, dtype=np.int8) * np.int8(2) - np.int8(1)
-        return {"perturbation": delta}
-
-    def passes(self, step: int) -> tuple[Pass, ...]:
-        return (Pass(offset=0),)
-
     def _proposal(self, step: int, delta, velocity):
         return scalar(self.dtype, self.step_size(step)) * delta + scalar(self.dtype, self.beta) * velocity
 
@@ -116,14 +102,10 @@ class MomentumSearch(Rule):
     def propose_batch(self, ctx: RuleContext) -> Change:
         return self._propose(ctx, ctx.draws["perturbation"])
 
-    def reference(self, evaluation) -> None:
-        self.reference_loss = evaluation.loss
-
     def broadcast(self, evaluations, step: int) -> float:
         (tried,) = evaluations
         change = tried.loss - self.reference_loss
-        if change < 0:
-            self.reference_loss = tried.loss
+        self.accept(tried.loss)
         return float(np.sign(change)) if self.broadcast_kind == "bit" else float(change)
 
     def sample_broadcast(self, rng, n_examples: int = 8) -> float:
