@@ -103,3 +103,17 @@ def test_the_teacher_task_is_learnable_deterministic_and_sized_by_the_network():
     before = task.validate(engine.weight_matrices())["accuracy"]
     engine.run(400)
     assert task.validate(engine.weight_matrices())["accuracy"] > before + 0.15
+
+
+def test_a_study_extends_to_more_generations_and_bad_folders_are_clear_errors(tmp_path):
+    one = lr.Study("momentum_search", 40, 1, 2, 1, 0, size="tiny")
+    lr.learn_rule(one, tmp_path / "s", processes=1, log=lambda _: None)
+    lr.learn_rule(lr.Study("momentum_search", 40, 2, 2, 1, 0, size="tiny"), tmp_path / "s", processes=1, log=print)
+    assert len(json.loads((tmp_path / "s" / "progress.json").read_text())["rows"]) == 2  # continued, not restarted
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(ValueError, match="is a file, not a folder"):
+        lr.learn_rule(one, tmp_path / "file", processes=1)
+    (tmp_path / "s" / "strategy.pkl").write_bytes(b"not a pickle")
+    with pytest.raises(ValueError, match=r"strategy\.pkl cannot be read.*move it away"):
+        lr.learn_rule(one, tmp_path / "s", processes=1)
+    assert (tmp_path / "s" / "rule.toml").is_file()  # nothing of the study was removed

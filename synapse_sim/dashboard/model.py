@@ -240,7 +240,6 @@ class DashboardModel(SynapseModel):
             self.fast_forward(self.vectorised_steps)
             return
         with self.lock:
-            self._engine = None  # the agents move on without it
             super().step()
             self.steps = self.simulation.step_count
             self.weight_log.append((int(self.steps), self.weight_vector()))

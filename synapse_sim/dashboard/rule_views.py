@@ -36,10 +36,11 @@ RULE_STEPS = {
         "(-1); on +1 each synapse takes its step w &larr; w + a Delta, on -1 it stays"
     ),
     "momentum_search": (
-        "each step every synapse draws its own Delta = +1 or -1 and proposes o = c Delta + beta v (v: its "
-        "velocity); the network is evaluated once, at w + o; b = L(w + o) - L_ref is broadcast (its sign, or b); "
+        "each step every synapse draws its own Delta = +1 or -1 and proposes o = c_t Delta + beta v (v: its "
+        "velocity; c_t = c / (1 + decay t)); the network is evaluated once, at w + o; b = L(w + o) - L_ref is "
+        "broadcast (its sign, or b); "
         "if b &lt; 0 each synapse takes its step, w &larr; w + o, and v &larr; rho_kept v + o; else w stays and "
-        "v &larr; rho_dropped v - eta (b / c, or c) Delta"
+        "v &larr; rho_dropped v - eta (b / c_t, or c_t) Delta"
     ),
     "node_perturbation": (
         "each step the network is evaluated clean and with Gaussian noise (std sigma) on every neuron; "
@@ -61,21 +62,24 @@ MEMORY_MEANINGS = {
 RULE_MEMORY_MEANINGS = {
     ("keep_or_revert", "perturbation"): "this step's Delta: the network was evaluated at w + a Delta; the weight "
     "took the step a Delta if the broadcast was +1 (kept), else stayed",
-    ("momentum_search", "perturbation"): "this step's Delta: the network was evaluated at w + c Delta + beta v; "
+    ("momentum_search", "perturbation"): "this step's Delta: the network was evaluated at w + c_t Delta + beta v; "
     "the weight took that step if b < 0 (kept), else stayed",
     ("momentum_search", "velocity"): "v, after this step: rho_kept v + the step when kept, else rho_dropped v "
     "turned away from Delta",
 }
 # what "eligibility" means under the rules that learn from an episode (the sum over its time steps)
-EPISODE_MEANINGS = {
-    "nrl": "the episode's sum over time steps of (dp_t / Z_t) x post noise x pre activity; the weight moved by "
-    "eta x c_l x delta x it",
-    "rmhl": "the episode's sum over time steps of post noise x pre activity; the weight moved by eta x delta x it",
-    "reinforce": "the episode's sum over time steps of d log pi(a_t) / d(post pre-activation) x pre activity; "
-    "the weight moved by eta x delta x it",
-    "spiking": "the episode's sum over time steps of TD error delta_t x pre spike x c (s - tanh z) of the post "
-    "neuron; the weight moved by alpha x it",
-}
+RULE_MEMORY_MEANINGS.update(
+    {
+        ("nrl", "eligibility"): "the episode's sum over time steps of (dp_t / Z_t) x post noise x pre activity; "
+        "the weight moved by eta x c_l x delta x it",
+        ("rmhl", "eligibility"): "the episode's sum over time steps of post noise x pre activity; the weight moved "
+        "by eta x delta x it",
+        ("reinforce", "eligibility"): "the episode's sum over time steps of d log pi(a_t) / d(post pre-activation) "
+        "x pre activity; the weight moved by eta x delta x it",
+        ("spiking", "eligibility"): "the episode's sum over time steps of TD error delta_t x pre spike x c "
+        "(s - tanh z) of the post neuron; the weight moved by alpha x it",
+    }
+)
 FEEDBACK_WORDS = {
     "learned": "learned: it changes by the same step as this synapse",
     "fixed": "fixed: random and never changed (feedback alignment)",
@@ -191,8 +195,6 @@ def memory_rows(memory: dict, stepped: bool = True, rule: str = "") -> list[tupl
     for name, value in memory.items():
         text = html.escape(memory_value(value))
         meaning = RULE_MEMORY_MEANINGS.get((rule, name), MEMORY_MEANINGS.get(name))
-        if name == "eligibility" and rule in EPISODE_MEANINGS:
-            meaning = EPISODE_MEANINGS[rule]
         meaning = meaning if stepped else "the initial value: no step yet"
         rows.append((f"memory: {html.escape(name)}", f"{text} ({html.escape(meaning)})" if meaning else text))
     return rows

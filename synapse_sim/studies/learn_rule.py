@@ -18,14 +18,14 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import os
 import pickle
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from ..scenario import Scenario
+from ..io import atomic_write_bytes, atomic_write_json, atomic_write_text
+from ..scenario import Scenario, _toml_value
 from .jobs import Job, failed, run_jobs, run_or_report
 
 
@@ -162,21 +162,12 @@ def lifetime_score(out_dir: Path, summary: dict) -> float:
     no held-out set); a run whose loss diverged scores 0."""
     if failed(summary):
         return 0.0
-    history = np.load(out_dir / "history.npz")
-    values = history["validation_accuracy"]
-    if values.size == 0:
-        values = history["accuracy"]
+    with np.load(out_dir / "history.npz", allow_pickle=False) as history:
+        values = history["validation_accuracy"]
+        if values.size == 0:
+            values = history["accuracy"]
     values = np.nan_to_num(np.asarray(values, dtype=np.float64), nan=0.0)
     return float(values.mean()) if values.size else 0.0
-
-
-def _save(path: Path, payload) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    with open(tmp, "wb") as f:
-        pickle.dump(payload, f)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
 
 
 def rule_text(family: Family, settings: dict, fitness: float, generation: int) -> str:
@@ -185,9 +176,7 @@ def rule_text(family: Family, settings: dict, fitness: float, generation: int) -
         f"# the meta-training lifetimes' checks) after generation {generation + 1}; never trained on notMNIST",
         f'[run]\nmethod = "{family.rule}"\n\n[{family.rule}]',
     ]
-    for key, value in settings.items():
-        name = key.split(".", 1)[1]
-        lines.append(f'{name} = "{value}"' if isinstance(value, str) else f"{name} = {value!r}")
+    lines += [f"{key.split('.', 1)[1]} = {_toml_value(value)}" for key, value in settings.items()]
     return "\n".join(lines) + "\n"
 
 
@@ -195,19 +184,27 @@ def learn_rule(study: Study, out: Path, processes: int | None = None, log=print)
     """Run (or continue) the study in ``out``; returns the best candidate so far."""
     import cma
 
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out} is a file, not a folder: name a folder for the study")
     out.mkdir(parents=True, exist_ok=True)
     family = FAMILIES[study.family]
     state_path, record_path = out / "strategy.pkl", out / "study.json"
+    identity = {k: v for k, v in dataclasses.asdict(study).items() if k != "generations"}  # more may follow
     if record_path.is_file():
-        recorded = json.loads(record_path.read_text())["study"]
-        if recorded != dataclasses.asdict(study):
+        recorded = {k: v for k, v in json.loads(record_path.read_text())["study"].items() if k != "generations"}
+        if recorded != identity:
             raise ValueError(
                 f"{out} holds a learn-rule study with other settings ({recorded}); write this one elsewhere (--out)"
             )
-    record_path.write_text(json.dumps({"study": dataclasses.asdict(study)}, indent=1))
+    atomic_write_json(record_path, {"study": dataclasses.asdict(study)})
     if state_path.is_file():
-        with open(state_path, "rb") as f:
-            es, generation, best, log_rows = pickle.load(f)
+        try:
+            es, generation, best, log_rows = pickle.loads(state_path.read_bytes())
+        except Exception as exc:
+            raise ValueError(
+                f"{state_path} cannot be read ({type(exc).__name__}: {exc}); it was not written by learn-rule or is "
+                "damaged: move it away to start the study again (the lifetimes already run are read back)"
+            ) from None
     else:
         x0 = [p.coordinate() for p in family.parameters]
         options = {"popsize": study.population, "seed": np.nan, "randn": Randn(study.seed), "verbose": -9}
@@ -232,9 +229,9 @@ def learn_rule(study: Study, out: Path, processes: int | None = None, log=print)
             best = {"fitness": float(fitness[k]), "generation": generation, "settings": family.settings(candidates[k])}
         log_rows.append({"generation": generation, "best": float(fitness.max()), "mean": float(fitness.mean())})
         generation += 1
-        _save(state_path, (es, generation, best, log_rows))
-        (out / "rule.toml").write_text(rule_text(family, best["settings"], best["fitness"], best["generation"]))
-        (out / "progress.json").write_text(json.dumps({"rows": log_rows, "best": best}, indent=1))
+        atomic_write_bytes(state_path, pickle.dumps((es, generation, best, log_rows)))
+        atomic_write_text(out / "rule.toml", rule_text(family, best["settings"], best["fitness"], best["generation"]))
+        atomic_write_json(out / "progress.json", {"rows": log_rows, "best": best})
         log(
             f"generation {generation}/{study.generations}: fitness best {fitness.max():.4f}, mean {fitness.mean():.4f}"
             f"; best so far {best['fitness']:.4f} (generation {best['generation'] + 1})"
