@@ -205,6 +205,14 @@ def _rules(args) -> int:
     for name, cls in sorted(RULES.items()):
         keys = ", ".join(f"{section}.{key}" for section, fields in cls.sections.items() for key in fields)
         print(f"{name}: {cls.summary}\n    scenario keys: {keys or '(none)'}")
+    from .locations import learned_rule_names
+    from .scenario import read_rule_file
+
+    print("\nlearned rule files (a scenario loads one with rule = NAME, or --set rule=NAME):")
+    for name in learned_rule_names():
+        print(f"  {name}: {read_rule_file(name)[1]['run']['method']}")
+    if not learned_rule_names():
+        print("  (none)")
     return 0
 
 

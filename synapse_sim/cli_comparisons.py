@@ -55,7 +55,24 @@ def _learn_rule(args) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     print(f"best fitness {best['fitness']:.4f} (generation {best['generation'] + 1}); rule file: {args.out}/rule.toml")
+    if args.install:
+        from .io import atomic_write_text
+        from .locations import user_rule_folder
+
+        target = user_rule_folder() / f"{args.install}.toml"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(target, (Path(args.out) / "rule.toml").read_text())
+        print(f'installed as {target}: a scenario loads it with rule = "user:{args.install}"')
     return 0
+
+
+def rule_name(value: str) -> str:
+    """A name for an installed rule file: letters, digits, '_' and '-'."""
+    import re
+
+    if not re.fullmatch(r"[A-Za-z0-9_-]+", value):
+        raise argparse.ArgumentTypeError(f"{value!r}: a rule name holds only letters, digits, '_' and '-'")
+    return value
 
 
 def add_processes(parser) -> None:
@@ -178,6 +195,12 @@ def add_comparison_commands(add) -> None:
     r.add_argument("--lifetimes", type=positive_int, default=1, help="seeds per task and candidate (default 1)")
     r.add_argument("--seed", type=int, default=0, help="the study's seed (CMA-ES samples, lifetime seeds)")
     r.add_argument("--tasks", choices=("full", "tiny"), default="full", help="the meta-training task set")
+    r.add_argument(
+        "--install",
+        metavar="NAME",
+        type=rule_name,
+        help="copy the learned rule file to the user rule folder as NAME (then rule = 'user:NAME' in a scenario)",
+    )
     add_processes(r)
     r.add_argument("--out", default="runs/learn_rule")
     r.set_defaults(func=_learn_rule)

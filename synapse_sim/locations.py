@@ -1,4 +1,4 @@
-"""Where synapse_sim finds things: shipped scenarios, the notMNIST sample, the user's policies.
+"""Where synapse_sim finds things: shipped scenarios and learned rules, the notMNIST sample, the user's files.
 
 One place, so that the package works the same from a checkout, an editable install and a
 wheel in any folder. Nothing here writes inside the installed package: user files go to a
@@ -66,6 +66,39 @@ def user_folder() -> Path:
 
 def user_policy_folder() -> Path:
     return user_folder() / "policies"
+
+
+def learned_rule_folder() -> Path:
+    """The learned rule files shipped with the package (``synapse_sim/rules/learned``)."""
+    return Path(__file__).resolve().parent / "rules" / "learned"
+
+
+def user_rule_folder() -> Path:
+    """Where ``learn-rule --install NAME`` puts a learned rule file."""
+    return user_folder() / "rules"
+
+
+def learned_rule_names() -> list[str]:
+    """Every learned rule file by the name a scenario gives it: shipped ones bare, the user's as ``user:NAME``."""
+    shipped = sorted(p.stem for p in learned_rule_folder().glob(f"*{SCENARIO_SUFFIX}"))
+    user = sorted(f"user:{p.stem}" for p in user_rule_folder().glob(f"*{SCENARIO_SUFFIX}"))
+    return [*shipped, *user]
+
+
+def find_rule_file(value, base: Path | None = None) -> Path | None:
+    """A learned rule file: ``NAME`` (shipped), ``user:NAME`` (``learn-rule --install NAME``) or a path
+    (relative to ``base``, the scenario's folder, if there is one there)."""
+    value = str(value)
+    if value.startswith("user:"):
+        path = user_rule_folder() / f"{value.removeprefix('user:')}{SCENARIO_SUFFIX}"
+        return path if path.is_file() else None
+    shipped = learned_rule_folder() / f"{value}{SCENARIO_SUFFIX}"
+    if "/" not in value and shipped.is_file():
+        return shipped
+    path = Path(os.path.expanduser(value))
+    if base is not None and not path.is_absolute() and (base / path).is_file():
+        return (base / path).resolve()
+    return path.resolve() if path.is_file() else None
 
 
 def notmnist_sample() -> Path | None:

@@ -34,14 +34,22 @@ from .schema import (  # noqa: F401  (re-exported: rules, tasks and tests import
 class Scenario:
     """A validated scenario: ``scenario["policy"]["epsilon"]`` or ``scenario.get("policy.epsilon")``."""
 
-    def __init__(self, data: dict | None = None, source: str | None = None, plugins=None):
+    rule = None
+
+    def __init__(self, data: dict | None = None, source: str | None = None, plugins=None, rule=None):
         """``plugins`` (or a top-level ``plugins`` key in ``data``): modules or files imported first,
-        a name found next to ``source`` first (:mod:`synapse_sim.plugins`); kept resolved (absolute)."""
+        a name found next to ``source`` first (:mod:`synapse_sim.plugins`); kept resolved (absolute).
+        ``rule`` (or a top-level ``rule`` key): a learned rule file (:func:`read_rule_file`) that sets
+        ``run.method`` and that rule's sections; keys the scenario sets itself win."""
         self.source = source
         data = dict(data or {})
         plugins = data.pop("plugins", plugins) or ()
+        rule = data.pop("rule", rule)
         self.plugins = self._load_plugins(plugins, source)
         _load_named_plugins(data)
+        if rule is not None:
+            self.rule, fragment = read_rule_file(rule, source)
+            data = _under(fragment, data, self.rule)
         self.data = {s: {k: copy.deepcopy(f.default) for k, f in fields.items()} for s, fields in SCHEMA.items()}
         for section, values in data.items():
             if section not in SCHEMA:
@@ -121,11 +129,20 @@ class Scenario:
 
     def with_overrides(self, overrides: dict) -> Scenario:
         """A copy with ``{"section.key" or unique "key": value}`` applied and checked."""
-        data = copy.deepcopy(self.data)
+        data, rule, overrides = copy.deepcopy(self.data), self.rule, dict(overrides)
+        if "rule" in overrides:  # another rule: every rule section back at its default, then the file's
+            rule, fragment = read_rule_file(overrides.pop("rule"), self.source)
+            for section in SECTION_OWNER:
+                data[section] = {k: copy.deepcopy(f.default) for k, f in SCHEMA[section].items()}
+            for section, values in fragment.items():
+                data[section].update(values)
+        method = data["run"]["method"]
         for dotted, value in overrides.items():
             section, key = self._split(dotted)
             data[section][key] = value
-        return Scenario(data, source=self.source, plugins=self.plugins)
+        if data["run"]["method"] != method:
+            rule = None  # run.method set to another rule: the rule file no longer applies
+        return Scenario(data, source=self.source, plugins=self.plugins, rule=rule)
 
     def with_sets(self, assignments: list[str]) -> Scenario:
         """Apply ``--set key=value`` strings; values are read as TOML (strings may be bare)."""
@@ -178,7 +195,8 @@ class Scenario:
         return copy.deepcopy(self.data)
 
     def to_toml(self) -> str:
-        lines = [f"plugins = {_toml_value(list(self.plugins))}", ""] if self.plugins else []
+        lines = [f"# run.method and its sections from the learned rule file {self.rule}"] if self.rule else []
+        lines += [f"plugins = {_toml_value(list(self.plugins))}", ""] if self.plugins else []
         for section, values in self.data.items():
             lines.append(f"[{section}]")
             for key, value in values.items():
@@ -186,6 +204,59 @@ class Scenario:
                     lines.append(f"{key} = {_toml_value(value)}")
             lines.append("")
         return "\n".join(lines)
+
+
+def read_rule_file(value, source=None) -> tuple[str, dict]:
+    """A learned rule file (``learn-rule`` writes them): ``NAME`` shipped with synapse_sim, ``user:NAME``
+    (``learn-rule --install NAME``) or a path; returns its name and its sections, checked: ``[run]``
+    holds only ``method``, and every other section belongs to that rule."""
+    from pathlib import Path
+
+    from .locations import find_rule_file, learned_rule_names
+
+    if not isinstance(value, str) or not value:
+        raise ScenarioError(f"scenario key 'rule' = {value!r} is invalid: expected the name or path of a rule file")
+    base = Path(source).resolve().parent if source else None
+    path = find_rule_file(value, base)
+    if path is None:
+        raise ScenarioError(
+            f"scenario key 'rule' = {value!r}: no such learned rule file; known: "
+            f"{', '.join(learned_rule_names()) or 'none'} (`synapse-sim rules` lists them), or give a path"
+        )
+    try:
+        fragment = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ScenarioError(f"rule file {path} cannot be read as TOML: {exc}") from None
+    run = fragment.get("run")
+    if not isinstance(run, dict) or set(run) != {"method"}:
+        raise ScenarioError(
+            f"rule file {path}: expected [run] with only `method` (the rule) and that rule's own sections; "
+            f"got [run] = {run!r}"
+        )
+    method = _check("run", "method", run["method"])
+    for section, values in fragment.items():
+        if section != "run" and (SECTION_OWNER.get(section) != method or not isinstance(values, dict)):
+            raise ScenarioError(
+                f"rule file {path}: section [{section}] is not a section of the rule {method!r}; a rule file holds "
+                f"[run] method and {method!r}'s own sections "
+                f"({', '.join(s for s, o in SECTION_OWNER.items() if o == method) or 'none'})"
+            )
+    return (str(path) if "/" in value or value.endswith(".toml") else value), fragment
+
+
+def _under(fragment: dict, data: dict, name: str) -> dict:
+    """``data`` over the rule file's sections; refuses a scenario whose ``run.method`` is another rule."""
+    method, given = fragment["run"]["method"], (data.get("run") or {}).get("method")
+    if given is not None and given != method:
+        raise ScenarioError(
+            f"the rule file {name} is a {method!r} rule, but the scenario sets run.method = {given!r}; "
+            "remove run.method (the rule file sets it), or drop the rule file"
+        )
+    merged = {**data, "run": {**(data.get("run") or {}), "method": method}}
+    for section, values in fragment.items():
+        if section != "run":
+            merged[section] = {**values, **(data.get(section) or {})}
+    return merged
 
 
 def _toml_value(value) -> str:

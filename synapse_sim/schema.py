@@ -290,6 +290,12 @@ def _check(section: str, key: str, value: Any) -> Any:
                 "(64-bit) integers"
             )
         return list(value)
+    elif field.kind == "ints":
+        if not isinstance(value, list) or not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+            raise ScenarioError(
+                f"scenario key '{where}' = {value!r} is invalid: expected a list of integers ({field.help})"
+            )
+        value = list(value)
     elif field.kind == "schedule":
         ok = isinstance(value, list) and all(
             isinstance(p, list)

@@ -162,6 +162,8 @@ def values_for(dotted: str, field, rng: random.Random) -> list:
         values = list(BOOL_VALUES)
     elif kind == "int_list":
         values = [*INT_LIST_VALUES, [2, rng.randint(1, 6), 1]]
+    elif kind == "ints":
+        values = [[], [0] * 36, [1, -1] * 18, [2] * 36, [-1, 0, 1], [True] * 36, "0", [0.5], [rng.randint(-1, 1)] * 36]
     elif kind == "schedule":
         values = [*SCHEDULE_VALUES, [[rng.randint(1, 10), rng.uniform(0, 0.01)]]]
     elif kind == "list":

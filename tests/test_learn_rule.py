@@ -60,17 +60,16 @@ def test_meta_training_never_reads_notmnist(monkeypatch):
     monkeypatch.setattr(notmnist, "build", refuse)
     monkeypatch.setattr(notmnist, "_dataset", refuse)
     monkeypatch.setenv("SYNAPSE_SIM_NOTMNIST", "/nonexistent")
-    study = lr.Study("momentum_search", 100, 1, 4, 1, 0)
-    settings = lr.FAMILIES["momentum_search"].settings(
-        [p.coordinate() for p in lr.FAMILIES["momentum_search"].parameters]
-    )
     names = set()
-    for size in ("full", "tiny"):
-        for task in lr.meta_tasks(size).values():
-            scenario = lr.lifetime_scenario(study, task, settings, 0)
-            names.add(scenario["task"]["name"])
-            assert scenario["task"]["data"] is None and scenario["run"]["seed"] not in range(5)
-            Simulation(scenario)  # builds the task
+    for family_name, family in lr.FAMILIES.items():
+        study = lr.Study(family_name, 100, 1, 4, 1, 0)
+        settings = family.settings([p.coordinate() + 0.5 for p in family.parameters])
+        for size in ("full", "tiny"):
+            for task in lr.meta_tasks(size).values():
+                scenario = lr.lifetime_scenario(study, task, settings, 0)
+                names.add(scenario["task"]["name"])
+                assert scenario["task"]["data"] is None and scenario["run"]["seed"] not in range(5)
+                Simulation(scenario)  # builds the task
     assert "notmnist" not in names and {"teacher", "digits", "decision_boundary"} <= names
     assert [784, 10] in [t["network.layers"] for t in lr.meta_tasks("full").values()]
 

@@ -26,6 +26,7 @@ SHIPPED = {
     ),
     "spsa": lambda: SPSA(a=0.05, c=0.01),
     "spsa_standard": lambda: SPSA(a=0.05, c=0.01, schedule="standard", stability=10.0),
+    "spsa_sign": lambda: SPSA(a=0.05, c=0.01, broadcast="sign"),
     "keep_or_revert": lambda: KeepOrRevert(a=0.05),
     "momentum_search": lambda: MomentumSearch(c=0.05, beta=0.7, rho_kept=0.6, rho_dropped=0.9, eta=0.3),
     "momentum_search_real": lambda: MomentumSearch(
@@ -133,6 +134,17 @@ def test_spsa_steps_against_the_loss_difference():
     assert result.reward == pytest.approx(g)
     np.testing.assert_allclose(engine.population.weights, w0 - 0.1 * g * delta)
     assert result.evaluations == 2 and result.loss == pytest.approx((plus + minus) / 2)
+
+
+def test_sign_spsa_broadcasts_one_bit_and_steps_a_per_synapse():
+    settings = {"layers": [2, 5, 1], "n_points": 100, "run.method": "spsa", "spsa.a": 0.1, "spsa.c": 0.01}
+    real = VectorEngine(Scenario().with_overrides(settings))
+    sign = VectorEngine(Scenario().with_overrides({**settings, "spsa.broadcast": "sign"}))
+    w0 = sign.population.weights.copy()
+    g, bit = real.step().reward, sign.step().reward
+    assert bit == np.sign(g) != 0
+    delta = sign.population.state["perturbation"].astype(np.float64)
+    np.testing.assert_allclose(sign.population.weights, w0 - 0.1 * bit * delta)
 
 
 def test_spsa_standard_schedule_decays_both_gains():

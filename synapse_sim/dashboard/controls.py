@@ -22,9 +22,9 @@ from ..rules import RULES
 from ..rules.synaptic_rl.features import FEATURES, StateSpace
 from ..rules.synaptic_rl.policy import PolicyFileError
 from ..rules.synaptic_rl.rule import build_policy
-from ..scenario import SCHEMA, SECTION_OWNER, TASK_SECTION_OWNER, Scenario, ScenarioError
+from ..scenario import SCHEMA, SECTION_OWNER, TASK_SECTION_OWNER, Scenario, ScenarioError, read_rule_file
 from ..tasks import ClassificationTask, DecisionBoundaryTask, build_task
-from .rule_controls import CONTROL_TASK, SYNAPTIC_RL, dashboard_rules, rule_controls
+from .rule_controls import CONTROL_TASK, LEARNED, SYNAPTIC_RL, dashboard_rules, rule_controls
 
 TASKS = ("decision_boundary", "notmnist", "digits")  # the dashboard switches between these; a plug-in task stays
 POLICY_CHOICES = ("adaptive", "static: shipped", "static: file", "adaptive: start from file")
@@ -48,9 +48,12 @@ def controls_of(rule: str) -> tuple[str, ...]:
 
 
 def default_rule(scenario: Scenario) -> str:
-    """The scenario's ``run.method`` if the dashboard can run it on the scenario's task, else synaptic RL."""
+    """The scenario's ``run.method`` (``learned:NAME`` for a learned rule file) if the dashboard can run it on
+    the scenario's task, else synaptic RL."""
     method = scenario["run"]["method"]
-    return method if method in dashboard_rules(scenario["task"]["name"]) else SYNAPTIC_RL
+    if method not in dashboard_rules(scenario["task"]["name"]):
+        return SYNAPTIC_RL
+    return f"{LEARNED}{scenario.rule}" if scenario.rule else method
 
 
 def rule_overrides(scenario: Scenario, name: str) -> dict:
@@ -260,6 +263,14 @@ def resolve(
     # a rule that cannot run falls back to synaptic RL; on a control task to the base scenario's rule
     fallback = default_rule(base) if name == CONTROL_TASK == base["task"]["name"] else SYNAPTIC_RL
     rule_name = default_rule(base) if rule is None or rule == "" else str(rule)
+    learned = None
+    if rule_name.startswith(LEARNED):  # a learned rule file: its rule, then all its keys (no controls)
+        learned = rule_name.removeprefix(LEARNED)
+        try:
+            rule_name = read_rule_file(learned)[1]["run"]["method"]
+        except ScenarioError as exc:
+            problems.append(f"{exc}; using {fallback}")
+            learned, rule_name = None, fallback
     if (rule is None or rule == "") and base["run"]["method"] not in runnable:
         why = "a control rule: it runs on control tasks only" if name != CONTROL_TASK else "not a control rule"
         problems.append(
@@ -268,7 +279,7 @@ def resolve(
         )
     if rule_name not in runnable:
         problems.append(f"rule {rule!r} is not one of {', '.join(runnable)}; using {fallback}")
-        rule_name = fallback
+        rule_name, learned = fallback, None
     task_keys = (
         {"task.name": name, **TASK_PRESETS[name], **other_tasks_defaults(name)} if name != base["task"]["name"] else {}
     )
@@ -294,6 +305,11 @@ def resolve(
         scenario = with_rule(scenario, rule_name)
         apply(shape, "task and network")
 
+    if learned is not None and not apply({"rule": learned}, f"rule file {learned}"):
+        learned = None
+    if learned is not None:
+        features = epsilon = alpha_s = alpha_q = gamma = policy = None
+        rule_values = {}
     if (
         rule_name == SYNAPTIC_RL
         and features is not None
@@ -346,7 +362,7 @@ def resolve(
             "adaptive: start from file": ("adaptive", file),
         }[policy]
         apply({"policy.mode": mode, "policy.file": file}, "policy")
-    if rule_name == SYNAPTIC_RL:
+    if rule_name == SYNAPTIC_RL and learned is None:
         try:
             build_policy(scenario, StateSpace.from_spec(scenario["state"]["features"]))
         except (PolicyFileError, OSError) as exc:

@@ -21,7 +21,7 @@ from .controls import (
     features_text,
     policy_choice,
 )
-from .rule_controls import dashboard_rules, rule_controls
+from .rule_controls import dashboard_rules, learned_choices, rule_controls
 
 
 def model_params(base: Scenario | None = None, task=None, raster_length: int = 200) -> dict:
@@ -40,7 +40,7 @@ def model_params(base: Scenario | None = None, task=None, raster_length: int = 2
         "rule": {
             "type": "Select",
             "value": default_rule(base),
-            "values": dashboard_rules(name),
+            "values": [*dashboard_rules(name), *learned_choices(name)],
             "label": "learning rule (each rule uses only its own controls below)",
         },
         "features": {

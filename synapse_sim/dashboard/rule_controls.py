@@ -7,6 +7,9 @@ Every registered rule other than synaptic RL (whose controls are hand-made, see
 named ``SECTION_KEY`` (``spsa_a``; node perturbation's section is shortened: ``np_sigma``),
 so a rule registered later gets its controls without a change here.
 
+A learned rule file (``synapse-sim rules`` lists them) is one more entry of the rule select,
+``learned:NAME``: it sets the rule and all its keys, so it has no controls of its own.
+
 Which rules a dashboard offers depends on its task: a control task (``task.name = "control"``,
 one episode per step) runs the rules that learn from episodes and synaptic RL; every other
 task runs the rules that do not need episodes (:func:`dashboard_rules`).
@@ -16,11 +19,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..locations import learned_rule_names
 from ..rules import RULES
-from ..scenario import Field
+from ..scenario import Field, read_rule_file
 
 SYNAPTIC_RL = "synaptic_rl"
 CONTROL_TASK = "control"
+LEARNED = "learned:"  # the rule select's entries for learned rule files: "learned:NAME" (no controls of their own)
 CONTROL_PREFIX = {"node_perturbation": "np"}  # a rule section's short name in control names
 # a select of these values (plus the scenario's) for some rule keys; other numbers are typed
 RULE_VALUES = {
@@ -95,6 +100,20 @@ def dashboard_rules(task_name: str | None = None) -> list[str]:
     if task_name == CONTROL_TASK:
         return sorted(name for name, cls in RULES.items() if cls.needs_episodes or name == SYNAPTIC_RL)
     return sorted(name for name, cls in RULES.items() if not cls.needs_episodes)
+
+
+def learned_choices(task_name: str | None = None) -> list[str]:
+    """The rule select's entries for the learned rule files (shipped and the user's) whose rule runs on
+    ``task_name``: ``"learned:NAME"``; a file that cannot be read is left out (the scenario says why)."""
+    runnable, out = set(dashboard_rules(task_name)), []
+    for name in learned_rule_names():
+        try:
+            method = read_rule_file(name)[1]["run"]["method"]
+        except ValueError:
+            continue
+        if method in runnable:
+            out.append(f"{LEARNED}{name}")
+    return out
 
 
 def all_dashboard_rules() -> list[str]:

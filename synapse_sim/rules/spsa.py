@@ -31,6 +31,12 @@ SECTIONS = {
             choices=("constant", "standard"),
         ),
         "stability": Field("float", 0.0, "Spall's stability constant A of the standard schedule", low=0.0),
+        "broadcast": Field(
+            "str",
+            "real",
+            "what is broadcast: 'real' (g = (L+ - L-) / 2c_t) or 'sign' (sign-SPSA: the sign of L+ - L-, one bit)",
+            choices=("real", "sign"),
+        ),
     }
 }
 
@@ -44,6 +50,7 @@ class SPSA(Rule):
         c: perturbation size c (Spall's c).
         schedule: ``"constant"`` or ``"standard"`` (a_t = a/(t + 1 + A)^0.602, c_t = c/(t + 1)^0.101).
         stability: A of the standard schedule.
+        broadcast: ``"real"`` (g) or ``"sign"`` (its sign: one bit per two evaluations, w <- w - a_t sign(g) Delta).
     """
 
     name = "spsa"
@@ -51,7 +58,8 @@ class SPSA(Rule):
     sections = SECTIONS
     broadcast_label = "g = (L+ - L-) / 2c"
 
-    def __init__(self, a=0.002, c=0.001, schedule="constant", stability=0.0):
+    def __init__(self, a=0.002, c=0.001, schedule="constant", stability=0.0, broadcast="real"):
+        self.broadcast_kind = broadcast
         self.a = a
         self.c = c
         self.schedule = schedule
@@ -62,7 +70,13 @@ class SPSA(Rule):
         return cls(**scenario["spsa"])
 
     def params(self) -> dict:
-        return {"a": self.a, "c": self.c, "schedule": self.schedule, "stability": self.stability}
+        return {
+            "a": self.a,
+            "c": self.c,
+            "schedule": self.schedule,
+            "stability": self.stability,
+            "broadcast": self.broadcast_kind,
+        }
 
     def gains(self, step: int) -> tuple[float, float]:
         """(a_t, c_t) at ``step`` (t = step - 1 counts from 0, as in Spall's schedule)."""
@@ -97,6 +111,8 @@ class SPSA(Rule):
 
     def broadcast(self, evaluations, step: int) -> float:
         plus, minus = evaluations
+        if self.broadcast_kind == "sign":
+            return float(np.sign(plus.loss - minus.loss))
         return (plus.loss - minus.loss) / (2.0 * self.gains(step)[1])
 
     def _update(self, ctx: RuleContext) -> Change:

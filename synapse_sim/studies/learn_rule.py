@@ -19,6 +19,7 @@ import dataclasses
 import json
 import math
 import pickle
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,13 +56,21 @@ class Parameter:
 
 @dataclass(frozen=True)
 class Family:
+    """A rule family: the rule, its meta-parameters theta, fixed keys, and how theta becomes scenario keys
+    (``build``; by default each parameter is the key of the same name in the rule's own section)."""
+
     rule: str
     parameters: tuple[Parameter, ...]
     fixed: tuple[tuple[str, object], ...] = ()
+    build: Callable[[dict], dict] | None = None
+
+    def theta(self, x) -> dict:
+        return {p.key: p.value(float(c)) for p, c in zip(self.parameters, x, strict=True)}
 
     def settings(self, x) -> dict:
-        values = {f"{self.rule}.{p.key}": p.value(float(c)) for p, c in zip(self.parameters, x, strict=True)}
-        return {**values, **{f"{self.rule}.{k}": v for k, v in self.fixed}}
+        theta = self.theta(x)
+        values = self.build(theta) if self.build else {f"{self.rule}.{k}": v for k, v in theta.items()}
+        return {**values, **{(k if "." in k else f"{self.rule}.{k}"): v for k, v in self.fixed}}
 
 
 def momentum_family(broadcast: str) -> Family:
@@ -79,7 +88,50 @@ def momentum_family(broadcast: str) -> Family:
     )
 
 
-FAMILIES = {"momentum_search": momentum_family("real"), "momentum_search_bit": momentum_family("bit")}
+# the tabular family's state: synaptic RL's own last action and last reward, a_{t-1} x R_{t-1}
+# (3 x 3 states: a reward is -, + or none yet)
+TABULAR_FEATURES = [{"name": "last_actions", "n": 1}, {"name": "last_rewards", "n": 1}]
+TABULAR_STATES = 9
+# alpha_s_t = alpha_s / (1 + decay t) as synaptic RL's step schedule: its value at these steps (1,000 * 2^(k/2))
+SCHEDULE_STEPS = tuple(round(1000 * 2 ** (k / 2)) for k in range(17))
+ACTION_THRESHOLD = 1 / 3  # a coordinate below -1/3 decrements, above +1/3 increments, else keeps
+
+
+def tabular_settings(theta: dict) -> dict:
+    """A static synaptic-RL policy (one action per state) with a decaying step, as scenario keys."""
+    n = len([k for k in theta if k.startswith("action_")])
+    actions = [
+        int(np.sign(theta[f"action_{s}"])) if abs(theta[f"action_{s}"]) > ACTION_THRESHOLD else 0 for s in range(n)
+    ]
+    alpha_s, decay = theta["alpha_s"], theta["decay"]
+    return {
+        "state.features": TABULAR_FEATURES,
+        "policy.mode": "static",
+        "policy.actions": actions,
+        "policy.epsilon": theta["epsilon"],
+        "synapse.alpha_s": alpha_s,
+        "synapse.alpha_s_schedule": [[t, alpha_s / (1.0 + decay * t)] for t in SCHEDULE_STEPS],
+    }
+
+
+def tabular_family() -> Family:
+    return Family(
+        "synaptic_rl",
+        (
+            *(Parameter(f"action_{s}", "linear", 0.0) for s in range(TABULAR_STATES)),
+            Parameter("alpha_s", "log", 0.001),
+            Parameter("decay", "log", 1e-4),
+            Parameter("epsilon", "unit", 0.1),
+        ),
+        build=tabular_settings,
+    )
+
+
+FAMILIES = {
+    "momentum_search": momentum_family("real"),
+    "momentum_search_bit": momentum_family("bit"),
+    "tabular": tabular_family(),
+}
 
 
 def meta_tasks(size: str = "full") -> dict[str, dict]:
@@ -171,12 +223,18 @@ def lifetime_score(out_dir: Path, summary: dict) -> float:
 
 
 def rule_text(family: Family, settings: dict, fitness: float, generation: int) -> str:
+    """The rule file: ``[run] method`` and the rule's sections, with the study's result as a comment."""
     lines = [
-        f"# learned by synapse-sim learn-rule {family.rule}: fitness {fitness:.4f} (mean held-out accuracy over",
+        f"# learned by synapse-sim learn-rule ({family.rule}): fitness {fitness:.4f} (mean held-out accuracy over",
         f"# the meta-training lifetimes' checks) after generation {generation + 1}; never trained on notMNIST",
-        f'[run]\nmethod = "{family.rule}"\n\n[{family.rule}]',
+        f'[run]\nmethod = "{family.rule}"',
     ]
-    lines += [f"{key.split('.', 1)[1]} = {_toml_value(value)}" for key, value in settings.items()]
+    sections: dict[str, list[str]] = {}
+    for key, value in settings.items():
+        section, name = key.split(".", 1)
+        sections.setdefault(section, []).append(f"{name} = {_toml_value(value)}")
+    for section, keys in sections.items():
+        lines += ["", f"[{section}]", *keys]
     return "\n".join(lines) + "\n"
 
 

@@ -29,6 +29,12 @@ def _check_features(value):
     return value
 
 
+def _check_actions(value):
+    if any(v not in (-1, 0, 1) for v in value):
+        raise ValueError(f"{value} holds an action other than -1 (decrement), 0 (keep) and +1 (increment)")
+    return value
+
+
 SECTIONS = {
     "state": {
         "features": Field(
@@ -44,6 +50,13 @@ SECTIONS = {
             None,
             "policy to start from: 'shipped', 'shipped:NAME', 'user:NAME' or a path (static mode needs one)",
             optional=True,
+        ),
+        "actions": Field(
+            "ints",
+            [],
+            "a policy written out instead of a file: one action per state (-1 decrement, 0 keep, +1 increment), "
+            "states in the state space's order",
+            check=_check_actions,
         ),
         "epsilon": Field("float", 0.25, "exploration probability epsilon", low=0.0, high=1.0),
         "alpha_q": Field("float", 0.01, "Q-learning rate alpha_q", low=0.0, high=1.0),
@@ -125,6 +138,8 @@ class RewardSign:
 def build_policy(scenario, state_space: StateSpace) -> Policy:
     p = scenario["policy"]
     kwargs = dict(epsilon=p["epsilon"], alpha_q=p["alpha_q"], gamma=p["gamma"], adaptive=p["mode"] == "adaptive")
+    if p["actions"]:
+        return Policy(state_space, q=np.eye(N_ACTIONS)[np.asarray(p["actions"]) + 1], **kwargs)
     if p["file"]:
         return Policy.load(resolve_policy_path(p["file"]), state_space, **kwargs)
     return Policy(state_space, **kwargs)
@@ -184,11 +199,25 @@ class SynapticRL(Rule):
 
     @staticmethod
     def check_scenario(scenario) -> None:
-        if scenario["policy"]["mode"] == "static" and not scenario["policy"]["file"]:
+        policy = scenario["policy"]
+        if policy["mode"] == "static" and not policy["file"] and not policy["actions"]:
             raise ScenarioError(
                 "scenario key 'policy.file' is required when policy.mode = 'static': "
-                "give 'shipped' for the policy included with synapse_sim, or a path"
+                "give 'shipped' for the policy included with synapse_sim, or a path (or write the actions out: "
+                "policy.actions)"
             )
+        if policy["actions"]:
+            if policy["file"]:
+                raise ScenarioError(
+                    f"scenario keys 'policy.actions' and 'policy.file' ({policy['file']!r}) both give the policy; "
+                    "keep one"
+                )
+            n_states = StateSpace.from_spec(scenario["state"]["features"]).n_states
+            if len(policy["actions"]) != n_states:
+                raise ScenarioError(
+                    f"scenario key 'policy.actions' has {len(policy['actions'])} actions, but the state space "
+                    f"{scenario['state']['features']} has {n_states} states: give one action per state"
+                )
         synapse = scenario["synapse"]
         if synapse["alpha_s"] == 0 and not any(a > 0 for _, a in synapse["alpha_s_schedule"]):
             raise ScenarioError(
