@@ -144,6 +144,13 @@ def test_installed_package_works_from_an_empty_folder(installed, tmp_path):
     assert static.returncode == 0, static.stderr
     assert "user:mine" in (work / "static" / "scenario.toml").read_text()
 
+    learned = _cli(
+        venv, work, home, "run", "decision_boundary_static", "--quiet", "--out", "learned", "--set",
+        "rule=learned_momentum_real", *FAST,
+    )  # fmt: skip
+    assert learned.returncode == 0, learned.stderr  # a shipped rule file, by name, from the installed package
+    assert 'method = "momentum_search"' in (work / "learned" / "scenario.toml").read_text()
+
     after = _snapshot(site)
     written = sorted(k for k in after if before.get(k) != after[k] and "__pycache__" not in k)
     assert written == [], f"files written inside site-packages: {written}"

@@ -146,3 +146,26 @@ def test_the_dashboard_offers_rule_files_by_name_and_they_set_every_key(home):
     assert "learned:user:broken" not in model_params()["rule"]["values"]
     _, _, problems = resolve(None, None, rule="learned:user:broken")
     assert problems and "cannot be read as TOML" in problems[0]
+
+
+def test_a_rule_is_shown_in_words_and_pictures(home, tmp_path):
+    from synapse_sim.studies.rule_portrait import describe_rule, figure_rule, figure_study, step_sizes
+
+    momentum = Scenario({"rule": "user:fast", "momentum_search": {"decay": 0.01}})
+    assert step_sizes(momentum, [1, 101]) == pytest.approx([0.004, 0.002])
+    assert "c_t = 0.004 / (1 + 0.01 t)" in describe_rule(momentum) and "b / c_t" in describe_rule(momentum)
+    ror = Scenario.load("notmnist_0hu_repeat_or_reverse")
+    words = describe_rule(ror)
+    assert "dec | -  ->  increment" in words and "inc | +  ->  increment" in words
+    steps = lr.tabular_settings(
+        {**{f"action_{s}": 0.0 for s in range(9)}, "alpha_s": 0.01, "decay": 0.001, "epsilon": 0.1}
+    )
+    tabular = ror.with_overrides(steps)
+    assert step_sizes(tabular, [999, 1000, 2000]) == pytest.approx([0.01, 0.005, 0.01 / 3])
+    for scenario in (momentum, tabular):
+        fig = figure_rule(scenario, compare=[(Scenario.load("notmnist_0hu_keep_or_revert"), "keep-or-revert")])
+        assert len(fig.axes) == 2 and fig.axes[0].lines
+    (tmp_path / "progress.json").write_text('{"rows": [{"generation": 0, "best": 0.5, "mean": 0.3}]}')
+    assert len(figure_study(tmp_path).axes[0].lines) == 2
+    with pytest.raises(ValueError, match="no description"):
+        describe_rule(Scenario.load("notmnist_0hu_spsa"))
