@@ -38,18 +38,20 @@ def _compare(args) -> int:
 def _learn_rule(args) -> int:
     from pathlib import Path
 
+    from .rules.synaptic_rl.features import parse_features
     from .studies.learn_rule import Study, learn_rule
 
-    study = Study(
-        args.family,
-        args.budget,
-        args.generations,
-        args.population,
-        args.lifetimes,
-        args.seed,
-        size=args.tasks,
-    )
     try:
+        study = Study(
+            args.family,
+            args.budget,
+            args.generations,
+            args.population,
+            args.lifetimes,
+            args.seed,
+            size=args.tasks,
+            features=parse_features(args.features) if args.features else None,
+        )
         best = learn_rule(study, Path(args.out), processes=args.processes)
     except (RunError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -195,6 +197,11 @@ def add_comparison_commands(add) -> None:
     r.add_argument("--lifetimes", type=positive_int, default=1, help="seeds per task and candidate (default 1)")
     r.add_argument("--seed", type=int, default=0, help="the study's seed (CMA-ES samples, lifetime seeds)")
     r.add_argument("--tasks", choices=("full", "tiny"), default="full", help="the meta-training task set")
+    r.add_argument(
+        "--features",
+        help="the tabular family's state features, e.g. 'last_actions:2, last_rewards:2' (default: last_actions:1, "
+        "last_rewards:1)",
+    )
     r.add_argument(
         "--install",
         metavar="NAME",

@@ -162,10 +162,26 @@ def test_a_rule_is_shown_in_words_and_pictures(home, tmp_path):
     )
     tabular = ror.with_overrides(steps)
     assert step_sizes(tabular, [999, 1000, 2000]) == pytest.approx([0.01, 0.005, 0.01 / 3])
-    for scenario in (momentum, tabular):
+    wider = lr.tabular_family([{"name": "last_actions", "n": 2}]).settings([0.5] * 9 + [-7.0, -9.0, -2.0])
+    for scenario in (momentum, tabular, ror.with_overrides(wider)):
         fig = figure_rule(scenario, compare=[(Scenario.load("notmnist_0hu_keep_or_revert"), "keep-or-revert")])
         assert len(fig.axes) == 2 and fig.axes[0].lines
     (tmp_path / "progress.json").write_text('{"rows": [{"generation": 0, "best": 0.5, "mean": 0.3}]}')
     assert len(figure_study(tmp_path).axes[0].lines) == 2
     with pytest.raises(ValueError, match="no description"):
         describe_rule(Scenario.load("notmnist_0hu_spsa"))
+
+
+def test_the_tabular_family_takes_any_state_space_of_registered_features(tmp_path, capsys):
+    family = lr.tabular_family([{"name": "last_actions", "n": 2}, {"name": "streak", "cap": 2}])
+    assert len(family.parameters) == 9 * 3 + 3
+    with pytest.raises(ValueError, match="at most 243"):
+        lr.tabular_family([{"name": "last_actions", "n": 6}])
+    args = ["learn-rule", "tabular", "--tasks", "tiny", "--budget", "30", "--generations", "1", "--population", "2"]
+    out = tmp_path / "s"
+    assert main([*args, "--processes", "1", "--features", "last_actions:2", "--out", str(out)]) == 0
+    assert len(Scenario({"rule": str(out / "rule.toml")})["policy"]["actions"]) == 9
+    assert main([*args, "--features", "last_actions:1", "--out", str(out)]) == 1  # other settings, same folder
+    assert main([*args, "--features", "nope", "--out", str(tmp_path / "t")]) == 1
+    assert "'nope' is not registered" in capsys.readouterr().err
+    assert main(["learn-rule", "momentum_search", *args[2:], "--features", "last_actions:1", "--out", str(out)]) == 1

@@ -13,13 +13,11 @@ that cannot be used is listed in ``problems`` and a working value is used instea
 
 from __future__ import annotations
 
-import inspect
 import re
-import tomllib
 
 from ..locations import notmnist_sample
 from ..rules import RULES
-from ..rules.synaptic_rl.features import FEATURES, StateSpace
+from ..rules.synaptic_rl.features import StateSpace, parse_features
 from ..rules.synaptic_rl.policy import PolicyFileError
 from ..rules.synaptic_rl.rule import build_policy
 from ..scenario import SCHEMA, SECTION_OWNER, TASK_SECTION_OWNER, Scenario, ScenarioError, read_rule_file
@@ -100,33 +98,6 @@ def features_text(spec: list[dict]) -> str:
         values = [v for k, v in feature.items() if k != "name"]
         parts.append(feature["name"] + (f":{values[0]}" if len(values) == 1 else ""))
     return ", ".join(parts)
-
-
-def parse_features(text) -> list[dict]:
-    """``"last_actions:2, streak"`` -> the ``state.features`` spec: each feature by its registered name,
-    with a value for its first parameter if given (``n``, ``bins``, ``tol``, ``cap``)."""
-    spec = []
-    for item in (p.strip() for p in str(text or "").split(",")):
-        if not item:
-            continue
-        name, _, value = item.partition(":")
-        name = name.strip()
-        if name not in FEATURES:
-            raise ValueError(
-                f"state feature {name!r} is not registered; registered: {', '.join(FEATURES)} (a plug-in's "
-                "features appear once the scenario lists the plug-in)"
-            )
-        entry: dict = {"name": name}
-        if value.strip():
-            first = next(iter(inspect.signature(FEATURES[name]).parameters))
-            try:
-                entry[first] = tomllib.loads(f"v = {value.strip()}")["v"]
-            except tomllib.TOMLDecodeError:
-                raise ValueError(f"state feature {item!r}: {value.strip()!r} is not a number") from None
-        spec.append(entry)
-    if not spec:
-        raise ValueError("state features: name at least one (e.g. last_actions:2, last_rewards:2)")
-    return spec
 
 
 def state_space_note(text) -> str:

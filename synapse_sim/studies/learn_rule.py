@@ -16,6 +16,7 @@ The best theta so far is written as a rule file (``rule.toml``: the family's sce
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import math
 import pickle
@@ -88,24 +89,25 @@ def momentum_family(broadcast: str) -> Family:
     )
 
 
-# the tabular family's state: synaptic RL's own last action and last reward, a_{t-1} x R_{t-1}
+# the tabular family's default state: synaptic RL's own last action and last reward, a_{t-1} x R_{t-1}
 # (3 x 3 states: a reward is -, + or none yet)
 TABULAR_FEATURES = [{"name": "last_actions", "n": 1}, {"name": "last_rewards", "n": 1}]
 TABULAR_STATES = 9
+MAX_TABULAR_STATES = 243  # one CMA-ES coordinate per state
 # alpha_s_t = alpha_s / (1 + decay t) as synaptic RL's step schedule: its value at these steps (1,000 * 2^(k/2))
 SCHEDULE_STEPS = tuple(round(1000 * 2 ** (k / 2)) for k in range(17))
 ACTION_THRESHOLD = 1 / 3  # a coordinate below -1/3 decrements, above +1/3 increments, else keeps
 
 
-def tabular_settings(theta: dict) -> dict:
-    """A static synaptic-RL policy (one action per state) with a decaying step, as scenario keys."""
+def tabular_settings(theta: dict, features=None) -> dict:
+    """A static synaptic-RL policy (one action per state of ``features``) with a decaying step, as scenario keys."""
     n = len([k for k in theta if k.startswith("action_")])
     actions = [
-        int(np.sign(theta[f"action_{s}"])) if abs(theta[f"action_{s}"]) > ACTION_THRESHOLD else 0 for s in range(n)
+        0 if abs(theta[f"action_{s}"]) <= ACTION_THRESHOLD else int(np.sign(theta[f"action_{s}"])) for s in range(n)
     ]
     alpha_s, decay = theta["alpha_s"], theta["decay"]
     return {
-        "state.features": TABULAR_FEATURES,
+        "state.features": features or TABULAR_FEATURES,
         "policy.mode": "static",
         "policy.actions": actions,
         "policy.epsilon": theta["epsilon"],
@@ -114,16 +116,26 @@ def tabular_settings(theta: dict) -> dict:
     }
 
 
-def tabular_family() -> Family:
+def tabular_family(features=None) -> Family:
+    """The tabular family on a state space built from registered features (default: a_{t-1} x R_{t-1})."""
+    from ..rules.synaptic_rl.features import StateSpace
+
+    features = features or TABULAR_FEATURES
+    n_states = StateSpace.from_spec(features).n_states
+    if n_states > MAX_TABULAR_STATES:
+        raise ValueError(
+            f"the state space {features} has {n_states} states; the tabular family learns one action per state, "
+            f"at most {MAX_TABULAR_STATES}: choose fewer or smaller features"
+        )
     return Family(
         "synaptic_rl",
         (
-            *(Parameter(f"action_{s}", "linear", 0.0) for s in range(TABULAR_STATES)),
+            *(Parameter(f"action_{s}", "linear", 0.0) for s in range(n_states)),
             Parameter("alpha_s", "log", 0.001),
             Parameter("decay", "log", 1e-4),
             Parameter("epsilon", "unit", 0.1),
         ),
-        build=tabular_settings,
+        build=functools.partial(tabular_settings, features=features),
     )
 
 
@@ -192,6 +204,16 @@ class Study:
     sigma: float = 0.5
     size: str = "full"
     checks: int = 10  # held-out checks per lifetime
+    features: list | None = None  # the tabular family's state space (default TABULAR_FEATURES)
+
+
+def family_for(study: Study) -> Family:
+    """The study's family; the tabular one on the study's state features."""
+    if study.features is not None:
+        if study.family != "tabular":
+            raise ValueError(f"state features are the tabular family's; the {study.family} family has none")
+        return tabular_family(study.features)
+    return FAMILIES[study.family]
 
 
 def lifetime_scenario(study: Study, task: dict, settings: dict, lifetime: int) -> Scenario:
@@ -199,7 +221,7 @@ def lifetime_scenario(study: Study, task: dict, settings: dict, lifetime: int) -
     overrides = {
         **task,
         **settings,
-        "run.method": FAMILIES[study.family].rule,
+        "run.method": family_for(study).rule,
         "run.seed": seed,
         "run.iterations": study.budget,
         "run.max_evaluations": study.budget,
@@ -245,11 +267,13 @@ def learn_rule(study: Study, out: Path, processes: int | None = None, log=print)
     if out.exists() and not out.is_dir():
         raise ValueError(f"--out {out} is a file, not a folder: name a folder for the study")
     out.mkdir(parents=True, exist_ok=True)
-    family = FAMILIES[study.family]
+    family = family_for(study)
     state_path, record_path = out / "strategy.pkl", out / "study.json"
     identity = {k: v for k, v in dataclasses.asdict(study).items() if k != "generations"}  # more may follow
     if record_path.is_file():
-        recorded = {k: v for k, v in json.loads(record_path.read_text())["study"].items() if k != "generations"}
+        defaults = {f.name: f.default for f in dataclasses.fields(Study) if f.default is not dataclasses.MISSING}
+        recorded = {**defaults, **json.loads(record_path.read_text())["study"]}  # a key added since: its default
+        recorded.pop("generations")
         if recorded != identity:
             raise ValueError(
                 f"{out} holds a learn-rule study with other settings ({recorded}); write this one elsewhere (--out)"

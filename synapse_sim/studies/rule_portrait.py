@@ -109,14 +109,23 @@ def _velocity_response(ax, m: dict, span: float = 0.02) -> None:
 
 
 def _policy_grid(ax, scenario) -> None:
-    """A 3 x 3 policy on (last action, last reward) as a coloured grid with the actions in words."""
-    actions = np.asarray(scenario["policy"]["actions"]).reshape(3, 3)
-    ax.imshow(actions + 1, cmap=ACTION_CMAP, vmin=0, vmax=2)
-    for (i, j), a in np.ndenumerate(actions):
-        ax.text(j, i, ACTION_WORDS[int(a)], ha="center", va="center", fontsize=9)
-    ax.set_xticks(range(3), ["R = -", "no R yet", "R = +"])
-    ax.set_yticks(range(3), ["a = dec", "a = keep", "a = inc"])
-    ax.set_title("the policy: last action x last reward -> action", fontsize=9)
+    """The policy as coloured cells with the actions in words: last action x last reward on the default
+    state space, one row per state on any other."""
+    actions = np.asarray(scenario["policy"]["actions"])
+    space = StateSpace.from_spec(scenario["state"]["features"])
+    square = space.spec() == [{"name": "last_actions", "n": 1}, {"name": "last_rewards", "n": 1}]
+    grid = actions.reshape(3, 3) if square else actions[:, None]
+    ax.imshow(grid + 1, cmap=ACTION_CMAP, vmin=0, vmax=2, aspect="auto")
+    for (i, j), a in np.ndenumerate(grid):
+        ax.text(j, i, ACTION_WORDS[int(a)], ha="center", va="center", fontsize=9 if square else 6)
+    if square:
+        ax.set_xticks(range(3), ["R = -", "no R yet", "R = +"])
+        ax.set_yticks(range(3), ["a = dec", "a = keep", "a = inc"])
+        ax.set_title("the policy: last action x last reward -> action", fontsize=9)
+    else:
+        ax.set_xticks([])
+        ax.set_yticks(range(space.n_states), space.labels(), fontsize=6)
+        ax.set_title("the policy: state -> action", fontsize=9)
 
 
 def figure_study(folder, title: str = "") -> Figure:

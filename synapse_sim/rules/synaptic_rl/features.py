@@ -14,9 +14,11 @@ fill the contexts.
 
 from __future__ import annotations
 
+import inspect
 import itertools
 import math
 import numbers
+import tomllib
 from typing import ClassVar
 
 import numpy as np
@@ -420,3 +422,30 @@ class StateSpace:
 
     def __repr__(self) -> str:
         return f"StateSpace({list(self.features)!r}, n_states={self.n_states})"
+
+
+def parse_features(text) -> list[dict]:
+    """``"last_actions:2, streak"`` -> the ``state.features`` spec: each feature by its registered name,
+    with a value for its first parameter if given (``n``, ``bins``, ``tol``, ``cap``)."""
+    spec = []
+    for item in (p.strip() for p in str(text or "").split(",")):
+        if not item:
+            continue
+        name, _, value = item.partition(":")
+        name = name.strip()
+        if name not in FEATURES:
+            raise ValueError(
+                f"state feature {name!r} is not registered; registered: {', '.join(FEATURES)} (a plug-in's "
+                "features appear once the scenario lists the plug-in)"
+            )
+        entry: dict = {"name": name}
+        if value.strip():
+            first = next(iter(inspect.signature(FEATURES[name]).parameters))
+            try:
+                entry[first] = tomllib.loads(f"v = {value.strip()}")["v"]
+            except tomllib.TOMLDecodeError:
+                raise ValueError(f"state feature {item!r}: {value.strip()!r} is not a number") from None
+        spec.append(entry)
+    if not spec:
+        raise ValueError("state features: name at least one (e.g. last_actions:2, last_rewards:2)")
+    return spec
