@@ -112,3 +112,21 @@ def test_cli_compare_into_a_folder_of_another_run_is_a_clear_error(tmp_path, cap
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "another scenario" in err and "Traceback" not in err
     assert (target / "note.txt").read_text() == "mine" and (target / "summary.json").is_file()
+
+
+def test_a_run_that_diverges_is_a_row_of_the_table_not_the_end_of_the_comparison(tmp_path):
+    from synapse_sim.studies.compare import compare_markdown, compare_rows, run_compare
+
+    digits = Scenario().with_overrides(
+        {"task.name": "digits", "network.layers": [64, 16, 10], "network.hidden_activation": "relu"}
+        | {"network.dtype": "float32", "run.method": "spsa"}
+    )
+    wild = digits.with_overrides({"spsa.a": 1e38, "spsa.c": 1.0, "run.name": "wild"})  # overflows to nan
+    jobs, summaries = run_compare([digits, wild], [0, 1], tmp_path, 300, check_every=100, processes=1)
+    rows = {"wild" if "wild" in r["label"] else "spsa": r for r in compare_rows(jobs, summaries)}
+    assert rows["wild"]["diverged"] == 2 and rows["spsa"]["diverged"] == 0
+    table = compare_markdown(list(rows.values()))
+    assert "2 of 2 runs diverged (loss not finite)" in table
+    from synapse_sim.studies.compare import compare_figure
+
+    compare_figure(jobs)

@@ -22,6 +22,7 @@ import numpy as np
 
 from ..scenario import GRADIENT_DESCENT, Scenario
 from .experiments import Job, run_in_populations, stats
+from .jobs import failed, run_or_report
 
 THRESHOLDS = (0.80, 0.85, 0.88)
 
@@ -86,8 +87,11 @@ def compare_jobs(scenarios, seeds, out_root, evaluations: int, check_every: int 
 def validation_curve(out_dir: Path, scenario: Scenario) -> tuple[np.ndarray, np.ndarray]:
     """(x, held-out accuracy): x = loss evaluations for a rule, epochs for gradient descent.
 
-    A task without held-out data (the decision boundary) gives its accuracy on its own data.
+    A task without held-out data (the decision boundary) gives its accuracy on its own data. A run that
+    diverged before it wrote a history has an empty curve.
     """
+    if not (Path(out_dir) / "history.npz").is_file():
+        return np.zeros(0, dtype=np.int64), np.zeros(0)
     with np.load(Path(out_dir) / "history.npz", allow_pickle=False) as h:
         if scenario["run"]["method"] == GRADIENT_DESCENT:
             return h["epoch"].astype(np.int64), h["val_accuracy"].astype(np.float64)
@@ -116,10 +120,13 @@ def compare_rows(jobs: list[Job], summaries: list[dict], thresholds=THRESHOLDS, 
         scenario = runs[0][0].scenario
         gd = scenario["run"]["method"] == GRADIENT_DESCENT
         curves = [curves_of[j.out_dir] for j, _ in runs]
+        diverged = sum(failed(s) for _, s in runs)
         ends = [
-            s["final_validation_accuracy"] if gd else acc[-1] for (_, acc), (_, s) in zip(curves, runs, strict=True)
+            s["final_validation_accuracy"] if gd else acc[-1]
+            for (_, acc), (_, s) in zip(curves, runs, strict=True)
+            if not failed(s) and (gd or acc.size)
         ]
-        final = stats([100 * a for a in ends])
+        final = stats([100 * a for a in ends]) if ends else dict.fromkeys(("mean", "stdev", "min", "max"), math.nan)
         row = {
             "label": label,
             "method": scenario["run"]["method"],
@@ -130,7 +137,8 @@ def compare_rows(jobs: list[Job], summaries: list[dict], thresholds=THRESHOLDS, 
             "final_stdev": round(final["stdev"], 2),
             "final_min": round(final["min"], 2),
             "final_max": round(final["max"], 2),
-            "spent": int(np.mean([x[-1] for x, _ in curves])),
+            "diverged": diverged,
+            "spent": int(np.mean([x[-1] if x.size else 0 for x, _ in curves])),
             "wall_time_s": round(float(np.mean([s["wall_time_s"] for _, s in runs])), 1),
             "status": sorted({s["status"] for _, s in runs}),
         }
@@ -164,8 +172,12 @@ def compare_markdown(rows: list[dict], thresholds=THRESHOLDS) -> str:
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
         cells = [r["label"], r["currency"]] + [_cell(r, t) for t in thresholds]
+        end = f"{r['final_mean']:.2f} % ± {r['final_stdev']:.2f} ({r['final_min']:.2f}-{r['final_max']:.2f})"
+        if r.get("diverged"):
+            lost = f"{r['diverged']} of {len(r['seeds'])} runs diverged (loss not finite)"
+            end = lost if math.isnan(r["final_mean"]) else f"{end}; {lost}"
         cells += [
-            f"{r['final_mean']:.2f} % ± {r['final_stdev']:.2f} ({r['final_min']:.2f}-{r['final_max']:.2f})",
+            end,
             f"{r['spent']:,}",
             f"{r['wall_time_s']:.1f} s",
         ]
@@ -205,6 +217,8 @@ def compare_figure(jobs: list[Job], title: str = "accuracy per unit of work", th
     for j in jobs:
         ax = axes[1] if j in gd_jobs else axes[0]
         x, acc = curves[j.out_dir]
+        if not x.size:
+            continue
         label = None if j.label in drawn else j.label
         drawn.add(j.label)
         ax.plot(x, 100 * acc, lw=1.2, alpha=0.85, color=colours[j.label], label=label)
@@ -229,8 +243,9 @@ def compare_figure(jobs: list[Job], title: str = "accuracy per unit of work", th
 
 
 def run_compare(scenarios, seeds, out_root, evaluations, check_every=1000, data=None, sets=(), processes=None):
+    """Run (or read back) every job; a run whose loss diverged is a result of its rule (the table says so)."""
     jobs = compare_jobs(scenarios, seeds, out_root, evaluations, check_every, data, sets)
-    return jobs, run_in_populations(jobs, processes)
+    return jobs, run_in_populations(jobs, processes, runner=run_or_report)
 
 
 def write_compare(out_root, jobs, summaries, thresholds=THRESHOLDS) -> tuple[str, list[dict]]:
