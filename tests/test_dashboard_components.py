@@ -36,7 +36,7 @@ from synapse_sim.dashboard.components import (
     dashboard_components,
 )
 from synapse_sim.dashboard.model import DashboardModel, initial_kwargs, model_params, parse_hidden, resolve
-from synapse_sim.dashboard.rule_controls import dashboard_rules
+from synapse_sim.dashboard.rule_controls import dashboard_rules, learned_choices
 from synapse_sim.model import SynapseModel
 from synapse_sim.rules import RULES
 from synapse_sim.rules.synaptic_rl.features import StateSpace
@@ -534,7 +534,7 @@ def test_rule_controls_become_that_rules_scenario_keys():
     assert (
         model.rule.name == "spsa" and model.rule.a == 0.002 and "spsa.a = 'fast' is not a number" in model.problems[0]
     )
-    assert sorted(model_params()["rule"]["values"]) == dashboard_rules()
+    assert model_params()["rule"]["values"] == dashboard_rules() + learned_choices()
 
     # the notMNIST base (epsilon 0.1, alpha_s 0.0001) runs another rule: synaptic RL's keys back at their defaults
     task_object = random_classification_task(n=40, batch_size=20)
@@ -557,7 +557,7 @@ def test_page_switches_the_rule_with_reset():
     _, rc = solara.render(App(), handle_error=False)
     assert 'data-rule="synaptic_rl"' in html_of(rc)
     (rule,) = [w for w in rc.find(v.Select).widgets if w.label.startswith("learning rule")]
-    assert rule.items == dashboard_rules()
+    assert rule.items == dashboard_rules() + learned_choices()
     rule.v_model = "spsa"
     (a,) = [w for w in rc.find(v.Select).widgets if w.label.startswith("spsa: a")]
     a.v_model = 0.005

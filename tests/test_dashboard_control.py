@@ -22,7 +22,7 @@ from synapse_sim.dashboard.components import CurvesView, TaskView
 from synapse_sim.dashboard.episode import EpisodeReplay, synapse_contributions
 from synapse_sim.dashboard.model import DashboardModel
 from synapse_sim.dashboard.params import initial_kwargs, model_params
-from synapse_sim.dashboard.rule_controls import dashboard_rules
+from synapse_sim.dashboard.rule_controls import dashboard_rules, learned_choices
 from synapse_sim.model import SynapseModel
 from synapse_sim.randomness import STREAM_EPISODE, generator
 from synapse_sim.scenario import Scenario
@@ -71,11 +71,16 @@ def images(rc, css_class: str) -> list[ipywidgets.Image]:
 def test_a_control_scenario_offers_the_episode_rules_and_keeps_its_own():
     assert dashboard_rules("control") == ["nrl", "reinforce", "rmhl", "spiking", "synaptic_rl"]
     params = model_params(Scenario.load("scenarios/cartpole_spiking.toml"))
-    assert params["rule"]["values"] == dashboard_rules("control") and params["rule"]["value"] == "spiking"
+    assert (
+        params["rule"]["values"] == dashboard_rules("control") + learned_choices("control")
+        and params["rule"]["value"] == "spiking"
+    )
     assert "spiking_alpha" in params and "nrl_eta" in params and "spsa_a" not in params
     # the decision-boundary dashboard lists what it listed before
     plain = model_params()
-    assert plain["rule"]["values"] == dashboard_rules() and not any(k.startswith(("nrl_", "spiking_")) for k in plain)
+    assert plain["rule"]["values"] == dashboard_rules() + learned_choices() and not any(
+        k.startswith(("nrl_", "spiking_")) for k in plain
+    )
     # a softmax rule on the spiking scenario reads one output per action; a rule of another task is refused
     switched = DashboardModel(**{**initial_kwargs(params), "rule": "reinforce", "hidden": "8"})
     assert switched.config["network"]["layers"] == [4, 8, 2] and switched.config["control"]["actors"] == 1
@@ -257,7 +262,7 @@ def test_the_page_steps_a_control_scenario():
     _, rc = solara.render(App(), handle_error=False)
     assert "no episode yet" in html_of(rc)
     (rule,) = [w for w in rc.find(v.Select).widgets if w.label.startswith("learning rule")]
-    assert rule.items == dashboard_rules("control") and rule.v_model == "nrl"
+    assert rule.items == dashboard_rules("control") + learned_choices("control") and rule.v_model == "nrl"
     rc.find(v.Btn, children=["Step"]).widget.click()
     text = html_of(rc)
     assert 'data-step="1"' in text and "synsim-episode" in text and images(rc, "synsim-frame")

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Issue 18 from scratch: meta-train three rule families on tasks without notMNIST, tune the hand-made
+# rules on notMNIST (tuning seed 100), then test everything on notMNIST seeds 5-9, which neither ever saw.
+# Usage: experiments/learn_rule_18.sh [DATA] [OUT]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DATA=${1:-../shared/data/notmnist}
+OUT=${2:-runs/learn_rule_18}
+SS=".venv/bin/synapse-sim"
+S=scenarios
+
+# 1. meta-training (never reads notMNIST): CMA-ES, 8 candidates per generation, one lifetime per task
+$SS learn-rule momentum_search --budget 10000 --generations 6 --population 8 --out "$OUT/momentum_real"
+$SS learn-rule tabular --budget 5000 --generations 6 --population 8 --out "$OUT/tabular"
+$SS learn-rule momentum_search_bit --budget 5000 --generations 6 --population 8 --out "$OUT/momentum_bit"
+# (the shipped rule files learned_momentum_real / learned_tabular / learned_momentum_bit are these rule.toml files)
+
+# 2. the hand-made rules, each tuned on notMNIST itself: one step-size grid of 4 values, seed 100,
+#    10,000 loss evaluations, the value with the best mean held-out accuracy over the checks wins
+.venv/bin/python experiments/tune_compare.py --data "$DATA" --evaluations 10000 --out "$OUT/tune_0hu" \
+  $S/notmnist_0hu_keep_or_revert.toml:keep_or_revert.a=0.001,0.002,0.004,0.008 \
+  $S/notmnist_0hu_spsa.toml:spsa.a=0.002,0.005,0.01,0.02 \
+  "$S/notmnist_0hu_spsa.toml@spsa.broadcast=sign:spsa.a=0.0004,0.0008,0.0016,0.0032" \
+  $S/notmnist_0hu_repeat_or_reverse.toml:synapse.alpha_s=0.0001,0.0003,0.001,0.003 \
+  $S/notmnist_0hu.toml:synapse.alpha_s=0.0001,0.0003,0.001,0.003
