@@ -246,16 +246,21 @@ def read_rule_file(value, source=None) -> tuple[str, dict]:
 
 def _under(fragment: dict, data: dict, name: str) -> dict:
     """``data`` over the rule file's sections; refuses a scenario whose ``run.method`` is another rule."""
-    method, given = fragment["run"]["method"], (data.get("run") or {}).get("method")
+    method, given = (
+        fragment["run"]["method"],
+        (data.get("run") if isinstance(data.get("run"), dict) else {}).get("method"),
+    )
     if given is not None and given != method:
         raise ScenarioError(
             f"the rule file {name} is a {method!r} rule, but the scenario sets run.method = {given!r}; "
             "remove run.method (the rule file sets it), or drop the rule file"
         )
-    merged = {**data, "run": {**(data.get("run") or {}), "method": method}}
+    if not all(isinstance(data.get(s, {}), dict) for s in fragment):
+        return data  # a section that is not a table: the scenario's own check says so
+    merged = {**data, "run": {**data.get("run", {}), "method": method}}
     for section, values in fragment.items():
         if section != "run":
-            merged[section] = {**values, **(data.get(section) or {})}
+            merged[section] = {**values, **data.get(section, {})}
     return merged
 
 
