@@ -1,0 +1,77 @@
+"""Issue 18's meta-test report: finished `compare` folders merged into one table and one figure.
+
+    python experiments/report_learn_rule.py --out docs/learn_rule_0hu RUNS/0hu_10k RUNS/0hu_10k_b
+
+Every ``RULE_FOLDER/seedN`` under the given compare folders is read back (nothing is run); rows are
+labelled by the rule's folder name, or by ``--label FOLDER_SUBSTRING LABEL`` (the first that matches). Writes OUT.md (the
+table, with the median evaluations to 80 / 85 / 88 % beside the mean) and OUT.png (the curves).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+from synapse_sim import Scenario
+from synapse_sim.io import atomic_write_text
+from synapse_sim.studies.compare import (
+    THRESHOLDS,
+    compare_figure,
+    compare_markdown,
+    compare_rows,
+    first_reaching,
+    validation_curve,
+)
+from synapse_sim.studies.jobs import Job
+
+
+def jobs_in(folders, labels: dict[str, str]) -> list[Job]:
+    jobs = []
+    for folder in folders:
+        for run in sorted(Path(folder).glob("*/seed*")):
+            if not (run / "summary.json").is_file():
+                continue
+            name = run.parent.name
+            label = next((v for k, v in labels.items() if k in name), name)
+            jobs.append(Job(Scenario.load(run / "scenario.toml"), run, label))
+    return jobs
+
+
+def medians(jobs: list[Job]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for label in dict.fromkeys(j.label for j in jobs):
+        curves = [validation_curve(j.out_dir, j.scenario) for j in jobs if j.label == label]
+        cells = []
+        for t in THRESHOLDS:
+            reached = [first_reaching(x, a, t) for x, a in curves]
+            hit = [r for r in reached if r is not None]
+            cells.append(f"{int(np.median(hit)):,}" if len(hit) == len(reached) else f"{len(hit)}/{len(reached)} runs")
+        out[label] = cells
+    return out
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("folders", nargs="+")
+    parser.add_argument("--label", action="append", nargs=2, default=[], metavar=("SUBSTRING", "LABEL"))
+    parser.add_argument("--title", default="notMNIST: held-out accuracy per loss evaluation (seeds 5-9)")
+    parser.add_argument("--out", required=True)
+    args = parser.parse_args(argv)
+    labels = dict(args.label)
+    jobs = jobs_in(args.folders, labels)
+    summaries = [json.loads((j.out_dir / "summary.json").read_text()) for j in jobs]
+    rows = compare_rows(jobs, summaries)
+    table = compare_markdown(rows)
+    median_lines = ["", "| rule | median to 80 % | median to 85 % | median to 88 % |", "|---|---|---|---|"]
+    median_lines += [f"| {label} | " + " | ".join(cells) + " |" for label, cells in medians(jobs).items()]
+    atomic_write_text(Path(f"{args.out}.md"), table + "\n" + "\n".join(median_lines) + "\n")
+    compare_figure(jobs, title=args.title).savefig(f"{args.out}.png", dpi=100)
+    print(table + "\n" + "\n".join(median_lines))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
