@@ -3,8 +3,8 @@
     python experiments/report_learn_rule.py --out docs/learn_rule_0hu RUNS/0hu_10k RUNS/0hu_10k_b
 
 Every ``RULE_FOLDER/seedN`` under the given compare folders is read back (nothing is run); rows are
-labelled by the rule's folder name, or by ``--label FOLDER_SUBSTRING LABEL`` (the first that matches). Writes OUT.md (the
-table, with the median evaluations to 80 / 85 / 88 % beside the mean) and OUT.png (the curves).
+labelled by the rule's folder name, or by ``--label FOLDER_SUBSTRING LABEL`` (the first that matches).
+Writes OUT.md (the table, with the median evaluations to 80 / 85 / 88 % beside the mean) and OUT.png.
 """
 
 from __future__ import annotations
