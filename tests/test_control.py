@@ -122,7 +122,7 @@ def test_the_return_baseline_starts_at_the_first_return_and_delta_is_normalised(
 
 
 def test_reinforce_learns_cartpole():
-    engine = VectorEngine(control("reinforce", layers=(4, 32, 2), **{"reinforce.eta": 0.05, "network.init_range": 0.3}))
+    engine = VectorEngine(control("reinforce", layers=(4, 32, 2), **{"reinforce.eta": 0.01, "network.init_range": 0.3}))
     returns = np.array([result.reward for result in engine.run(250)])
     assert returns[-50:].mean() > returns[:50].mean() + 15
 
