@@ -148,6 +148,40 @@ def current_blas_threads() -> int | None:
     return max(counts) if counts else None
 
 
+SIMD_LEVELS = ("SVE", "ASIMD", "X86_V4", "X86_V3", "X86_V2")  # widest first, per architecture
+
+
+def compute_platform() -> dict:
+    """What a float result depends on besides the code and the seed: the BLAS kernel and thread count
+    and the widest SIMD level NumPy dispatches to. Runs repeat bit for bit on one platform; across
+    platforms sums are split and vectorised otherwise and round differently (about 1e-16 relative)."""
+    import platform
+
+    try:  # NumPy's own record of what it dispatches to
+        from numpy._core._multiarray_umath import __cpu_features__
+    except ImportError:  # NumPy 1.x
+        from numpy.core._multiarray_umath import __cpu_features__
+
+    blas = {}
+    with contextlib.suppress(ImportError):
+        from threadpoolctl import threadpool_info
+
+        blas = next((info for info in threadpool_info() if info.get("user_api") == "blas"), {})
+    return {
+        "machine": platform.machine(),
+        "blas": f"{blas.get('internal_api', 'unknown')} {blas.get('version') or ''}".strip(),
+        "blas_kernel": str(blas.get("architecture") or "unknown"),
+        "blas_threads": blas.get("num_threads"),
+        "simd": next((level for level in SIMD_LEVELS if __cpu_features__.get(level)), "baseline"),
+    }
+
+
+def platform_key(platform: dict | None = None) -> str:
+    """A short name for :func:`compute_platform`, e.g. ``x86_64-haswell-x86_v3-2t``."""
+    p = platform or compute_platform()
+    return f"{p['machine']}-{p['blas_kernel']}-{p['simd']}-{p['blas_threads']}t".lower()
+
+
 @contextlib.contextmanager
 def blas_threads(n: int | None):
     """Run with ``n`` BLAS threads (a sum split over another number of threads rounds differently)."""
@@ -288,6 +322,10 @@ def begin(folder: ResultsFolder, scenario, names, inputs, trained: dict | None, 
         note(f"removed {len(removed)} unfinished temporary file(s) left by a stopped write: {', '.join(removed)}")
     manifest.data["scenario"] = scenario.to_toml()
     manifest.data["blas_threads"] = threads
+    if manifest.data.get("platform"):
+        note_other_platform(manifest.data["platform"])
+    elif not manifest.data["files"]:  # a new run (a legacy folder's platform is not known)
+        manifest.data["platform"] = compute_platform()
     manifest.data["inputs"] = {
         "data": data,
         "trained_on": trained,
@@ -308,10 +346,25 @@ def begin(folder: ResultsFolder, scenario, names, inputs, trained: dict | None, 
     return effective
 
 
+def note_other_platform(started_on: dict) -> None:
+    """Say so when a run resumes on another kind of machine: it goes on, but not bit for bit."""
+    now = compute_platform()
+    kind = ("machine", "blas", "blas_kernel", "simd")
+    if any(started_on.get(k) != now[k] for k in kind):
+        then_text = ", ".join(f"{k} {started_on.get(k)}" for k in kind)
+        now_text = ", ".join(f"{k} {now[k]}" for k in kind)
+        note(
+            f"this run started on another kind of machine ({then_text}; here: {now_text}): "
+            "it continues, but its sums round otherwise from here on, so it will not equal an uninterrupted run "
+            "there bit for bit"
+        )
+
+
 def summary_record(folder: ResultsFolder, effective: dict) -> dict:
-    """What summary.json says about the run's data and threads."""
+    """What summary.json says about the run's data, threads and platform."""
     inputs = folder.manifest.data["inputs"]
     out = {"blas_threads": folder.manifest.data["blas_threads"], "data": inputs.get("data") or inputs.get("trained_on")}
+    out["platform"] = folder.manifest.data.get("platform")
     if effective:
         out["effective"] = effective
     return out

@@ -488,6 +488,25 @@ def test_resume_uses_the_blas_thread_count_the_run_recorded(tmp_path, monkeypatc
     assert seen == {1} and summary["blas_threads"] == 1
 
 
+def test_the_platform_is_recorded_and_a_resume_on_another_kind_of_machine_says_so(tmp_path, capsys):
+    from synapse_sim.provenance import compute_platform
+
+    out = tmp_path / "r"
+    run(small_scenario(iterations=40), out, progress=False, interrupt_at=20)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["platform"]["simd"] == compute_platform()["simd"] and manifest["platform"]["blas_kernel"]
+    capsys.readouterr()
+    run(small_scenario(iterations=30), tmp_path / "same", progress=False, interrupt_at=10)
+    run(None, tmp_path / "same", resume=True, progress=False)
+    assert "another kind of machine" not in capsys.readouterr().err
+    manifest["platform"] = dict(manifest["platform"], blas_kernel="SkylakeX", simd="X86_V4")
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    summary = run(None, out, resume=True, progress=False)
+    err = capsys.readouterr().err
+    assert "started on another kind of machine" in err and "blas_kernel SkylakeX" in err, err
+    assert summary["steps"] == 40 and summary["platform"]["blas_kernel"] == "SkylakeX"
+
+
 def test_a_scenario_key_only_one_version_knows_counts_as_changed_not_as_a_crash():
     from types import SimpleNamespace
 
