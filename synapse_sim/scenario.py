@@ -140,9 +140,9 @@ class Scenario:
         for dotted, value in overrides.items():
             section, key = self._split(dotted)
             data[section][key] = value
-        if data["run"]["method"] != method:
-            rule = None  # run.method set to another rule: the rule file no longer applies
-        return Scenario(data, source=self.source, plugins=self.plugins, rule=rule)
+        out = Scenario(data, source=self.source, plugins=self.plugins)  # every key set: the file is not read again
+        out.rule = rule if data["run"]["method"] == method else None  # another run.method: the file no longer applies
+        return out
 
     def with_sets(self, assignments: list[str]) -> Scenario:
         """Apply ``--set key=value`` strings; values are read as TOML (strings may be bare)."""

@@ -51,6 +51,8 @@ def test_swapping_to_a_rule_file_resets_the_previous_rule_and_keeps_the_task(hom
     assert swapped["task"] == base["task"] and swapped["network"] == base["network"]
     assert base.with_sets(["rule=user:fast"]).data == swapped.with_overrides({"momentum_search.decay": 0.0}).data
     assert swapped.with_overrides({"run.seed": 3}).rule == "user:fast"
+    (home / "rules" / "fast.toml").unlink()  # a scenario made from a file no longer needs it (a Dask worker's copy)
+    assert swapped.with_overrides({"run.seed": 3}).data == {**swapped.data, "run": {**swapped["run"], "seed": 3}}
 
 
 @pytest.mark.parametrize(
