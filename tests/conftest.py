@@ -1,14 +1,23 @@
 import os
 from pathlib import Path
 
-import numpy as np
-import pytest
+# One BLAS thread per test process (and the subprocesses it starts) unless the caller sets a count:
+# two xdist workers with two OpenBLAS threads each on a 2-core machine ran 2.5-3x slower. The
+# golden tests replay each recording with the thread count it was made with (golden/record_platform.py).
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
 
-from synapse_sim import Scenario
-from synapse_sim.locations import notmnist_sample
-from synapse_sim.randomness import STREAM_BATCH, generator
-from synapse_sim.tasks import ClassificationTask
-from synapse_sim.tasks.data import ENV_VAR
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from threadpoolctl import threadpool_limits  # noqa: E402
+
+from synapse_sim import Scenario  # noqa: E402
+from synapse_sim.locations import notmnist_sample  # noqa: E402
+from synapse_sim.randomness import STREAM_BATCH, generator  # noqa: E402
+from synapse_sim.tasks import ClassificationTask  # noqa: E402
+from synapse_sim.tasks.data import ENV_VAR  # noqa: E402
+
+threadpool_limits(int(os.environ["OPENBLAS_NUM_THREADS"]), user_api="blas")  # numpy may have loaded before
 
 
 def states(engine) -> np.ndarray:

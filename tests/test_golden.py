@@ -24,13 +24,16 @@ sys.path.insert(0, str(GOLDEN))
 from make_golden import CASES, trajectory  # noqa: E402
 from record_platform import golden_path, provenance_note  # noqa: E402
 
+from synapse_sim.provenance import blas_threads  # noqa: E402
+
 
 @pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow) if CASES[n][2] else n for n in CASES])
 def test_trajectory_unchanged(name, request):
     data = request.getfixturevalue("notmnist_path") if CASES[name][2] else None
-    path = golden_path(f"{name}.npz")
+    path, threads = golden_path(f"{name}.npz")
     expected = dict(np.load(path, allow_pickle=False))
-    got = trajectory(name, data)
+    with blas_threads(threads):
+        got = trajectory(name, data)
     assert expected.keys() == got.keys()
     first_bad = np.flatnonzero(expected["reward"] != got["reward"])
     assert first_bad.size == 0, f"rewards differ first at step {first_bad[0] + 1}; {provenance_note(path)}"
@@ -46,9 +49,10 @@ from make_control_golden import trajectory as control_trajectory  # noqa: E402
 @pytest.mark.parametrize("name", list(CONTROL_CASES))
 def test_control_trajectory_unchanged(name):
     """Every control rule and variant: returns, episode lengths and the final checkpoint, bit for bit."""
-    path = golden_path(f"control_{name}.npz")
+    path, threads = golden_path(f"control_{name}.npz")
     expected = dict(np.load(path, allow_pickle=False))
-    got = control_trajectory(name)
+    with blas_threads(threads):
+        got = control_trajectory(name)
     assert expected.keys() == got.keys()
     for key in expected:
         assert expected[key].dtype == got[key].dtype, key

@@ -18,14 +18,18 @@ sys.path.insert(0, str(GOLDEN))
 from make_population_golden import STEPS, fingerprint, members  # noqa: E402
 from record_platform import golden_path, provenance_note  # noqa: E402
 
+from synapse_sim.provenance import blas_threads  # noqa: E402
+
 
 def assert_members_equal_their_runs_alone(name: str, data=None) -> None:
     """The population's every loss, reward and checkpoint array against each member's run alone
     (recorded by tests/golden/make_population_golden.py with the single-run path)."""
-    path = golden_path(f"population_{name}.npz")
+    path, threads = golden_path(f"population_{name}.npz")
     alone = dict(np.load(path))
     population = LockstepRuns(members(name, data))
-    for k, (results, engine) in enumerate(zip(population.run(STEPS), population.engines, strict=True)):
+    with blas_threads(threads):
+        runs = population.run(STEPS)
+    for k, (results, engine) in enumerate(zip(runs, population.engines, strict=True)):
         got = fingerprint(results, engine.checkpoint())
         assert sorted(got) == sorted(alone), k
         for key, value in got.items():

@@ -44,16 +44,23 @@ runpy.run_path(sys.argv[0], run_name="__main__")
 """
 
 
+ORIGINAL_THREADS = 2
 ORIGINAL = "an x86-64 machine with AVX-512 (NumPy SIMD X86_V4, OpenBLAS's AVX-512 kernels, 2 BLAS threads)"
 
 
-def golden_path(filename: str) -> Path:
-    """This platform's copy of a golden file where one was recorded, else the original recording
-    (made on :data:`ORIGINAL`, the CI machines of the first sessions)."""
-    from synapse_sim.provenance import platform_key
+def golden_path(filename: str) -> tuple[Path, int]:
+    """This kind of machine's copy of a golden file where one was recorded (the one for the current
+    BLAS thread count first), else the original recording (made on :data:`ORIGINAL`, the CI machines
+    of the first sessions); and the BLAS thread count to replay it with."""
+    from synapse_sim.provenance import compute_platform, platform_key
 
-    mine = HERE / "platforms" / platform_key() / filename
-    return mine if mine.exists() else HERE / filename
+    platform = compute_platform()
+    counts = [platform["blas_threads"], *range(1, 65)]
+    for threads in dict.fromkeys(counts):
+        mine = HERE / "platforms" / platform_key(platform | {"blas_threads": threads}) / filename
+        if mine.exists():
+            return mine, threads
+    return HERE / filename, ORIGINAL_THREADS
 
 
 def provenance_note(path: Path) -> str:
@@ -68,7 +75,7 @@ def provenance_note(path: Path) -> str:
     )
 
 
-def record(group: str, target: Path) -> list[Path]:
+def record(group: str, target: Path, threads: int) -> list[Path]:
     commit, script, names = GROUPS[group]
     with tempfile.TemporaryDirectory(prefix=f"golden-{group}-") as tmp:
         tree = Path(tmp) / "tree"
@@ -82,7 +89,7 @@ def record(group: str, target: Path) -> list[Path]:
             (tree / "tests" / "golden").mkdir(parents=True, exist_ok=True)
             (tree / "tests" / "golden" / script).write_bytes(source)
             before = {p.name: p.stat().st_mtime_ns for p in (tree / "tests" / "golden").glob("*.npz")}
-            env = dict(os.environ)
+            env = dict(os.environ, OPENBLAS_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads))
             env.setdefault("SYNAPSE_SIM_NOTMNIST", str(ROOT.parent / "shared" / "data" / "notmnist"))
             command = [sys.executable, "-c", REPLAY, str(tree), str(tree / "tests" / "golden" / script), *names]
             subprocess.run(command, cwd=tree, env=env, check=True)
@@ -100,12 +107,13 @@ def main(argv=None) -> None:
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", nargs="+", choices=sorted(GROUPS), default=sorted(GROUPS))
+    parser.add_argument("--threads", type=int, default=1, help="BLAS threads (the test suite runs with 1)")
     args = parser.parse_args(argv)
-    platform = compute_platform()
+    platform = compute_platform() | {"blas_threads": args.threads}
     target = HERE / "platforms" / platform_key(platform)
     print(f"platform: {platform}\nwriting to {target}")
     for group in args.only:
-        for path in record(group, target):
+        for path in record(group, target, args.threads):
             print(f"{group}: {path.name}")
 
 
