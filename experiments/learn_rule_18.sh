@@ -34,5 +34,5 @@ $SS compare "$S/notmnist_0hu_keep_or_revert.toml@rule=learned_momentum_real" \
 $SS compare "$S/notmnist_0hu_keep_or_revert.toml@rule=learned_tabular" \
   --data "$DATA" --seed-list 5 6 7 8 9 --evaluations 10000 --check-every 500 --out "$OUT/0hu_10k_b"
 $SS compare "$S/notmnist_0hu_keep_or_revert.toml@rule=learned_momentum_real" \
-  --data "$DATA" --seed-list 5 6 --evaluations 40000 --check-every 500 --out "$OUT/0hu_40k"
+  --data "$DATA" --seed-list 5 6 7 8 9 --evaluations 40000 --check-every 500 --out "$OUT/0hu_40k"
 .venv/bin/python experiments/report_learn_rule.py "$OUT/0hu_10k" "$OUT/0hu_10k_b" --out "$OUT/report_0hu"
