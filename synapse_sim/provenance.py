@@ -363,8 +363,11 @@ def note_other_platform(started_on: dict) -> None:
 def summary_record(folder: ResultsFolder, effective: dict) -> dict:
     """What summary.json says about the run's data, threads and platform."""
     inputs = folder.manifest.data["inputs"]
-    out = {"blas_threads": folder.manifest.data["blas_threads"], "data": inputs.get("data") or inputs.get("trained_on")}
-    out["platform"] = folder.manifest.data.get("platform")
+    out = {
+        "blas_threads": folder.manifest.data["blas_threads"],
+        "platform": folder.manifest.data.get("platform"),
+        "data": inputs.get("data") or inputs.get("trained_on"),
+    }
     if effective:
         out["effective"] = effective
     return out

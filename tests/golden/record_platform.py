@@ -1,6 +1,6 @@
 """Record the golden trajectories for this machine's platform by replaying the code that recorded them.
 
-    .venv/bin/python tests/golden/record_platform.py [--only GROUP ...]
+    .venv/bin/python tests/golden/record_platform.py [--threads N] [--only GROUP ...]
 
 A golden pins the numbers of the code as it was when it was recorded. Its floats depend on the
 platform too (BLAS kernel and thread count, NumPy's SIMD level: ``provenance.compute_platform``),
@@ -55,11 +55,11 @@ def golden_path(filename: str) -> tuple[Path, int]:
     from synapse_sim.provenance import compute_platform, platform_key
 
     platform = compute_platform()
-    counts = [platform["blas_threads"], *range(1, 65)]
-    for threads in dict.fromkeys(counts):
-        mine = HERE / "platforms" / platform_key(platform | {"blas_threads": threads}) / filename
-        if mine.exists():
-            return mine, threads
+    kind = platform_key(platform | {"blas_threads": 0})[: -len("0t")]
+    copies = {int(folder.name[len(kind) : -1]): folder for folder in (HERE / "platforms").glob(f"{kind}*t")}
+    for threads in sorted(copies, key=lambda n: n != platform["blas_threads"]):
+        if (copies[threads] / filename).exists():
+            return copies[threads] / filename, threads
     return HERE / filename, ORIGINAL_THREADS
 
 
