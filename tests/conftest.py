@@ -149,3 +149,11 @@ def render_all(model, sid: int = 5):
                 component(model)
 
     return solara.render(All(), handle_error=False)[1]
+
+
+@pytest.fixture(scope="session")
+def golden_cache(request, tmp_path_factory) -> Path:
+    """Where a kind of machine with no committed golden copy gets one made (golden/record_platform.py):
+    pytest's cache, shared by the xdist workers and kept between runs, else a temporary folder."""
+    cache = getattr(request.config, "cache", None)
+    return cache.mkdir("golden-replays") if cache is not None else tmp_path_factory.mktemp("golden-replays")

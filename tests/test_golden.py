@@ -10,7 +10,8 @@ array, the every-100-steps accuracies included, is the original recording, uncha
 
 The floats depend on the platform as well (BLAS kernel and threads, NumPy's SIMD level): a machine
 of another kind compares with its own copy in ``golden/platforms/``, made by replaying the
-recording commits (``golden/record_platform.py``).
+recording commits (``golden/record_platform.py``); a kind with no committed copy has one replayed
+into pytest's cache before it compares.
 """
 
 import sys
@@ -28,9 +29,9 @@ from synapse_sim.provenance import blas_threads  # noqa: E402
 
 
 @pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow) if CASES[n][2] else n for n in CASES])
-def test_trajectory_unchanged(name, request):
+def test_trajectory_unchanged(name, request, golden_cache):
     data = request.getfixturevalue("notmnist_path") if CASES[name][2] else None
-    path, threads = golden_path(f"{name}.npz")
+    path, threads = golden_path(f"{name}.npz", golden_cache)
     expected = dict(np.load(path, allow_pickle=False))
     with blas_threads(threads):
         got = trajectory(name, data)
@@ -47,9 +48,9 @@ from make_control_golden import trajectory as control_trajectory  # noqa: E402
 
 
 @pytest.mark.parametrize("name", list(CONTROL_CASES))
-def test_control_trajectory_unchanged(name):
+def test_control_trajectory_unchanged(name, golden_cache):
     """Every control rule and variant: returns, episode lengths and the final checkpoint, bit for bit."""
-    path, threads = golden_path(f"control_{name}.npz")
+    path, threads = golden_path(f"control_{name}.npz", golden_cache)
     expected = dict(np.load(path, allow_pickle=False))
     with blas_threads(threads):
         got = control_trajectory(name)
@@ -57,3 +58,33 @@ def test_control_trajectory_unchanged(name):
     for key in expected:
         assert expected[key].dtype == got[key].dtype, key
         assert np.array_equal(expected[key], got[key]), f"{key}; {provenance_note(path)}"
+
+
+def test_a_kind_of_machine_without_a_copy_gets_one_replayed_from_the_recording_commit(tmp_path, monkeypatch):
+    """The fallback CI relies on when it lands on a new kind of machine: the recording commit's code,
+    unpacked from git and run in a subprocess, writes the copy; today's code must equal it."""
+    import record_platform
+
+    from synapse_sim import provenance
+
+    real = provenance.compute_platform()
+    monkeypatch.setattr(provenance, "compute_platform", lambda: real | {"simd": "NEVER_RECORDED"})
+    path, threads = golden_path("control_nrl.npz", tmp_path)
+    assert path == tmp_path / provenance.platform_key(real | {"simd": "NEVER_RECORDED"}) / "control_nrl.npz"
+    assert threads == real["blas_threads"] and sorted(p.name for p in path.parent.iterdir()) == ["control_nrl.npz"]
+    assert record_platform.recording_of(path.name) == ("control", "nrl")
+    expected = dict(np.load(path, allow_pickle=False))
+    got = control_trajectory("nrl")
+    assert expected.keys() == got.keys() and all(np.array_equal(expected[k], got[k]) for k in expected)
+    assert "replaying the recording commit" in provenance_note(path)
+    assert golden_path("control_nrl.npz", tmp_path) == (path, threads)  # made once, then read
+
+
+def test_every_golden_file_names_the_commit_that_recorded_it():
+    import record_platform
+
+    for path in GOLDEN.glob("*.npz"):
+        group, name = record_platform.recording_of(path.name)
+        assert group in record_platform.GROUPS and name in path.stem, path.name
+    with pytest.raises(KeyError, match="no recording group"):
+        record_platform.recording_of("fig2_unknown.npz")

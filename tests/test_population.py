@@ -21,10 +21,10 @@ from record_platform import golden_path, provenance_note  # noqa: E402
 from synapse_sim.provenance import blas_threads  # noqa: E402
 
 
-def assert_members_equal_their_runs_alone(name: str, data=None) -> None:
+def assert_members_equal_their_runs_alone(name: str, golden_cache, data=None) -> None:
     """The population's every loss, reward and checkpoint array against each member's run alone
     (recorded by tests/golden/make_population_golden.py with the single-run path)."""
-    path, threads = golden_path(f"population_{name}.npz")
+    path, threads = golden_path(f"population_{name}.npz", golden_cache)
     alone = dict(np.load(path))
     population = LockstepRuns(members(name, data))
     with blas_threads(threads):
@@ -94,14 +94,14 @@ def test_a_shape_whose_side_by_side_product_rounds_otherwise_keeps_separate_prod
 
 
 @pytest.mark.slow
-def test_eight_decision_boundary_runs_in_lockstep_equal_their_runs_alone():
-    assert_members_equal_their_runs_alone("decision_boundary")
+def test_eight_decision_boundary_runs_in_lockstep_equal_their_runs_alone(golden_cache):
+    assert_members_equal_their_runs_alone("decision_boundary", golden_cache)
 
 
 @pytest.mark.slow
-def test_four_notmnist_0hu_runs_in_lockstep_equal_their_runs_alone(notmnist_path):
+def test_four_notmnist_0hu_runs_in_lockstep_equal_their_runs_alone(notmnist_path, golden_cache):
     """The members differ by a rule hyperparameter (alpha_s); one split, one minibatch sequence."""
-    assert_members_equal_their_runs_alone("notmnist_0hu", notmnist_path)
+    assert_members_equal_their_runs_alone("notmnist_0hu", golden_cache, notmnist_path)
 
 
 def batch_sizes(monkeypatch) -> list[int]:

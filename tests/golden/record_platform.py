@@ -5,18 +5,23 @@
 A golden pins the numbers of the code as it was when it was recorded. Its floats depend on the
 platform too (BLAS kernel and thread count, NumPy's SIMD level: ``provenance.compute_platform``),
 so a machine of another kind needs its own copy, made by the *recording* code, never by today's:
-each group below is replayed from the commit that wrote its files (checked out in a temporary git
-worktree) and lands in ``tests/golden/platforms/<platform_key>/``. tests/test_golden.py and
-tests/test_population.py then compare today's code against that copy on such a machine.
+each group below is replayed from the commit that wrote its files (unpacked with ``git archive`` into
+a temporary folder) and lands in ``tests/golden/platforms/<platform_key>/``. tests/test_golden.py and
+tests/test_population.py compare today's code against that copy on such a machine; on a kind with no
+committed copy they make one first, in pytest's cache (``golden_path(..., cache=...)``).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import fcntl
+import io
 import os
 import shutil
 import subprocess
 import sys
+import tarfile
 import tempfile
 from pathlib import Path
 
@@ -48,10 +53,25 @@ ORIGINAL_THREADS = 2
 ORIGINAL = "an x86-64 machine with AVX-512 (NumPy SIMD X86_V4, OpenBLAS's AVX-512 kernels, 2 BLAS threads)"
 
 
-def golden_path(filename: str) -> tuple[Path, int]:
-    """This kind of machine's copy of a golden file where one was recorded (the one for the current
-    BLAS thread count first), else the original recording (made on :data:`ORIGINAL`, the CI machines
-    of the first sessions); and the BLAS thread count to replay it with."""
+def recording_of(filename: str) -> tuple[str, str]:
+    """The group that recorded a golden file, and the case name its script takes for it."""
+    stem = Path(filename).stem
+    for group in ("control", "population"):
+        if stem.startswith(f"{group}_"):
+            return group, stem[len(group) + 1 :]
+    for group in ("fig1", "notmnist"):
+        if stem in GROUPS[group][2]:
+            return group, stem
+    raise KeyError(f"no recording group writes {filename}")
+
+
+def golden_path(filename: str, cache: Path | None = None) -> tuple[Path, int]:
+    """This kind of machine's copy of a golden file, and the BLAS thread count to replay it with.
+
+    A committed copy for this kind (the current thread count first) wins. A kind with none has its
+    copy made here, once, under ``cache`` (the recording commit replayed with the current thread
+    count): the floats of another kind's file say nothing about this one. Without ``cache``, the
+    original recording (made on :data:`ORIGINAL`, the CI machines of the first sessions)."""
     from synapse_sim.provenance import compute_platform, platform_key
 
     platform = compute_platform()
@@ -60,46 +80,83 @@ def golden_path(filename: str) -> tuple[Path, int]:
     for threads in sorted(copies, key=lambda n: n != platform["blas_threads"]):
         if (copies[threads] / filename).exists():
             return copies[threads] / filename, threads
-    return HERE / filename, ORIGINAL_THREADS
+    if cache is None:
+        return HERE / filename, ORIGINAL_THREADS
+    threads = platform["blas_threads"]
+    target = cache / platform_key(platform)
+    if not (target / filename).exists():
+        group, name = recording_of(filename)
+        with _locked(cache / f"{filename}.lock"):
+            if not (target / filename).exists():
+                record(group, target, threads, names=[name])
+    return target / filename, threads
+
+
+@contextlib.contextmanager
+def _locked(path: Path):
+    """One replay per file across test processes (pytest-xdist workers share the cache)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def provenance_note(path: Path) -> str:
     """What a failed comparison says about where its golden file came from."""
     from synapse_sim.provenance import compute_platform
 
-    made_on = f"platform {path.parent.name}" if path.parent.name != HERE.name else ORIGINAL
+    if path.parent == HERE:
+        made_on = ORIGINAL
+    elif path.parent.parent == HERE / "platforms":
+        made_on = f"platform {path.parent.name} (a committed copy)"
+    else:
+        made_on = f"this machine, replaying the recording commit into {path.parent}"
     return (
-        f"compared with {path.relative_to(ROOT)}, recorded on {made_on}; this machine: {compute_platform()}. "
-        "On a platform with no copy of its own, floats round otherwise: replay the recording commits here with "
-        "tests/golden/record_platform.py, then compare again (never re-record from today's code)"
+        f"compared with {path.name}, recorded on {made_on}; this machine: {compute_platform()}. "
+        "Each golden is the recording commit's output on this kind of machine (tests/golden/record_platform.py "
+        "replays it; never re-record from today's code): a difference is today's code changing a number"
     )
 
 
-def record(group: str, target: Path, threads: int) -> list[Path]:
-    commit, script, names = GROUPS[group]
+def _checkout(commit: str, tree: Path) -> None:
+    """The commit's files, without touching the repository (no worktree to race on or leave behind)."""
+    archive = subprocess.run(
+        ["git", "-C", str(ROOT), "archive", "--format=tar", commit], check=False, capture_output=True
+    )
+    if archive.returncode:
+        raise RuntimeError(
+            f"cannot read recording commit {commit} from {ROOT}: {archive.stderr.decode().strip()} "
+            "(the golden tests need the repository's history: clone without --depth)"
+        )
+    with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+        tar.extractall(tree, filter="data")
+
+
+def record(group: str, target: Path, threads: int, names: list[str] | None = None) -> list[Path]:
+    """Replay one group's recording script on its commit's code; copy what it wrote to ``target``."""
+    commit, script, default_names = GROUPS[group]
     with tempfile.TemporaryDirectory(prefix=f"golden-{group}-") as tmp:
         tree = Path(tmp) / "tree"
-        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(tree), commit], check=True)
-        try:
-            source = subprocess.run(
-                ["git", "-C", str(ROOT), "show", f"{commit.rstrip('^')}:tests/golden/{script}"],
-                check=True,
-                capture_output=True,
-            ).stdout
-            (tree / "tests" / "golden").mkdir(parents=True, exist_ok=True)
-            (tree / "tests" / "golden" / script).write_bytes(source)
-            before = {p.name: p.stat().st_mtime_ns for p in (tree / "tests" / "golden").glob("*.npz")}
-            env = dict(os.environ, OPENBLAS_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads))
-            env.setdefault("SYNAPSE_SIM_NOTMNIST", str(ROOT.parent / "shared" / "data" / "notmnist"))
-            command = [sys.executable, "-c", REPLAY, str(tree), str(tree / "tests" / "golden" / script), *names]
-            subprocess.run(command, cwd=tree, env=env, check=True)
-            written = [
-                p for p in (tree / "tests" / "golden").glob("*.npz") if before.get(p.name) != p.stat().st_mtime_ns
-            ]
-            target.mkdir(parents=True, exist_ok=True)
-            return [Path(shutil.copy2(p, target / p.name)) for p in written]
-        finally:
-            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)], check=True)
+        _checkout(commit, tree)
+        source = subprocess.run(
+            ["git", "-C", str(ROOT), "show", f"{commit.rstrip('^')}:tests/golden/{script}"],
+            check=True,
+            capture_output=True,
+        ).stdout
+        (tree / "tests" / "golden").mkdir(parents=True, exist_ok=True)
+        (tree / "tests" / "golden" / script).write_bytes(source)
+        before = {p.name: p.stat().st_mtime_ns for p in (tree / "tests" / "golden").glob("*.npz")}
+        env = dict(os.environ, OPENBLAS_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads))
+        env.setdefault("SYNAPSE_SIM_NOTMNIST", str(ROOT.parent / "shared" / "data" / "notmnist"))
+        replay_names = default_names if names is None else names
+        command = [sys.executable, "-c", REPLAY, str(tree), str(tree / "tests" / "golden" / script), *replay_names]
+        subprocess.run(command, cwd=tree, env=env, check=True)
+        written = [p for p in (tree / "tests" / "golden").glob("*.npz") if before.get(p.name) != p.stat().st_mtime_ns]
+        target.mkdir(parents=True, exist_ok=True)
+        return [Path(shutil.copy2(p, target / p.name)) for p in written]
 
 
 def main(argv=None) -> None:
