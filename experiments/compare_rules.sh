@@ -39,3 +39,17 @@ $PY experiments/tune_compare.py --data "$DATA" --evaluations 20000 --out "$OUT/t
 .venv/bin/synapse-sim compare $S/decision_boundary_adaptive.toml $S/decision_boundary_spsa.toml \
   $S/decision_boundary_node_perturbation.toml --seeds 5 --evaluations 10000 --check-every 100 --thresholds 0.9 0.95 \
   --out "$OUT/boundary"
+
+# 3. 32 HU, a second tuning round (docs/results.md, "A second round: the minibatch regime"): every rule that
+#    draws minibatches tries redrawing every 100 and every 5,000 steps at its round-1 step size; SPSA and
+#    node perturbation chose 100, synaptic RL 5,000; then the comparison again with those choices
+$PY experiments/tune_compare.py --data "$DATA" --evaluations 20000 --out "$OUT/tune_32hu_batch" \
+  "$S/notmnist_32hu.toml@synapse.alpha_s=0.001@synapse.alpha_s_schedule=[[60000, 0.0005]]:task.batch_interval=100,5000" \
+  "$S/notmnist_32hu_spsa.toml@spsa.a=0.005:task.batch_interval=100,5000" \
+  "$S/notmnist_32hu_node_perturbation.toml@node_perturbation.eta=0.3:task.batch_interval=100,5000"
+.venv/bin/synapse-sim compare \
+  "$S/notmnist_32hu.toml@synapse.alpha_s=0.001@synapse.alpha_s_schedule=[[60000, 0.0005]]" \
+  "$S/notmnist_32hu_spsa.toml@task.batch_interval=100" \
+  "$S/notmnist_32hu_node_perturbation.toml@task.batch_interval=100" \
+  $S/notmnist_32hu_gd.toml \
+  --data "$DATA" --seeds 3 --evaluations 100000 --thresholds 0.85 0.88 0.89 0.9 --out "$OUT/32hu_batch"
