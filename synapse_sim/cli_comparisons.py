@@ -119,7 +119,7 @@ def _qagrel_table(args) -> int:
         )
     seeds = list(range(args.seeds))
     text, _ = qagrel_table(
-        args.task, args.data, seeds, args.out, args.processes, args.max_epochs, args.networks, args.tune
+        args.task, args.data, seeds, args.out, args.processes, args.max_epochs, args.networks, args.tune, args.grid
     )
     print(text)
     print(f"results: {args.out}/qagrel_table.md, .csv, .json, qagrel_rewards.png, qagrel_classes.png")
@@ -225,6 +225,12 @@ def add_comparison_commands(add) -> None:
         "--tune",
         action="store_true",
         help="first give every method the same rate grid (paper rate x 1/3, 1, 3) on a tuning seed, and use its best",
+    )
+    q.add_argument(
+        "--grid",
+        choices=("coarse", "fine"),
+        default="coarse",
+        help="the --tune grid: coarse (x 1/3, 1, 3) or fine (adds x 1/sqrt 3 and sqrt 3; reuses coarse runs)",
     )
     add_networks(q, [(300,), (300, 100)], "300 300-100 (the default, the paper's)")
     add_processes(q)

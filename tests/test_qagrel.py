@@ -322,11 +322,11 @@ def test_tuning_gives_every_method_the_same_grid_and_uses_its_best_rate(tmp_path
         "digits", None, [0], tmp_path, processes=1, max_epochs=4, networks=((30,),), tune=True
     )
     tuned = sorted(p.parent.name for p in (tmp_path / "tuning").rglob("summary.json"))
-    assert len(tuned) == 2 * len(study.RATE_FACTORS)  # 3 rates per method, nothing more
+    assert len(tuned) == 2 * len(study.RATE_GRIDS["coarse"])  # 3 rates per method, nothing more
     for label, method, own in study.METHODS:
         paper = own[study.rate_key(method)]
         grid = {}
-        for factor in study.RATE_FACTORS:
+        for factor in study.RATE_GRIDS["coarse"]:
             rate = paper * factor
             folder = (
                 tmp_path / "tuning" / "30" / study.method_folder(label) / f"rate{rate:.4g}" / f"seed{study.TUNING_SEED}"
@@ -340,6 +340,28 @@ def test_tuning_gives_every_method_the_same_grid_and_uses_its_best_rate(tmp_path
     assert f"tuning seed {study.TUNING_SEED}" in text and "Tuning grid" in text
     with pytest.raises(ValueError, match="tuning seed"):
         study.qagrel_table("digits", None, [study.TUNING_SEED], tmp_path / "x", max_epochs=4, tune=True)
+
+
+def test_the_fine_grid_extends_a_coarse_tuning_without_rerunning_it(tmp_path, monkeypatch):
+    from synapse_sim.studies import qagrel_table as study
+
+    monkeypatch.setattr(study, "METHODS", (study.METHODS[0], study.METHODS[-1]))
+    base = study.base_scenario("digits")
+    study.tune_rates(base, tmp_path, processes=1, max_epochs=4, networks=((30,),))
+    stamps = {p: p.stat().st_mtime_ns for p in tmp_path.rglob("checkpoint.npz")}
+    fine, grid = study.tune_rates(base, tmp_path, processes=1, max_epochs=4, networks=((30,),), grid_name="fine")
+    assert len(stamps) == 2 * 3 and len(grid) == 2 * 5
+    assert {p: p.stat().st_mtime_ns for p in stamps} == stamps  # the coarse runs are read back
+    for label, method, own in study.METHODS:
+        rates = sorted(g["rate"] for g in grid if g["label"] == f"{label}|30")
+        paper = own[study.rate_key(method)]
+        assert rates == pytest.approx([paper * f for f in sorted(study.RATE_GRIDS["fine"])])
+        best = max((g for g in grid if g["label"] == f"{label}|30"), key=lambda g: g["accuracy"])
+        assert fine[f"{label}|30"] == best["rate"]
+    text = study.markdown([], "digits", grid, "fine")
+    assert "1/3, 1/sqrt 3, 1, sqrt 3, 3" in text and "the same 5 runs" in text
+    with pytest.raises(ValueError, match="unknown rate grid 'finest'"):
+        study.qagrel_table("digits", None, [0], tmp_path / "x", max_epochs=4, tune=True, grid_name="finest")
 
 
 def write_mnist_folder(folder, n_train=400, n_test=60, seed=0):

@@ -26,6 +26,7 @@ SHIPPED = {
     ),
     "spsa": lambda: SPSA(a=0.05, c=0.01),
     "spsa_standard": lambda: SPSA(a=0.05, c=0.01, schedule="standard", stability=10.0),
+    "spsa_cut": lambda: SPSA(a=0.05, c=0.01, a_schedule=[[2, 0.005]]),
     "spsa_sign": lambda: SPSA(a=0.05, c=0.01, broadcast="sign"),
     "keep_or_revert": lambda: KeepOrRevert(a=0.05),
     "momentum_search": lambda: MomentumSearch(c=0.05, beta=0.7, rho_kept=0.6, rho_dropped=0.9, eta=0.3),
@@ -33,6 +34,7 @@ SHIPPED = {
         c=0.05, decay=0.01, beta=0.7, rho_kept=0.6, rho_dropped=0.9, eta=0.3, broadcast="real"
     ),
     "node_perturbation": lambda: NodePerturbation(sigma=0.05, eta=0.5),
+    "node_perturbation_cut": lambda: NodePerturbation(sigma=0.05, eta=0.5, eta_schedule=[[2, 0.05]]),
     "node_perturbation_minibatch": lambda: NodePerturbation(sigma=0.05, eta=0.5, per_example=False),
     "error_backprop": lambda: ErrorBackprop(learning_rate=0.1),
     "qagrel": lambda: QAgrel(alpha=0.5, exploration=0.2),
@@ -152,6 +154,33 @@ def test_spsa_standard_schedule_decays_both_gains():
     assert rule.gains(1) == (1.0 / 10**0.602, 1.0)
     a_t, c_t = rule.gains(101)
     assert a_t == pytest.approx(1 / 110**0.602) and c_t == pytest.approx(1 / 101**0.101)
+
+
+def test_spsa_a_schedule_cuts_the_step_under_either_schedule():
+    constant = SPSA(a=0.05, c=0.01, a_schedule=[[3, 0.005]])
+    assert [constant.gains(t)[0] for t in (1, 2, 3, 9)] == [0.05, 0.05, 0.005, 0.005]
+    standard = SPSA(a=1.0, c=1.0, schedule="standard", stability=9.0, a_schedule=[[3, 0.1]])
+    assert standard.gains(2)[0] == pytest.approx(1 / 11**0.602) and standard.gains(3)[0] == pytest.approx(
+        0.1 / 12**0.602
+    )
+    settings = {"layers": [2, 5, 1], "n_points": 100, "run.method": "spsa", "spsa.a": 0.1, "spsa.c": 0.01}
+    engine = VectorEngine(Scenario().with_overrides({**settings, "spsa.a_schedule": [[2, 0.01]]}))
+    results = engine.run(3)
+    assert [r.step_size for r in results] == [0.1, 0.01, 0.01]
+    w1 = engine.population.weights.copy()
+    g = engine.step().reward
+    delta = engine.population.state["perturbation"].astype(np.float64)
+    np.testing.assert_allclose(engine.population.weights, w1 - 0.01 * g * delta)
+
+
+def test_node_perturbation_eta_schedule_cuts_the_step():
+    settings = {"layers": [2, 5, 1], "n_points": 100, "run.method": "node_perturbation", "node_perturbation.eta": 0.5}
+    engine = VectorEngine(Scenario().with_overrides({**settings, "node_perturbation.eta_schedule": [[2, 0.05]]}))
+    first = engine.step()
+    w1 = engine.population.weights.copy()
+    second = engine.step()
+    assert (first.step_size, second.step_size) == (0.5, 0.05)
+    np.testing.assert_allclose(engine.population.weights - w1, 0.05 * engine.population.state["eligibility"])
 
 
 def test_node_perturbation_estimates_the_gradient():

@@ -17,13 +17,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..scenario import MAX_SCALE, Field, nonzero_step
-from .base import Change, MemoryField, Pass, Rule, RuleContext, scalar
+from .base import Change, MemoryField, Pass, Rule, RuleContext, scalar, scheduled
 from .registry import register_rule
 
 SECTIONS = {
     "node_perturbation": {
         "sigma": Field("float", 0.01, "noise std sigma on every neuron's pre-activation", low=1e-12, high=MAX_SCALE),
         "eta": Field("float", 0.1, "learning rate eta", low=0.0, check=nonzero_step("the learning rate eta", 0.1)),
+        "eta_schedule": Field("schedule", [], "[[iteration, eta], ...]: eta from that iteration on (a step cut)"),
         "per_example": Field("bool", True, "broadcast one loss change per example (true) or one per minibatch (false)"),
     }
 }
@@ -46,6 +47,7 @@ class NodePerturbation(Rule):
     Args:
         sigma: noise standard deviation sigma.
         eta: learning rate eta (weight change eta * mean_n delta_n * xi_post(n) * x_pre(n)).
+        eta_schedule: ``[[iteration, eta], ...]``: eta replaced from that iteration on.
         per_example: broadcast each example's loss change (else the minibatch's).
     """
 
@@ -55,9 +57,10 @@ class NodePerturbation(Rule):
     needs = frozenset({"coincidence"})
     broadcast_label = "mean -(L_noisy - L_clean) / sigma^2"
 
-    def __init__(self, sigma=0.01, eta=0.1, per_example=True):
+    def __init__(self, sigma=0.01, eta=0.1, per_example=True, eta_schedule=()):
         self.sigma = sigma
         self.eta = eta
+        self.eta_schedule = [list(x) for x in eta_schedule]
         self.per_example = per_example
 
     @classmethod
@@ -65,10 +68,15 @@ class NodePerturbation(Rule):
         return cls(**scenario["node_perturbation"])
 
     def params(self) -> dict:
-        return {"sigma": self.sigma, "eta": self.eta, "per_example": self.per_example}
+        return {
+            "sigma": self.sigma,
+            "eta": self.eta,
+            "eta_schedule": self.eta_schedule,
+            "per_example": self.per_example,
+        }
 
     def step_size(self, step: int) -> float:
-        return float(self.eta)
+        return scheduled(self.eta, self.eta_schedule, step)
 
     def memory_fields(self) -> tuple[MemoryField, ...]:
         return (MemoryField("eligibility", "float64", scale=0.01),)
@@ -93,7 +101,9 @@ class NodePerturbation(Rule):
 
     def _update(self, ctx: RuleContext) -> Change:
         eligibility = ctx.coincidence
-        return Change(dw=scalar(self.dtype, self.eta) * eligibility, memory={"eligibility": eligibility})
+        return Change(
+            dw=scalar(self.dtype, self.step_size(ctx.step)) * eligibility, memory={"eligibility": eligibility}
+        )
 
     update_local = _update
     update_batch = _update

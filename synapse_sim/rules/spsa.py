@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..scenario import Field, nonzero_step
-from .base import Change, MemoryField, Pass, Rule, RuleContext, scalar
+from .base import Change, MemoryField, Pass, Rule, RuleContext, scalar, scheduled
 from .registry import register_rule
 
 SECTIONS = {
@@ -22,6 +22,9 @@ SECTIONS = {
             "SPSA step a (a_t = a, or a / (t + 1 + A)^0.602 with the standard schedule)",
             low=0.0,
             check=nonzero_step("the SPSA step", 0.002),
+        ),
+        "a_schedule": Field(
+            "schedule", [], "[[iteration, a], ...]: the step a from that iteration on (a step cut, as Q-AGREL's)"
         ),
         "c": Field("float", 0.001, "SPSA perturbation size c (c_t = c, or c / (t + 1)^0.101)", low=1e-12),
         "schedule": Field(
@@ -47,6 +50,7 @@ class SPSA(Rule):
 
     Args:
         a: step size a (Spall's a).
+        a_schedule: ``[[iteration, a], ...]``: a replaced from that iteration on (under either schedule).
         c: perturbation size c (Spall's c).
         schedule: ``"constant"`` or ``"standard"`` (a_t = a/(t + 1 + A)^0.602, c_t = c/(t + 1)^0.101).
         stability: A of the standard schedule.
@@ -58,9 +62,10 @@ class SPSA(Rule):
     sections = SECTIONS
     broadcast_label = "g = (L+ - L-) / 2c"
 
-    def __init__(self, a=0.002, c=0.001, schedule="constant", stability=0.0, broadcast="real"):
+    def __init__(self, a=0.002, c=0.001, schedule="constant", stability=0.0, broadcast="real", a_schedule=()):
         self.broadcast_kind = broadcast
         self.a = a
+        self.a_schedule = [list(x) for x in a_schedule]
         self.c = c
         self.schedule = schedule
         self.stability = stability
@@ -72,6 +77,7 @@ class SPSA(Rule):
     def params(self) -> dict:
         return {
             "a": self.a,
+            "a_schedule": self.a_schedule,
             "c": self.c,
             "schedule": self.schedule,
             "stability": self.stability,
@@ -80,10 +86,11 @@ class SPSA(Rule):
 
     def gains(self, step: int) -> tuple[float, float]:
         """(a_t, c_t) at ``step`` (t = step - 1 counts from 0, as in Spall's schedule)."""
+        a = scheduled(self.a, self.a_schedule, step) if self.a_schedule else self.a
         if self.schedule == "standard":
             t = step - 1
-            return self.a / (t + 1 + self.stability) ** 0.602, self.c / (t + 1) ** 0.101
-        return float(self.a), float(self.c)
+            return a / (t + 1 + self.stability) ** 0.602, self.c / (t + 1) ** 0.101
+        return float(a), float(self.c)
 
     def step_size(self, step: int) -> float:
         return self.gains(step)[0]

@@ -7,9 +7,9 @@ runs the paper's protocol (batch 100; the held-out check every 5 epochs; stop wh
 row agree to 0.1 %, else after ``max_epochs`` epochs, the learning rate cut tenfold at half of
 them) and is counted in epochs. Learning rates are the paper's (Q-AGREL 0.5, feedback
 alignment 0.1, error-backprop 0.1) or, with ``tune``, each method's best of the same grid
-(the paper's rate x 1/3, 1, 3) on a tuning seed the table does not report: every method gets
-the same budget. Independent feedback weights start at the forward weights' scale. Results
-folders are resumable (run_jobs).
+(the paper's rate x 1/3, 1, 3; the ``fine`` grid adds x 1/sqrt 3 and sqrt 3) on a tuning seed the
+table does not report: every method gets the same budget. Independent feedback weights start at
+the forward weights' scale. Results folders are resumable (run_jobs).
 """
 
 from __future__ import annotations
@@ -32,7 +32,13 @@ METHODS = (
 NETWORKS = ((300,), (300, 100))
 BATCH = 100
 CHECK_EPOCHS = 5
-RATE_FACTORS = (1 / 3, 1, 3)  # the tuning grid, as multiples of the paper's rate (the same for every method)
+# the tuning grids, as multiples of the paper's rate (the same for every method); "fine" holds "coarse",
+# so its runs extend a coarse tuning folder rather than repeat it
+RATE_GRIDS = {
+    "coarse": (1 / 3, 1, 3),
+    "fine": (1 / 3, 1 / math.sqrt(3), 1, math.sqrt(3), 3),
+}
+RATE_GRID_NAMES = {"coarse": "1/3, 1, 3", "fine": "1/3, 1/sqrt 3, 1, sqrt 3, 3"}
 TUNING_SEED = 1000  # the seed of the tuning runs: its split is none of the table's seeds' (0..N-1)
 
 
@@ -104,10 +110,12 @@ def qagrel_jobs(
     return jobs
 
 
-def tune_rates(base: Scenario, out_root, processes=None, max_epochs: int = 1000, networks=NETWORKS):
-    """Each method's best rate of the grid on ``TUNING_SEED`` (highest held-out accuracy at the stop;
-    a diverged run counts as 0). Returns ({"label|net": rate}, the grid's rows)."""
-    jobs = qagrel_jobs(base, [TUNING_SEED], out_root, max_epochs, networks, factors=RATE_FACTORS)
+def tune_rates(
+    base: Scenario, out_root, processes=None, max_epochs: int = 1000, networks=NETWORKS, grid_name: str = "coarse"
+):
+    """Each method's best rate of the grid ``grid_name`` on ``TUNING_SEED`` (highest held-out accuracy
+    at the stop; a diverged run counts as 0). Returns ({"label|net": rate}, the grid's rows)."""
+    jobs = qagrel_jobs(base, [TUNING_SEED], out_root, max_epochs, networks, factors=rate_grid(grid_name))
     summaries = run_jobs(jobs, processes, runner=run_or_report)
     best: dict[str, tuple[float, float]] = {}
     grid = []
@@ -118,6 +126,13 @@ def tune_rates(base: Scenario, out_root, processes=None, max_epochs: int = 1000,
         if job.label not in best or accuracy > best[job.label][1]:
             best[job.label] = (rate, accuracy)
     return {label: rate for label, (rate, _) in best.items()}, grid
+
+
+def rate_grid(name: str) -> tuple[float, ...]:
+    try:
+        return RATE_GRIDS[name]
+    except KeyError:
+        raise ValueError(f"unknown rate grid {name!r}; use one of {', '.join(RATE_GRIDS)}") from None
 
 
 def method_folder(label: str) -> str:
@@ -165,10 +180,11 @@ def table_rows(jobs, summaries, n_train: int) -> list[dict]:
     return rows
 
 
-def markdown(rows: list[dict], source: str, grid=None) -> str:
+def markdown(rows: list[dict], source: str, grid=None, grid_name: str = "coarse") -> str:
     tuning = (
-        f" Learning rates: each method's best of its paper rate x {{1/3, 1, 3}} on tuning seed {TUNING_SEED} "
-        "(held-out accuracy at the stop; the same 3 runs per method and network)."
+        f" Learning rates: each method's best of its paper rate x {{{RATE_GRID_NAMES[grid_name]}}} on tuning seed "
+        f"{TUNING_SEED} (held-out accuracy at the stop; the same {len(rate_grid(grid_name))} runs per method and "
+        "network)."
         if grid
         else " Learning rates: the paper's, not tuned."
     )
@@ -269,10 +285,12 @@ def class_figure(jobs, summaries, n_train: int, methods=("Q-AGREL, symmetric", "
     return fig
 
 
-def write_qagrel_table(out_root, jobs, summaries, n_train: int, source: str, grid=None) -> tuple[str, list[dict]]:
+def write_qagrel_table(
+    out_root, jobs, summaries, n_train: int, source: str, grid=None, grid_name: str = "coarse"
+) -> tuple[str, list[dict]]:
     out_root = Path(out_root)
     rows = table_rows(jobs, summaries, n_train)
-    text = markdown(rows, source, grid)
+    text = markdown(rows, source, grid, grid_name)
     write_rows(out_root, "qagrel_table", rows, text)
     reward_figure(jobs, summaries, n_train).savefig(out_root / "qagrel_rewards.png", dpi=110)
     class_figure(jobs, summaries, n_train).savefig(out_root / "qagrel_classes.png", dpi=110)
@@ -280,16 +298,30 @@ def write_qagrel_table(out_root, jobs, summaries, n_train: int, source: str, gri
 
 
 def qagrel_table(
-    task: str, data, seeds, out_root, processes=None, max_epochs: int = 1000, networks=NETWORKS, tune=False
+    task: str,
+    data,
+    seeds,
+    out_root,
+    processes=None,
+    max_epochs: int = 1000,
+    networks=NETWORKS,
+    tune=False,
+    grid_name: str = "coarse",
 ):
     """Run (or resume) every job and write ``qagrel_table.md`` / ``.csv`` / ``.json``, ``qagrel_rewards.png``
-    and ``qagrel_classes.png``; with ``tune``, first the rate grid on the tuning seed (``out_root/tuning``)."""
+    and ``qagrel_classes.png``; with ``tune``, first the rate grid ``grid_name`` on the tuning seed
+    (``out_root/tuning``)."""
     if tune and TUNING_SEED in seeds:
         raise ValueError(f"seed {TUNING_SEED} is the tuning seed; the table's seeds must differ from it")
+    rate_grid(grid_name)
     base = base_scenario(task, data)
-    rates, grid = tune_rates(base, Path(out_root) / "tuning", processes, max_epochs, networks) if tune else (None, None)
+    rates, grid = (
+        tune_rates(base, Path(out_root) / "tuning", processes, max_epochs, networks, grid_name)
+        if tune
+        else (None, None)
+    )
     jobs = qagrel_jobs(base, seeds, out_root, max_epochs, networks, rates)
     summaries = run_jobs(jobs, processes, runner=run_or_report)
     n_train = training_size(base)
     source = summaries[0].get("data", {}).get("source") or ("scikit-learn 8x8 digits" if task == "digits" else task)
-    return write_qagrel_table(out_root, jobs, summaries, n_train, source, grid)
+    return write_qagrel_table(out_root, jobs, summaries, n_train, source, grid, grid_name)
