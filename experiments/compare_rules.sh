@@ -53,3 +53,10 @@ $PY experiments/tune_compare.py --data "$DATA" --evaluations 20000 --out "$OUT/t
   "$S/notmnist_32hu_node_perturbation.toml@task.batch_interval=100" \
   $S/notmnist_32hu_gd.toml \
   --data "$DATA" --seeds 3 --evaluations 100000 --thresholds 0.85 0.88 0.89 0.9 --out "$OUT/32hu_batch"
+
+# 4. 32 HU, a third round: a tenfold step cut at half the tuning budget, or none (docs/results.md, "A third
+#    round: a step cut"); SPSA and synaptic RL chose none, node perturbation the cut
+$PY experiments/tune_compare.py --data "$DATA" --evaluations 20000 --out "$OUT/tune_32hu_cut" \
+  "$S/notmnist_32hu.toml@synapse.alpha_s=0.001:synapse.alpha_s_schedule=[[60000, 0.0005]],[[10000, 0.0001]]" \
+  "$S/notmnist_32hu_spsa.toml@spsa.a=0.005@task.batch_interval=100:spsa.a_schedule=[],[[5001, 0.0005]]" \
+  "$S/notmnist_32hu_node_perturbation.toml@node_perturbation.eta=0.3@task.batch_interval=100:node_perturbation.eta_schedule=[],[[5001, 0.03]]"

@@ -6,7 +6,8 @@
         scenarios/notmnist_0hu_node_perturbation.toml:node_perturbation.eta=0.1,0.3,1,3 \\
         scenarios/notmnist_0hu_gd.toml:gradient.learning_rate=0.03,0.1,0.3,1
 
-Each ``SCENARIO:KEY=V1,V2,...`` runs once per value on the tuning seed (default 100, a split
+Each ``SCENARIO:KEY=V1,V2,...`` (a value may be a TOML list: ``spsa.a_schedule=[],[[5001, 0.0005]]``)
+runs once per value on the tuning seed (default 100, a split
 the comparison never reports) for the same number of loss evaluations. The value with the
 highest *mean* held-out accuracy over the budget's checks wins (the area under the learning
 curve: it rewards learning fast and ending high); gradient descent, which runs to its own
@@ -24,6 +25,17 @@ from synapse_sim.studies.compare import compare_jobs, first_reaching, parse_item
 from synapse_sim.studies.experiments import run_jobs
 
 
+def split_values(text: str) -> list[str]:
+    """``V1,V2,...`` split at the commas outside brackets, so a value may be a list."""
+    values, depth, start = [], 0, 0
+    for i, char in enumerate(text):
+        depth += {"[": 1, "]": -1}.get(char, 0)
+        if char == "," and depth == 0:
+            values.append(text[start:i])
+            start = i + 1
+    return [*values, text[start:]]
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("grids", nargs="+", help="SCENARIO:KEY=V1,V2,... (SCENARIO may carry @key=value overrides)")
@@ -39,7 +51,7 @@ def main(argv=None) -> int:
         key, values = assignment.split("=", 1)
         base, own = parse_item(item)
         stem = "@".join([Path(item.split("@")[0]).stem, *own])
-        for value in values.split(","):
+        for value in split_values(values):
             scenario = base.with_sets([*own, f"{key}={value}"])
             scenario = scenario.with_overrides({"run.name": f"{stem}_{key.split('.')[-1]}{value}"})
             jobs += compare_jobs([scenario], [args.seed], args.out, args.evaluations, data=args.data)
