@@ -86,7 +86,7 @@ class SPSA(Rule):
 
     def gains(self, step: int) -> tuple[float, float]:
         """(a_t, c_t) at ``step`` (t = step - 1 counts from 0, as in Spall's schedule)."""
-        a = scheduled(self.a, self.a_schedule, step) if self.a_schedule else self.a
+        a = scheduled(self.a, self.a_schedule, step)
         if self.schedule == "standard":
             t = step - 1
             return a / (t + 1 + self.stability) ** 0.602, self.c / (t + 1) ** 0.101
