@@ -10,7 +10,7 @@ import pytest
 
 from synapse_sim import Scenario
 from synapse_sim.cli import main
-from synapse_sim.studies.compare import compare_jobs, compare_rows, validation_curve, write_compare
+from synapse_sim.studies.compare import compare_jobs, compare_rows, first_reaching, validation_curve, write_compare
 from synapse_sim.studies.experiments import run_jobs
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -42,6 +42,14 @@ def test_every_rule_gets_the_same_budget_and_the_same_starting_network(tmp_path)
     rows = compare_rows(jobs, summaries)
     assert [r["method"] for r in rows] == ["spsa", "synaptic_rl"]
     assert all(r["seeds"] == [0, 1] and r["currency"] == "loss evaluations" for r in rows)
+    for row in rows:  # the median over the seeds (issue 18 reports it beside the mean) of each run's first check
+        for t in (0.8, 0.85):
+            firsts = [
+                first_reaching(*validation_curve(j.out_dir, j.scenario), t) for j in jobs if j.label == row["label"]
+            ]
+            expected = int(np.median(firsts)) if None not in firsts else None
+            assert row[f"median_to_{round(100 * t)}"] == expected
+    assert any(row["median_to_80"] is not None for row in rows)
 
     table, _ = write_compare(tmp_path, jobs, summaries)
     assert "spsa" in table and "synaptic_rl" in table

@@ -147,6 +147,7 @@ def compare_rows(jobs: list[Job], summaries: list[dict], thresholds=THRESHOLDS, 
             hit = [r for r in reached if r is not None]
             every = len(hit) == len(reached)
             row[f"to_{round(100 * t)}"] = int(np.mean(hit)) if every else None
+            row[f"median_to_{round(100 * t)}"] = int(np.median(hit)) if every else None
             row[f"reached_{round(100 * t)}"] = f"{len(hit)}/{len(reached)}"
             # seconds: each run's wall time pro rata to the work done by its first check at t
             seconds = [
