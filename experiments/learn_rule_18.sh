@@ -36,3 +36,14 @@ $SS compare "$S/notmnist_0hu_keep_or_revert.toml@rule=learned_tabular" \
 $SS compare "$S/notmnist_0hu_keep_or_revert.toml@rule=learned_momentum_real" \
   --data "$DATA" --seed-list 5 6 7 8 9 --evaluations 40000 --check-every 500 --out "$OUT/0hu_40k"
 .venv/bin/python experiments/report_learn_rule.py "$OUT/0hu_10k" "$OUT/0hu_10k_b" --out "$OUT/report_0hu"
+
+# 4. 784-32-10: keep-or-revert's step tuned the same way at 32 HU (seed 100, 20,000 evaluations, issue 9's
+#    32 HU tuning budget; SPSA's a = 0.005 comes from issue 9's), then the meta-test on seeds 5-9 at 100,000
+.venv/bin/python experiments/tune_compare.py --data "$DATA" --evaluations 20000 --out "$OUT/tune_32hu" \
+  $S/notmnist_32hu_keep_or_revert.toml:keep_or_revert.a=0.001,0.002,0.004,0.008
+$SS compare "$S/notmnist_32hu_keep_or_revert.toml@rule=learned_momentum_real" \
+  "$S/notmnist_32hu_keep_or_revert.toml@keep_or_revert.a=0.004" \
+  --data "$DATA" --seed-list 5 6 7 8 9 --evaluations 100000 --check-every 500 --thresholds 0.8 0.85 0.88 0.9 \
+  --out "$OUT/32hu_100k"
+.venv/bin/python experiments/report_learn_rule.py "$OUT/32hu_100k" --out "$OUT/report_32hu" --thresholds 0.8 0.85 0.88 0.9 \
+  --title "notMNIST 784-32-10: held-out accuracy per loss evaluation (seeds 5-9)"

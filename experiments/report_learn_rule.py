@@ -4,7 +4,8 @@
 
 Every ``RULE_FOLDER/seedN`` under the given compare folders is read back (nothing is run); rows are
 labelled by the rule's folder name, or by ``--label FOLDER_SUBSTRING LABEL`` (the first that matches).
-Writes OUT.md (the table, with the median evaluations to 80 / 85 / 88 % beside the mean) and OUT.png.
+Writes OUT.md (the table, with the median evaluations to each threshold, 80 / 85 / 88 % unless
+``--thresholds`` says otherwise, beside the mean) and OUT.png.
 """
 
 from __future__ import annotations
@@ -31,10 +32,10 @@ def jobs_in(folders, labels: dict[str, str]) -> list[Job]:
     return jobs
 
 
-def median_cells(row: dict) -> list[str]:
+def median_cells(row: dict, thresholds=THRESHOLDS) -> list[str]:
     """Evaluations to each threshold, the median over the seeds (or how many seeds got there)."""
     cells = []
-    for t in THRESHOLDS:
+    for t in thresholds:
         key = round(100 * t)
         median = row[f"median_to_{key}"]
         cells.append(f"{median:,}" if median is not None else f"{row[f'reached_{key}']} runs")
@@ -46,15 +47,18 @@ def main(argv=None) -> int:
     parser.add_argument("folders", nargs="+")
     parser.add_argument("--label", action="append", nargs=2, default=[], metavar=("SUBSTRING", "LABEL"))
     parser.add_argument("--title", default="notMNIST: held-out accuracy per loss evaluation (seeds 5-9)")
+    parser.add_argument("--thresholds", type=float, nargs="+", default=list(THRESHOLDS))
     parser.add_argument("--out", required=True)
     args = parser.parse_args(argv)
     labels = dict(args.label)
     jobs = jobs_in(args.folders, labels)
     summaries = [json.loads((j.out_dir / "summary.json").read_text()) for j in jobs]
-    rows = compare_rows(jobs, summaries)
-    table = compare_markdown(rows)
-    median_lines = ["", "| rule | median to 80 % | median to 85 % | median to 88 % |", "|---|---|---|---|"]
-    median_lines += [f"| {row['label']} | " + " | ".join(median_cells(row)) + " |" for row in rows]
+    thresholds = args.thresholds
+    rows = compare_rows(jobs, summaries, thresholds)
+    table = compare_markdown(rows, thresholds)
+    head = ["rule"] + [f"median to {round(100 * t)} %" for t in thresholds]
+    median_lines = ["", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    median_lines += [f"| {row['label']} | " + " | ".join(median_cells(row, thresholds)) + " |" for row in rows]
     atomic_write_text(Path(f"{args.out}.md"), table + "\n" + "\n".join(median_lines) + "\n")
     compare_figure(jobs, title=args.title).savefig(f"{args.out}.png", dpi=100)
     print(table + "\n" + "\n".join(median_lines))
