@@ -146,14 +146,15 @@ def compare_rows(jobs: list[Job], summaries: list[dict], thresholds=THRESHOLDS, 
             reached = [first_reaching(x, acc, t) for x, acc in curves]
             hit = [r for r in reached if r is not None]
             every = len(hit) == len(reached)
-            row[f"to_{round(100 * t)}"] = int(np.mean(hit)) if every else None
-            row[f"median_to_{round(100 * t)}"] = int(np.median(hit)) if every else None
-            row[f"reached_{round(100 * t)}"] = f"{len(hit)}/{len(reached)}"
+            key = round(100 * t)
+            row[f"to_{key}"] = int(np.mean(hit)) if every else None
+            row[f"median_to_{key}"] = int(np.median(hit)) if every else None
+            row[f"reached_{key}"] = f"{len(hit)}/{len(reached)}"
             # seconds: each run's wall time pro rata to the work done by its first check at t
             seconds = [
                 s["wall_time_s"] * r / x[-1] for (x, _), (_, s), r in zip(curves, runs, reached, strict=True) if r
             ]
-            row[f"seconds_to_{round(100 * t)}"] = round(float(np.mean(seconds)), 1) if every else None
+            row[f"seconds_to_{key}"] = round(float(np.mean(seconds)), 1) if every else None
         rows.append(row)
     return rows
 
