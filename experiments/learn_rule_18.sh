@@ -47,3 +47,15 @@ $SS compare "$S/notmnist_32hu_keep_or_revert.toml@rule=learned_momentum_real" \
   --out "$OUT/32hu_100k"
 .venv/bin/python experiments/report_learn_rule.py "$OUT/32hu_100k" --out "$OUT/report_32hu" --thresholds 0.8 0.85 0.88 0.9 \
   --title "notMNIST 784-32-10: held-out accuracy per loss evaluation (seeds 5-9)"
+
+# 5. the other tuned hand-made rules at 784-32-10, same seeds and budget: sign-SPSA's step tuned as in 4
+#    (a = 0.0016 of 0.0008-0.0064); SPSA (a = 0.005) and synaptic RL (alpha_s = 1e-3, halved at 60,000) keep
+#    issue 9's 32 HU tuning by the same protocol
+.venv/bin/python experiments/tune_compare.py --data "$DATA" --evaluations 20000 --out "$OUT/tune_32hu_sign" \
+  "$S/notmnist_32hu_spsa.toml@spsa.broadcast=sign:spsa.a=0.0008,0.0016,0.0032,0.0064"
+$SS compare "$S/notmnist_32hu_spsa.toml@spsa.a=0.005" "$S/notmnist_32hu_spsa.toml@spsa.broadcast=sign@spsa.a=0.0016" \
+  "$S/notmnist_32hu.toml@synapse.alpha_s=0.001@synapse.alpha_s_schedule=[[60000, 0.0005]]" \
+  --data "$DATA" --seed-list 5 6 7 8 9 --evaluations 100000 --check-every 500 --thresholds 0.8 0.85 0.88 0.9 \
+  --out "$OUT/32hu_100k_b"
+.venv/bin/python experiments/report_learn_rule.py "$OUT/32hu_100k" "$OUT/32hu_100k_b" --out "$OUT/report_32hu" \
+  --thresholds 0.8 0.85 0.88 0.9 --title "notMNIST 784-32-10: held-out accuracy per loss evaluation (seeds 5-9)"
