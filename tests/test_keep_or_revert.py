@@ -87,3 +87,40 @@ def test_a_velocity_changes_the_search_and_stays_exact_across_a_resume():
     resumed.run(150)
     np.testing.assert_array_equal(resumed.population.weights, engine.population.weights)
     np.testing.assert_array_equal(resumed.population.state["velocity"], engine.population.state["velocity"])
+
+
+def test_the_one_fifth_rule_grows_the_step_on_a_kept_bit_and_shrinks_it_on_a_reverted_one():
+    """The step each step tried, replayed from the bits: a_{t+1} = a_t exp(k (kept - p)); kept = tried, still."""
+    k, p = 5 / 12, 0.2
+    engine = VectorEngine(scenario(**{"keep_or_revert.adapt_rate": k, "iterations": 120}))
+    a = 0.05
+    for t in range(1, 121):
+        before = engine.population.weights.copy()
+        delta = engine.simulation.rule.draw(generator(engine.simulation.seed, STREAM_STEP, t), before.size, t)
+        result = engine.step()
+        assert result.step_size == a
+        tried = before + np.float64(a) * delta["perturbation"]
+        assert np.array_equal(engine.population.weights, tried if result.reward == 1 else before)
+        a *= float(np.exp(k * ((result.reward == 1) - p)))
+    assert engine.simulation.rule.step_now == a != 0.05
+
+
+def test_the_adapted_step_is_the_same_in_both_views_and_across_a_resume():
+    from test_mirror import assert_same_state, run_both
+
+    adapted = scenario(**{"keep_or_revert.adapt_rate": 0.5, "keep_or_revert.target_success": 0.3, "iterations": 80})
+    vector, model = run_both(adapted, 40)
+    assert_same_state(vector, model)
+    assert vector.checkpoint()["step_now"] != 0.05
+    straight = VectorEngine(adapted)
+    straight.run(80)
+    resumed = VectorEngine(adapted)
+    resumed.restore(vector.checkpoint())
+    resumed.run(40)
+    np.testing.assert_array_equal(resumed.population.weights, straight.population.weights)
+    assert resumed.simulation.rule.step_now == straight.simulation.rule.step_now
+
+
+def test_a_success_rule_outside_its_range_is_refused_with_the_key():
+    with pytest.raises(Exception, match="target_success"):
+        scenario(**{"keep_or_revert.adapt_rate": 0.4, "keep_or_revert.target_success": 1.5})

@@ -29,6 +29,7 @@ SHIPPED = {
     "spsa_cut": lambda: SPSA(a=0.05, c=0.01, a_schedule=[[2, 0.005]]),
     "spsa_sign": lambda: SPSA(a=0.05, c=0.01, broadcast="sign"),
     "keep_or_revert": lambda: KeepOrRevert(a=0.05),
+    "keep_or_revert_one_fifth": lambda: KeepOrRevert(a=0.05, adapt_rate=5 / 12),
     "momentum_search": lambda: MomentumSearch(c=0.05, beta=0.7, rho_kept=0.6, rho_dropped=0.9, eta=0.3),
     "momentum_search_real": lambda: MomentumSearch(
         c=0.05, decay=0.01, beta=0.7, rho_kept=0.6, rho_dropped=0.9, eta=0.3, broadcast="real"

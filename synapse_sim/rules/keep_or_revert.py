@@ -7,7 +7,10 @@ otherwise it stays where it was. The reference is the kept network's loss: the t
 kept step, unchanged after a rejected one, and a reference pass (counted) when the minibatch is
 redrawn. The tried weights are evaluated as ``w + a Delta`` and a kept step adds the same
 ``a Delta``, so the network that is kept is exactly the one that was evaluated (no undo, no rounding).
-One loss evaluation per step.
+One loss evaluation per step. With ``adapt_rate`` k > 0 the step follows Rechenberg's 1/5 success
+rule in its smooth form (Kern et al. 2004): after each step a <- a exp(k (s - p)), s = 1 if kept,
+p = ``target_success``, so a grows while more than p of the steps are kept and shrinks otherwise.
+Every synapse hears the same bit, so each can keep the same a: the rule stays local.
 """
 
 from __future__ import annotations
@@ -26,6 +29,21 @@ SECTIONS = {
             "step a: every synapse tries +-a; the step is kept if the loss fell",
             low=0.0,
             check=nonzero_step("the keep-or-revert step", 0.002),
+        ),
+        "adapt_rate": Field(
+            "float",
+            0.0,
+            "k of the 1/5 success rule a <- a exp(k (kept - target_success)); 0: a constant step "
+            "(5/12: Auger and Hansen's exp(1/3) per success)",
+            low=0.0,
+            high=10.0,
+        ),
+        "target_success": Field(
+            "float",
+            0.2,
+            "p of the 1/5 success rule: the share of kept steps the adapted a settles at",
+            low=0.01,
+            high=0.99,
         ),
     }
 }
@@ -70,7 +88,9 @@ class KeepOrRevert(StepSearch):
     """Random search with one bit per evaluation: try w + a Delta, keep it if the loss fell.
 
     Args:
-        a: the step a each synapse tries (+a or -a, its own Rademacher draw).
+        a: the step a each synapse tries (+a or -a, its own Rademacher draw); the start of an adapted step.
+        adapt_rate: k of the 1/5 success rule (0: the step stays a).
+        target_success: p, the share of kept steps the adapted step settles at (Rechenberg: 1/5).
     """
 
     name = "keep_or_revert"
@@ -78,25 +98,36 @@ class KeepOrRevert(StepSearch):
     sections = SECTIONS
     broadcast_label = "kept (+1) / reverted (-1)"
 
-    def __init__(self, a=0.002):
+    def __init__(self, a=0.002, adapt_rate=0.0, target_success=0.2):
         self.a = a
+        self.adapt_rate = adapt_rate
+        self.target_success = target_success
         self.reference_loss = np.nan
+        self.step_now = self.step_taken = float(a)  # the step of the next proposal; the one this step tried
 
     @classmethod
     def from_scenario(cls, scenario, topology, dtype) -> KeepOrRevert:
         return cls(**scenario["keep_or_revert"])
 
     def params(self) -> dict:
-        return {"a": self.a}
+        return {"a": self.a, "adapt_rate": self.adapt_rate, "target_success": self.target_success}
+
+    def shared_state(self) -> dict[str, np.ndarray]:
+        return {**super().shared_state(), "step_now": np.array(self.step_now, dtype=np.float64)}
+
+    def load_shared_state(self, state) -> None:
+        super().load_shared_state(state)
+        if "step_now" in state:
+            self.step_now = self.step_taken = float(state["step_now"])
 
     def step_size(self, step: int) -> float:
-        return float(self.a)
+        return self.step_taken
 
     def memory_fields(self) -> tuple[MemoryField, ...]:
         return (MemoryField("perturbation", "int8", values=(-1, 1)),)
 
     def _propose(self, ctx: RuleContext, delta) -> Change:
-        return Change(memory={"perturbation": delta}, offsets=(scalar(self.dtype, self.a) * delta,))
+        return Change(memory={"perturbation": delta}, offsets=(scalar(self.dtype, self.step_now) * delta,))
 
     def propose_local(self, ctx: RuleContext) -> Change:
         return self._propose(ctx, np.int8(ctx.draws["perturbation"]))
@@ -106,7 +137,11 @@ class KeepOrRevert(StepSearch):
 
     def broadcast(self, evaluations, step: int) -> int:
         (tried,) = evaluations
-        return KEPT if self.accept(tried.loss) else REVERTED
+        kept = self.accept(tried.loss)
+        self.step_taken = self.step_now
+        if self.adapt_rate:
+            self.step_now = self.step_now * float(np.exp(self.adapt_rate * (float(kept) - self.target_success)))
+        return KEPT if kept else REVERTED
 
     def sample_broadcast(self, rng, n_examples: int = 8) -> int:
         return int(rng.choice([KEPT, REVERTED]))
@@ -114,7 +149,7 @@ class KeepOrRevert(StepSearch):
     def _update(self, ctx: RuleContext) -> Change:
         if ctx.broadcast != KEPT:
             return NO_CHANGE
-        return Change(dw=scalar(self.dtype, self.a) * ctx.memory["perturbation"])
+        return Change(dw=scalar(self.dtype, self.step_taken) * ctx.memory["perturbation"])
 
     update_local = _update
     update_batch = _update
