@@ -11,7 +11,7 @@ S=scenarios
 
 # 1. meta-training (never reads notMNIST): CMA-ES, 8 candidates per generation, one lifetime per task
 $SS learn-rule momentum_search --budget 10000 --generations 6 --population 8 --out "$OUT/momentum_real"
-$SS learn-rule tabular --budget 5000 --generations 1 --population 8 --out "$OUT/tabular"  # 1: all there was time for
+$SS learn-rule tabular --budget 5000 --generations 10 --population 8 --out "$OUT/tabular"
 # not run yet: learn-rule momentum_search_bit --budget 5000 --generations 6 --population 8 --out "$OUT/momentum_bit"
 # (the shipped rule files learned_momentum_real and learned_tabular are these rule.toml files)
 
@@ -67,3 +67,10 @@ $SS compare "$S/notmnist_32hu_spsa.toml@spsa.a=0.005" \
   --out "$OUT/32hu_100k_b" --processes 1
 .venv/bin/python experiments/report_learn_rule.py "$OUT/32hu_100k" "$OUT/32hu_100k_b" --out "$OUT/report_32hu" \
   --thresholds 0.8 0.85 0.88 0.9 --title "notMNIST 784-32-10: held-out accuracy per loss evaluation (seeds 5-9)"
+
+# 6. the learned tabular rule after its 10 generations (the shipped learned_tabular) on the meta-test seeds
+$SS compare "$S/notmnist_0hu_keep_or_revert.toml@rule=learned_tabular" \
+  --data "$DATA" --seed-list 5 6 7 8 9 --evaluations 10000 --check-every 500 --out "$OUT/0hu_10k_tabular"
+$SS compare "$S/notmnist_32hu_keep_or_revert.toml@rule=learned_tabular" \
+  --data "$DATA" --seed-list 5 6 7 8 9 --evaluations 100000 --check-every 500 --thresholds 0.8 0.85 0.88 0.9 \
+  --out "$OUT/32hu_100k_tabular"

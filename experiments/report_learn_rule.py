@@ -2,7 +2,8 @@
 
     python experiments/report_learn_rule.py --out docs/learn_rule_0hu RUNS/0hu_10k RUNS/0hu_10k_b
 
-Every ``RULE_FOLDER/seedN`` under the given compare folders is read back (nothing is run); rows are
+Every finished ``RULE_FOLDER/seedN`` under the given compare folders is read back (nothing is run; an
+interrupted run is left out); rows are
 labelled by the rule's folder name, or by ``--label FOLDER_SUBSTRING LABEL`` (the first that matches).
 Writes OUT.md (the table, with the median evaluations to each threshold, 80 / 85 / 88 % unless
 ``--thresholds`` says otherwise, beside the mean) and OUT.png.
@@ -21,10 +22,15 @@ from synapse_sim.studies.jobs import Job
 
 
 def jobs_in(folders, labels: dict[str, str]) -> list[Job]:
+    """The finished runs under ``folders``; an interrupted one (a study stopped for time) is left out, and said."""
     jobs = []
     for folder in folders:
         for run in sorted(Path(folder).glob("*/seed*")):
             if not (run / "summary.json").is_file():
+                continue
+            status = json.loads((run / "summary.json").read_text()).get("status", "")
+            if status.startswith("interrupted"):
+                print(f"left out, {status}: {run}")
                 continue
             name = run.parent.name
             label = next((v for k, v in labels.items() if k in name), name)
