@@ -74,3 +74,8 @@ $SS compare "$S/notmnist_0hu_keep_or_revert.toml@rule=learned_tabular" \
 $SS compare "$S/notmnist_32hu_keep_or_revert.toml@rule=learned_tabular" \
   --data "$DATA" --seed-list 5 6 7 8 9 --evaluations 100000 --check-every 500 --thresholds 0.8 0.85 0.88 0.9 \
   --out "$OUT/32hu_100k_tabular"
+.venv/bin/python experiments/report_learn_rule.py "$OUT/32hu_100k" "$OUT/32hu_100k_b" "$OUT/32hu_100k_tabular" \
+  --out "$OUT/report_32hu" --thresholds 0.8 0.85 0.88 0.9 --label learned_momentum "learned_momentum_real (real b)" \
+  --label keep_or_revert.a=0.004 "keep-or-revert a=0.004 (1 bit)" --label spsa.a=0.005 "SPSA a=0.005 (real g)" \
+  --label learned_tabular "learned_tabular (1 bit; 10 generations)" \
+  --title "notMNIST 784-32-10: held-out accuracy per loss evaluation (seeds 5-9)"  # docs/learn_rule_32hu.png
