@@ -64,9 +64,7 @@ $SS compare "$S/notmnist_32hu_keep_or_revert.toml@rule=learned_momentum_real" \
   "$S/notmnist_32hu_spsa.toml@spsa.broadcast=sign:spsa.a=0.0008,0.0016,0.0032,0.0064"
 $SS compare "$S/notmnist_32hu_spsa.toml@spsa.a=0.005" \
   --data "$DATA" --seed-list 5 6 7 8 9 --evaluations 100000 --check-every 500 --thresholds 0.8 0.85 0.88 0.9 \
-  --out "$OUT/32hu_100k_b" --processes 1
-.venv/bin/python experiments/report_learn_rule.py "$OUT/32hu_100k" "$OUT/32hu_100k_b" --out "$OUT/report_32hu" \
-  --thresholds 0.8 0.85 0.88 0.9 --title "notMNIST 784-32-10: held-out accuracy per loss evaluation (seeds 5-9)"
+  --out "$OUT/32hu_100k_b" --processes 1  # reported with step 6's folder below
 
 # 6. the learned tabular rule after its 10 generations (the shipped learned_tabular) on the meta-test seeds
 $SS compare "$S/notmnist_0hu_keep_or_revert.toml@rule=learned_tabular" \

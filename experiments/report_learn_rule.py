@@ -21,21 +21,23 @@ from synapse_sim.studies.compare import THRESHOLDS, compare_figure, compare_mark
 from synapse_sim.studies.jobs import Job
 
 
-def jobs_in(folders, labels: dict[str, str]) -> list[Job]:
-    """The finished runs under ``folders``; an interrupted one (a study stopped for time) is left out, and said."""
-    jobs = []
+def jobs_in(folders, labels: dict[str, str]) -> tuple[list[Job], list[dict]]:
+    """The finished runs under ``folders`` and their summaries; an interrupted one (a study stopped for
+    time) is left out, and said."""
+    jobs, summaries = [], []
     for folder in folders:
         for run in sorted(Path(folder).glob("*/seed*")):
             if not (run / "summary.json").is_file():
                 continue
-            status = json.loads((run / "summary.json").read_text()).get("status", "")
-            if status.startswith("interrupted"):
-                print(f"left out, {status}: {run}")
+            summary = json.loads((run / "summary.json").read_text())
+            if summary.get("status", "").startswith("interrupted"):
+                print(f"left out, {summary['status']}: {run}")
                 continue
             name = run.parent.name
             label = next((v for k, v in labels.items() if k in name), name)
             jobs.append(Job(Scenario.load(run / "scenario.toml"), run, label))
-    return jobs
+            summaries.append(summary)
+    return jobs, summaries
 
 
 def median_cells(row: dict, thresholds=THRESHOLDS) -> list[str]:
@@ -57,8 +59,7 @@ def main(argv=None) -> int:
     parser.add_argument("--out", required=True)
     args = parser.parse_args(argv)
     labels = dict(args.label)
-    jobs = jobs_in(args.folders, labels)
-    summaries = [json.loads((j.out_dir / "summary.json").read_text()) for j in jobs]
+    jobs, summaries = jobs_in(args.folders, labels)
     thresholds = args.thresholds
     rows = compare_rows(jobs, summaries, thresholds)
     table = compare_markdown(rows, thresholds)

@@ -22,6 +22,6 @@ def test_an_average_at_rate_one_is_the_weights_and_a_slow_one_lags(tmp_path, cap
     rows = json.loads(out.read_text())
     assert [row["step"] for row in rows] == [20, 40, 60]
     assert all(row["average 1"] == row["weights"] for row in rows)
-    first = json.loads(out.read_text())[0]["average 1e-06"]
+    first = rows[0]["average 1e-06"]
     assert all(row["average 1e-06"] == first for row in rows) and any(row["weights"] != first for row in rows)
     assert "| weights |" in capsys.readouterr().out
