@@ -16,7 +16,7 @@ KERNEL_NAME = "synapse-sim-test"
 
 
 def test_notebooks_exist():
-    assert len(NOTEBOOKS) >= 4, f"expected the example notebooks in {NOTEBOOK_DIR}"
+    assert len(NOTEBOOKS) >= 6, f"expected the six example notebooks in {NOTEBOOK_DIR}"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
