@@ -89,7 +89,7 @@ SCHEMA: dict[str, dict[str, Field]] = {
         "dtype": Field("str", "float64", "floating-point type of weights and data", choices=("float64", "float32")),
     },
     "gradient": {
-        "learning_rate": Field("float", 0.1, "gradient-descent baseline: learning rate", low=0.0),
+        "learning_rate": Field("float", 0.1, "gradient-descent baseline: learning rate", low=0.0, high=MAX_SCALE),
         "max_epochs": Field("int", 20000, "gradient-descent baseline: epochs at most", low=1),
         "evaluate_every": Field("int", 50, "gradient-descent baseline: epochs between validation checks", low=1),
         "patience": Field("int", 10, "gradient-descent baseline: checks without improvement before stopping", low=1),
@@ -305,14 +305,13 @@ def _check(section: str, key: str, value: Any) -> Any:
             and 1 <= p[0] < INT_LIMIT
             and isinstance(p[1], (int, float))
             and not isinstance(p[1], bool)
-            and p[1] >= 0
-            and np.isfinite(_float(p[1]))
+            and 0 <= p[1] <= MAX_SCALE
             for p in value
         )
         if not ok:
             raise ScenarioError(
                 f"scenario key '{where}' = {value!r} is invalid: "
-                "expected [[iteration, alpha_s], ...] with iteration >= 1 and a finite alpha_s >= 0"
+                f"expected [[iteration, value], ...] with iteration >= 1 and 0 <= value <= {MAX_SCALE:g}"
             )
         return sorted([int(i), float(a)] for i, a in value)
     elif field.kind == "list":

@@ -1,6 +1,7 @@
 import pytest
 
 from synapse_sim import Scenario, ScenarioError
+from synapse_sim.scenario import SECTION_OWNER
 
 
 def write(tmp_path, text):
@@ -98,10 +99,42 @@ def test_negative_zero_is_zero():
     assert value == 0.0 and str(value) == "0.0"
 
 
-def test_schedules_refuse_non_finite_steps_and_bool_iterations():
-    for bad in ([[10, float("inf")]], [[10, float("nan")]], [[True, 0.1]]):
-        with pytest.raises(ScenarioError, match="finite alpha_s >= 0"):
+def test_schedules_refuse_non_finite_or_huge_steps_and_bool_iterations():
+    for bad in ([[10, float("inf")]], [[10, float("nan")]], [[10, 1e308]], [[10, 2**70]], [[True, 0.1]]):
+        with pytest.raises(ScenarioError, match=r"synapse.alpha_s_schedule.*0 <= value <= 1e\+06"):
             Scenario().with_overrides({"synapse.alpha_s_schedule": bad})
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "gradient.learning_rate",
+        "synapse.alpha_s",
+        "spsa.a",
+        "spsa.c",
+        "keep_or_revert.a",
+        "momentum_search.c",
+        "momentum_search.eta",
+        "node_perturbation.eta",
+        "nrl.eta",
+        "rmhl.eta",
+        "reinforce.eta",
+        "qagrel.alpha",
+        "backprop.learning_rate",
+        "spiking.alpha",
+    ],
+)
+def test_a_step_size_too_large_for_any_run_is_refused_at_load_naming_its_key(key):
+    """1e308 used to pass the schema and overflow in the first step (RuntimeWarnings, then the NaN stop)."""
+    owner = SECTION_OWNER.get(key.split(".")[0])
+    method = {"run.method": owner} if owner else {}
+    if owner in ("nrl", "rmhl", "reinforce", "spiking"):
+        method["task.name"] = "control"
+    elif owner in ("qagrel", "error_backprop"):
+        method["task.name"] = "digits"
+    with pytest.raises(ScenarioError, match=rf"'{key}' = 1e\+308 is invalid.*<= 1000000.0"):
+        Scenario().with_overrides({**method, key: 1e308})
+    assert Scenario().with_overrides({**method, key: 1e6}).get(key) == 1e6
 
 
 def test_a_method_of_the_wrong_type_is_a_clear_error():

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..scenario import Field, ScenarioError, nonzero_step
+from ..scenario import MAX_SCALE, Field, ScenarioError, nonzero_step
 from .base import Change, Pass, Rule, RuleContext, Trial, scalar, scheduled
 from .registry import register_rule
 
@@ -25,6 +25,7 @@ SECTIONS = {
             0.05,
             "learning rate (the Q-AGREL paper's error-backprop: 0.05 or 0.1)",
             low=0.0,
+            high=MAX_SCALE,
             check=nonzero_step("the error-backprop learning rate", 0.05),
         ),
         "learning_rate_schedule": Field(

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..scenario import Field, nonzero_step
+from ..scenario import MAX_SCALE, Field, nonzero_step
 from .base import NO_CHANGE, Change, MemoryField, Pass, Rule, RuleContext, scalar
 from .registry import register_rule
 
@@ -28,6 +28,7 @@ SECTIONS = {
             0.002,
             "step a: every synapse tries +-a; the step is kept if the loss fell",
             low=0.0,
+            high=MAX_SCALE,
             check=nonzero_step("the keep-or-revert step", 0.002),
         ),
         "adapt_rate": Field(

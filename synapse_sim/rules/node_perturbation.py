@@ -23,7 +23,9 @@ from .registry import register_rule
 SECTIONS = {
     "node_perturbation": {
         "sigma": Field("float", 0.01, "noise std sigma on every neuron's pre-activation", low=1e-12, high=MAX_SCALE),
-        "eta": Field("float", 0.1, "learning rate eta", low=0.0, check=nonzero_step("the learning rate eta", 0.1)),
+        "eta": Field(
+            "float", 0.1, "learning rate eta", low=0.0, high=MAX_SCALE, check=nonzero_step("the learning rate eta", 0.1)
+        ),
         "eta_schedule": Field("schedule", [], "[[iteration, eta], ...]: eta from that iteration on (a step cut)"),
         "per_example": Field("bool", True, "broadcast one loss change per example (true) or one per minibatch (false)"),
     }

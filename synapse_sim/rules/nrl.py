@@ -21,7 +21,14 @@ from .registry import register_rule
 
 SECTIONS = {
     "nrl": {
-        "eta": Field("float", 0.05, "learning rate eta", low=0.0, check=nonzero_step("the NRL learning rate", 0.05)),
+        "eta": Field(
+            "float",
+            0.05,
+            "learning rate eta",
+            low=0.0,
+            high=MAX_SCALE,
+            check=nonzero_step("the NRL learning rate", 0.05),
+        ),
         "sigma": Field(
             "float",
             1e-3,

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..scenario import Field, ScenarioError, nonzero_step
+from ..scenario import MAX_SCALE, Field, ScenarioError, nonzero_step
 from .base import Change, MemoryField, Pass, Rule, RuleContext, Trial, scalar, scheduled
 from .registry import register_rule
 
@@ -36,6 +36,7 @@ SECTIONS = {
             0.5,
             "learning rate alpha (the paper: 0.5 or 1)",
             low=0.0,
+            high=MAX_SCALE,
             check=nonzero_step("the Q-AGREL learning rate alpha", 0.5),
         ),
         "alpha_schedule": Field(

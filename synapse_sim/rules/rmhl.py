@@ -19,7 +19,14 @@ from .registry import register_rule
 
 SECTIONS = {
     "rmhl": {
-        "eta": Field("float", 0.05, "learning rate eta", low=0.0, check=nonzero_step("the RMHL learning rate", 0.05)),
+        "eta": Field(
+            "float",
+            0.05,
+            "learning rate eta",
+            low=0.0,
+            high=MAX_SCALE,
+            check=nonzero_step("the RMHL learning rate", 0.05),
+        ),
         "sigma": Field("float", 0.1, "noise std sigma on every pre-activation", low=1e-12, high=MAX_SCALE),
         "exploratory_hebbian": Field(
             "bool",

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..scenario import Field, ScenarioError, nonzero_step
+from ..scenario import MAX_SCALE, Field, ScenarioError, nonzero_step
 from ..tasks.base import NonFiniteLossError
 from ..tasks.spiking import CREDITS
 from .base import Change, Episode, Pass, RuleContext, scalar
@@ -24,7 +24,12 @@ from .registry import register_rule
 SECTIONS = {
     "spiking": {
         "alpha": Field(
-            "float", 1e-3, "actor learning rate alpha", low=0.0, check=nonzero_step("the spiking actor rate", 1e-3)
+            "float",
+            1e-3,
+            "actor learning rate alpha",
+            low=0.0,
+            high=MAX_SCALE,
+            check=nonzero_step("the spiking actor rate", 1e-3),
         ),
         "vote_epsilon": Field(
             "float", 0.1, "epsilon of the epsilon-greedy action after the population vote", low=0.0, high=1.0

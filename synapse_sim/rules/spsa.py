@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..scenario import Field, nonzero_step
+from ..scenario import MAX_SCALE, Field, nonzero_step
 from .base import Change, MemoryField, Pass, Rule, RuleContext, scalar, scheduled
 from .registry import register_rule
 
@@ -21,12 +21,15 @@ SECTIONS = {
             0.002,
             "SPSA step a (a_t = a, or a / (t + 1 + A)^0.602 with the standard schedule)",
             low=0.0,
+            high=MAX_SCALE,
             check=nonzero_step("the SPSA step", 0.002),
         ),
         "a_schedule": Field(
             "schedule", [], "[[iteration, a], ...]: the step a from that iteration on (a step cut, as Q-AGREL's)"
         ),
-        "c": Field("float", 0.001, "SPSA perturbation size c (c_t = c, or c / (t + 1)^0.101)", low=1e-12),
+        "c": Field(
+            "float", 0.001, "SPSA perturbation size c (c_t = c, or c / (t + 1)^0.101)", low=1e-12, high=MAX_SCALE
+        ),
         "schedule": Field(
             "str",
             "constant",

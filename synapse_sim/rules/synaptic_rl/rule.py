@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ...scenario import Field, ScenarioError
+from ...scenario import MAX_SCALE, Field, ScenarioError
 from ..base import Change, MemoryField, Pass, Rule, RuleContext
 from ..registry import register_rule
 from .averaging import average_start, fraction_for_start, iterations_for_start
@@ -71,7 +71,7 @@ SECTIONS = {
         ),
     },
     "synapse": {
-        "alpha_s": Field("float", 0.001, "synaptic step alpha_s", low=0.0),
+        "alpha_s": Field("float", 0.001, "synaptic step alpha_s", low=0.0, high=MAX_SCALE),
         "alpha_s_schedule": Field("schedule", [], "[[iteration, alpha_s], ...]: alpha_s from that iteration on"),
         "reward_baseline": Field(
             "str",
