@@ -126,10 +126,11 @@ def test_a_run_that_diverges_is_a_row_of_the_table_not_the_end_of_the_comparison
     from synapse_sim.studies.compare import compare_markdown, compare_rows, run_compare
 
     digits = Scenario().with_overrides(
-        {"task.name": "digits", "network.layers": [64, 16, 10], "network.hidden_activation": "relu"}
+        {"task.name": "digits", "network.layers": [64, 16, 16, 10], "network.hidden_activation": "relu"}
         | {"network.dtype": "float32", "run.method": "spsa"}
     )
-    wild = digits.with_overrides({"spsa.a": 1e38, "spsa.c": 1.0, "run.name": "wild"})  # overflows to nan
+    # the largest step the schema allows: with two hidden layers float32 overflows to nan within a few steps
+    wild = digits.with_overrides({"spsa.a": 1e6, "spsa.c": 1.0, "run.name": "wild"})
     jobs, summaries = run_compare([digits, wild], [0, 1], tmp_path, 300, check_every=100, processes=1)
     rows = {"wild" if "wild" in r["label"] else "spsa": r for r in compare_rows(jobs, summaries)}
     assert rows["wild"]["diverged"] == 2 and rows["spsa"]["diverged"] == 0

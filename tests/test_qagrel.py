@@ -306,7 +306,7 @@ def test_a_seed_that_diverges_is_a_table_entry_not_the_end_of_the_table(tmp_path
     from synapse_sim.studies import qagrel_table as study
 
     label, method, own = study.METHODS[0]
-    monkeypatch.setattr(study, "METHODS", ((label, method, {**own, "qagrel.alpha": 1e9}), study.METHODS[-1]))
+    monkeypatch.setattr(study, "METHODS", ((label, method, {**own, "qagrel.alpha": 1e6}), study.METHODS[-1]))
     text, rows = study.qagrel_table("digits", None, [0, 1], tmp_path, processes=1, max_epochs=4, networks=((30,),))
     assert rows[0]["diverged"] == "0 1" and np.isnan(rows[0]["accuracy_mean"]) and rows[1]["diverged"] == ""
     assert "| 0 1 |" in text and rows[1]["accuracy_mean"] > 10
