@@ -28,6 +28,7 @@ from .schema import (  # noqa: F401  (re-exported: rules, tasks and tests import
     nonzero_step,
     register_method,
     register_task_sections,
+    step_field,
 )
 
 

@@ -169,6 +169,12 @@ def nonzero_step(what: str, default: float) -> Callable[[float], float]:
     return check
 
 
+def step_field(default: float, help: str, what: str) -> Field:
+    """A rule's step size or learning rate: > 0 (:func:`nonzero_step`) and at most ``MAX_SCALE``, so a
+    typo such as 1e308 is refused at load, naming the key, rather than overflowing in the first step."""
+    return Field("float", default, help, low=0.0, high=MAX_SCALE, check=nonzero_step(what, default))
+
+
 GRADIENT_DESCENT = "gradient_descent"
 METHODS: dict[str, Callable | None] = {GRADIENT_DESCENT: None}
 SECTION_OWNER: dict[str, str] = {}  # rule sections ([gradient] stays free: table1 sets it for every scenario)

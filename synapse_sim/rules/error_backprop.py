@@ -14,19 +14,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..scenario import MAX_SCALE, Field, ScenarioError, nonzero_step
+from ..scenario import Field, ScenarioError, step_field
 from .base import Change, Pass, Rule, RuleContext, Trial, scalar, scheduled
 from .registry import register_rule
 
 SECTIONS = {
     "backprop": {
-        "learning_rate": Field(
-            "float",
-            0.05,
-            "learning rate (the Q-AGREL paper's error-backprop: 0.05 or 0.1)",
-            low=0.0,
-            high=MAX_SCALE,
-            check=nonzero_step("the error-backprop learning rate", 0.05),
+        "learning_rate": step_field(
+            0.05, "learning rate (the Q-AGREL paper's error-backprop: 0.05 or 0.1)", "the error-backprop learning rate"
         ),
         "learning_rate_schedule": Field(
             "schedule", [], "[[iteration, learning_rate], ...]: the rate from that iteration on"

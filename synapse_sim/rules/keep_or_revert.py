@@ -17,19 +17,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..scenario import MAX_SCALE, Field, nonzero_step
+from ..scenario import Field, step_field
 from .base import NO_CHANGE, Change, MemoryField, Pass, Rule, RuleContext, scalar
 from .registry import register_rule
 
 SECTIONS = {
     "keep_or_revert": {
-        "a": Field(
-            "float",
-            0.002,
-            "step a: every synapse tries +-a; the step is kept if the loss fell",
-            low=0.0,
-            high=MAX_SCALE,
-            check=nonzero_step("the keep-or-revert step", 0.002),
+        "a": step_field(
+            0.002, "step a: every synapse tries +-a; the step is kept if the loss fell", "the keep-or-revert step"
         ),
         "adapt_rate": Field(
             "float",

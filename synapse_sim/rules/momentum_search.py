@@ -18,21 +18,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..scenario import MAX_SCALE, Field, nonzero_step
+from ..scenario import MAX_SCALE, Field, step_field
 from .base import Change, MemoryField, RuleContext, scalar
 from .keep_or_revert import StepSearch
 from .registry import register_rule
 
 SECTIONS = {
     "momentum_search": {
-        "c": Field(
-            "float",
-            0.002,
-            "c: the size of each synapse's random step",
-            low=0.0,
-            high=MAX_SCALE,
-            check=nonzero_step("c", 0.002),
-        ),
+        "c": step_field(0.002, "c: the size of each synapse's random step", "c"),
         "decay": Field("float", 0.0, "the random step shrinks as c_t = c / (1 + decay t)", low=0.0, high=1.0),
         "beta": Field("float", 0.0, "beta: how much of the velocity the proposal adds", low=-10.0, high=10.0),
         "rho_kept": Field("float", 0.0, "rho_kept: the velocity's decay after a kept step", low=0.0, high=1.0),

@@ -16,16 +16,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..scenario import MAX_SCALE, Field, nonzero_step
+from ..scenario import MAX_SCALE, Field, step_field
 from .base import Change, MemoryField, Pass, Rule, RuleContext, scalar, scheduled
 from .registry import register_rule
 
 SECTIONS = {
     "node_perturbation": {
         "sigma": Field("float", 0.01, "noise std sigma on every neuron's pre-activation", low=1e-12, high=MAX_SCALE),
-        "eta": Field(
-            "float", 0.1, "learning rate eta", low=0.0, high=MAX_SCALE, check=nonzero_step("the learning rate eta", 0.1)
-        ),
+        "eta": step_field(0.1, "learning rate eta", "the learning rate eta"),
         "eta_schedule": Field("schedule", [], "[[iteration, eta], ...]: eta from that iteration on (a step cut)"),
         "per_example": Field("bool", True, "broadcast one loss change per example (true) or one per minibatch (false)"),
     }

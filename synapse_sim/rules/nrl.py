@@ -14,21 +14,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..scenario import MAX_SCALE, Field, ScenarioError, nonzero_step
+from ..scenario import MAX_SCALE, Field, ScenarioError, step_field
 from .base import Episode, Pass, RuleContext
 from .episodic import EpisodicRule, baseline_fields
 from .registry import register_rule
 
 SECTIONS = {
     "nrl": {
-        "eta": Field(
-            "float",
-            0.05,
-            "learning rate eta",
-            low=0.0,
-            high=MAX_SCALE,
-            check=nonzero_step("the NRL learning rate", 0.05),
-        ),
+        "eta": step_field(0.05, "learning rate eta", "the NRL learning rate"),
         "sigma": Field(
             "float",
             1e-3,

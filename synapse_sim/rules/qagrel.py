@@ -24,21 +24,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..scenario import MAX_SCALE, Field, ScenarioError, nonzero_step
+from ..scenario import Field, ScenarioError, step_field
 from .base import Change, MemoryField, Pass, Rule, RuleContext, Trial, scalar, scheduled
 from .registry import register_rule
 
 FEEDBACK = ("symmetric", "learned", "fixed")
 SECTIONS = {
     "qagrel": {
-        "alpha": Field(
-            "float",
-            0.5,
-            "learning rate alpha (the paper: 0.5 or 1)",
-            low=0.0,
-            high=MAX_SCALE,
-            check=nonzero_step("the Q-AGREL learning rate alpha", 0.5),
-        ),
+        "alpha": step_field(0.5, "learning rate alpha (the paper: 0.5 or 1)", "the Q-AGREL learning rate alpha"),
         "alpha_schedule": Field(
             "schedule", [], "[[iteration, alpha], ...]: alpha from that iteration on (the paper: cut at epoch 500)"
         ),

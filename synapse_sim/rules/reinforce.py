@@ -9,21 +9,14 @@ and it steps by eta * delta * eligibility: one SGD step on -sum_t log pi(a_t|s_t
 
 from __future__ import annotations
 
-from ..scenario import MAX_SCALE, Field, nonzero_step
+from ..scenario import step_field
 from .base import Episode, Pass
 from .episodic import EpisodicRule, baseline_fields
 from .registry import register_rule
 
 SECTIONS = {
     "reinforce": {
-        "eta": Field(
-            "float",
-            0.01,
-            "learning rate eta",
-            low=0.0,
-            high=MAX_SCALE,
-            check=nonzero_step("the REINFORCE learning rate", 0.01),
-        ),
+        "eta": step_field(0.01, "learning rate eta", "the REINFORCE learning rate"),
         **baseline_fields(),
     }
 }

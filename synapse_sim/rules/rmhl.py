@@ -12,21 +12,14 @@ import dataclasses
 
 import numpy as np
 
-from ..scenario import MAX_SCALE, Field, nonzero_step
+from ..scenario import MAX_SCALE, Field, step_field
 from .base import Episode, Pass
 from .episodic import EpisodeOutcome, EpisodicRule, baseline_fields
 from .registry import register_rule
 
 SECTIONS = {
     "rmhl": {
-        "eta": Field(
-            "float",
-            0.05,
-            "learning rate eta",
-            low=0.0,
-            high=MAX_SCALE,
-            check=nonzero_step("the RMHL learning rate", 0.05),
-        ),
+        "eta": step_field(0.05, "learning rate eta", "the RMHL learning rate"),
         "sigma": Field("float", 0.1, "noise std sigma on every pre-activation", low=1e-12, high=MAX_SCALE),
         "exploratory_hebbian": Field(
             "bool",

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..scenario import MAX_SCALE, Field, ScenarioError, nonzero_step
+from ..scenario import Field, ScenarioError, step_field
 from ..tasks.base import NonFiniteLossError
 from ..tasks.spiking import CREDITS
 from .base import Change, Episode, Pass, RuleContext, scalar
@@ -23,14 +23,7 @@ from .registry import register_rule
 
 SECTIONS = {
     "spiking": {
-        "alpha": Field(
-            "float",
-            1e-3,
-            "actor learning rate alpha",
-            low=0.0,
-            high=MAX_SCALE,
-            check=nonzero_step("the spiking actor rate", 1e-3),
-        ),
+        "alpha": step_field(1e-3, "actor learning rate alpha", "the spiking actor rate"),
         "vote_epsilon": Field(
             "float", 0.1, "epsilon of the epsilon-greedy action after the population vote", low=0.0, high=1.0
         ),

@@ -10,19 +10,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..scenario import MAX_SCALE, Field, nonzero_step
+from ..scenario import MAX_SCALE, Field, step_field
 from .base import Change, MemoryField, Pass, Rule, RuleContext, scalar, scheduled
 from .registry import register_rule
 
 SECTIONS = {
     "spsa": {
-        "a": Field(
-            "float",
-            0.002,
-            "SPSA step a (a_t = a, or a / (t + 1 + A)^0.602 with the standard schedule)",
-            low=0.0,
-            high=MAX_SCALE,
-            check=nonzero_step("the SPSA step", 0.002),
+        "a": step_field(
+            0.002, "SPSA step a (a_t = a, or a / (t + 1 + A)^0.602 with the standard schedule)", "the SPSA step"
         ),
         "a_schedule": Field(
             "schedule", [], "[[iteration, a], ...]: the step a from that iteration on (a step cut, as Q-AGREL's)"
