@@ -13,6 +13,7 @@ import time
 import numpy as np
 import pytest
 
+from synapse_sim import Scenario
 from synapse_sim.engine.simulation import Simulation
 from synapse_sim.studies import learn_rule as lr
 
@@ -78,6 +79,11 @@ def test_a_diverged_lifetime_scores_zero_and_parameters_map_back():
     assert lr.lifetime_score(None, {"status": "failed: the loss became nan"}) == 0.0
     for p in lr.FAMILIES["momentum_search"].parameters:
         assert p.value(p.coordinate()) == pytest.approx(p.start)
+    far = lr.FAMILIES["momentum_search"].settings([800.0] * 6)  # exp(800) overflows a float
+    assert far["momentum_search.c"] == far["momentum_search.eta"] == 1e6
+    near = lr.FAMILIES["momentum_search"].settings([-800.0] * 6)
+    assert near["momentum_search.rho_kept"] == near["momentum_search.rho_dropped"] == 0.0
+    Scenario().with_overrides({"run.method": "momentum_search", "momentum_search.c": far["momentum_search.c"]})
     randn = lr.Randn(3)
     assert np.array_equal(randn(2, 5), lr.Randn(3)(2, 5))
     state = np.random.get_state()[1].copy()
