@@ -1,6 +1,8 @@
 import pytest
 
 from synapse_sim import Scenario, ScenarioError
+from synapse_sim.rules.episodic import EpisodicRule
+from synapse_sim.rules.registry import RULES
 from synapse_sim.scenario import SECTION_OWNER
 
 
@@ -128,9 +130,9 @@ def test_a_step_size_too_large_for_any_run_is_refused_at_load_naming_its_key(key
     """1e308 used to pass the schema and overflow in the first step (RuntimeWarnings, then the NaN stop)."""
     owner = SECTION_OWNER.get(key.split(".")[0])
     method = {"run.method": owner} if owner else {}
-    if owner in ("nrl", "rmhl", "reinforce", "spiking"):
+    if owner and issubclass(RULES[owner], EpisodicRule):
         method["task.name"] = "control"
-    elif owner in ("qagrel", "error_backprop"):
+    elif owner in ("qagrel", "error_backprop"):  # trial and softmax rules need classes
         method["task.name"] = "digits"
     with pytest.raises(ScenarioError, match=rf"'{key}' = 1e\+308 is invalid.*<= 1000000.0"):
         Scenario().with_overrides({**method, key: 1e308})

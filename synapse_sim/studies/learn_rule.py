@@ -30,6 +30,8 @@ from ..io import atomic_write_bytes, atomic_write_json, atomic_write_text
 from ..scenario import MAX_SCALE, Scenario, _toml_value
 from .jobs import Job, failed, run_jobs, run_or_report
 
+LOG_MAX_SCALE = math.log(MAX_SCALE)
+
 
 @dataclass(frozen=True)
 class Parameter:
@@ -42,7 +44,7 @@ class Parameter:
 
     def value(self, x: float) -> float:
         if self.transform == "log":  # capped where a scenario refuses a step: a far candidate diverges, not the study
-            return float(math.exp(x)) if x < math.log(MAX_SCALE) else MAX_SCALE
+            return float(math.exp(x)) if x < LOG_MAX_SCALE else MAX_SCALE
         if self.transform == "unit":
             return float(1.0 / (1.0 + math.exp(-x))) if x > -700.0 else 0.0  # exp(709.8) overflows a float
         return float(x)
