@@ -464,7 +464,8 @@ def test_qagrel_on_digits_shows_the_trials_and_a_trials_feedback_pathway(browser
         rows = page.locator("table.synsim-trials tr[data-trial]")
         wait_for(lambda: rows.count() == 20, what="the first 20 trials")
         assert "δ = r − q_s" in page.locator("table.synsim-trials").inner_text()
-        assert page.locator("svg.synsim-class-counts rect.synsim-count").count() == 30
+        bars = page.locator("svg.synsim-class-counts rect.synsim-count")
+        wait_for(lambda: bars.count() == 30, what="the class counts")
         canvas = page.locator("canvas.synsim-network")
         for k in ("0", "9"):
             if k != "0":
@@ -473,7 +474,9 @@ def test_qagrel_on_digits_shows_the_trials_and_a_trials_feedback_pathway(browser
             wait_for(lambda note=note: note.count() == 1, what=f"the pathway of trial {k}")
             synapses = note.get_attribute("data-synapses")
             wait_for(lambda s=synapses: canvas.get_attribute("data-pathway-synapses") == s, what="the drawn pathway")
-            assert int(synapses) > 6 and page.locator(f"tr.synsim-chosen[data-trial='{k}']").count() == 1
+            assert int(synapses) > 6
+            chosen = page.locator(f"tr.synsim-chosen[data-trial='{k}']")
+            wait_for(lambda chosen=chosen: chosen.count() == 1, what=f"trial {k} highlighted in the table")
             wait_for(lambda: page.evaluate(GREEN_PIXELS) > 200, what="the pathway in green on the canvas")
     except Exception as exc:
         raise AssertionError(f"{exc}\n--- server log (tail) ---\n{log_path.read_text()[-3000:]}") from exc
