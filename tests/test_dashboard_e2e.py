@@ -559,11 +559,12 @@ def check_run_page(page, folder: Path):
     wait_for(lambda: step_number(page) == RUN_ITERATIONS, what="the step counter")
     assert run_attribute(page, "data-folder") == str(folder.resolve())
     assert f"from its checkpoint at step {RUN_ITERATIONS}" in page.locator(".synsim-run").first.inner_text()
+    # the curves are other widgets than the run's; the browser may apply them a moment later
     source = page.locator(".synsim-curves-source").first
-    assert source.get_attribute("data-run-steps") == str(RUN_ITERATIONS)
+    wait_for(lambda: source.get_attribute("data-run-steps") == str(RUN_ITERATIONS), what="the curves' source")
     assert f"1-{RUN_ITERATIONS}: the run" in source.inner_text()
     curves = page.locator("svg.synsim-curves").first
-    assert curves.get_attribute("data-steps") == f"1-{RUN_ITERATIONS}"
+    wait_for(lambda: curves.get_attribute("data-steps") == f"1-{RUN_ITERATIONS}", what="the run's curves")
     assert curves.locator("polyline").count() == 6 and curves.locator("rect.synsim-band").count() == 4
     assert curves.locator("circle.synsim-dot").count() == 3  # held-out accuracy at steps 100, 200, 300
 
@@ -775,7 +776,8 @@ def test_the_runs_page_overlays_three_run_folders_exports_their_values_and_follo
                 assert curves.count() == 3, panel
             labels = [overlay.locator("g.synsim-run-label").nth(k).get_attribute("data-run") for k in range(3)]
             assert labels == ["seed0", "seed1", "seed2"]
-            assert page.locator("table.synsim-runs-table tr[data-run]").count() == 3
+            table_rows = page.locator("table.synsim-runs-table tr[data-run]")
+            wait_for(lambda: table_rows.count() == 3, what="a table row per run")
             assert "run.seed" in page.locator("table.synsim-runs-table").inner_text()
             with page.expect_download() as download:
                 page.get_by_text("CSV of the curves").click()
