@@ -36,6 +36,15 @@ class Field:
             bounds.append(f"<= {self.high}")
         return f"{self.kind}" + (f" {' and '.join(bounds)}" if bounds else "")
 
+    def clip(self, value: float) -> float:
+        """``value`` moved into [low, high]: an optimiser's far candidate runs at the edge instead of being
+        refused at load (a float key only; anything else is returned as is)."""
+        if self.kind != "float" or not isinstance(value, float):
+            return value
+        low = -np.inf if self.low is None else self.low
+        high = np.inf if self.high is None else self.high
+        return float(min(max(value, low), high))
+
 
 MAX_SCALE = 1e6  # extent and weight ranges: larger ones overflow the uniform draws or float32 sums
 INT_LIMIT = 2**63  # TOML's integers are 64-bit: a scenario file cannot hold a larger one
@@ -240,6 +249,13 @@ def _load_named_plugins(data: dict) -> None:
 
         for section in unknown:
             from_entry_point("task", section) or from_entry_point("rule", section)
+
+
+def clip_to_schema(key: str, value: Any) -> Any:
+    """``value`` clipped to the bounds of the float key ``section.key`` (unknown keys are left for load to refuse)."""
+    section, _, name = key.partition(".")
+    field = SCHEMA.get(section, {}).get(name)
+    return field.clip(value) if field is not None else value
 
 
 def _float(value: int | float) -> float:

@@ -83,7 +83,19 @@ def test_a_diverged_lifetime_scores_zero_and_parameters_map_back():
     assert far["momentum_search.c"] == far["momentum_search.eta"] == 1e6
     near = lr.FAMILIES["momentum_search"].settings([-800.0] * 6)
     assert near["momentum_search.rho_kept"] == near["momentum_search.rho_dropped"] == 0.0
-    Scenario().with_overrides({"run.method": "momentum_search", "momentum_search.c": far["momentum_search.c"]})
+    assert 0.0 < near["momentum_search.c"] < 1e-300  # a step of 0 is refused at load
+    assert far["momentum_search.decay"] == 1.0 and far["momentum_search.beta"] == 10.0  # the schema's bounds
+    assert near["momentum_search.beta"] == -10.0
+    for family in lr.FAMILIES.values():  # a candidate however far is a scenario that loads, not an error ending
+        for x in (800.0, -800.0):  # the study
+            settings = family.settings([x] * len(family.parameters))
+            scenario = Scenario().with_overrides({"run.method": family.rule, **settings})
+            floats = {k: v for k, v in settings.items() if isinstance(v, float)}
+            assert floats and all(scenario[k.partition(".")[0]][k.partition(".")[2]] == v for k, v in floats.items())
+    inside = [p.coordinate() + 0.5 for p in lr.FAMILIES["momentum_search"].parameters]
+    family = lr.FAMILIES["momentum_search"]
+    unclipped = {f"momentum_search.{k}": v for k, v in family.theta(inside).items()}
+    assert {k: v for k, v in family.settings(inside).items() if k in unclipped} == unclipped
     randn = lr.Randn(3)
     assert np.array_equal(randn(2, 5), lr.Randn(3)(2, 5))
     state = np.random.get_state()[1].copy()

@@ -28,6 +28,7 @@ import numpy as np
 
 from ..io import atomic_write_bytes, atomic_write_json, atomic_write_text
 from ..scenario import MAX_SCALE, Scenario, _toml_value
+from ..schema import clip_to_schema
 from .jobs import Job, failed, run_jobs, run_or_report
 
 LOG_MAX_SCALE = math.log(MAX_SCALE)
@@ -43,8 +44,8 @@ class Parameter:
     start: float
 
     def value(self, x: float) -> float:
-        if self.transform == "log":  # capped where a scenario refuses a step: a far candidate diverges, not the study
-            return float(math.exp(x)) if x < LOG_MAX_SCALE else MAX_SCALE
+        if self.transform == "log":  # kept in (0, MAX_SCALE], where a scenario takes a step: a far candidate
+            return float(math.exp(max(x, -700.0))) if x < LOG_MAX_SCALE else MAX_SCALE  # learns nothing or diverges
         if self.transform == "unit":
             return float(1.0 / (1.0 + math.exp(-x))) if x > -700.0 else 0.0  # exp(709.8) overflows a float
         return float(x)
@@ -71,8 +72,11 @@ class Family:
         return {p.key: p.value(float(c)) for p, c in zip(self.parameters, x, strict=True)}
 
     def settings(self, x) -> dict:
+        """theta as scenario keys, each inside its schema bounds (a far candidate runs at the edge, and diverges
+        or scores low, rather than stopping the study)."""
         theta = self.theta(x)
         values = self.build(theta) if self.build else {f"{self.rule}.{k}": v for k, v in theta.items()}
+        values = {k: clip_to_schema(k, v) for k, v in values.items()}
         return {**values, **{(k if "." in k else f"{self.rule}.{k}"): v for k, v in self.fixed}}
 
 
