@@ -185,7 +185,7 @@ class Scenario:
                 "scenario key 'gradient.learning_rate' = 0 with run.method = 'gradient_descent': the weights would "
                 "never change; set a learning rate > 0 (default 0.1)"
             )
-        if network["init_range"] == 0 and len(network["layers"]) > 2:
+        if network["init"] == "uniform" and network["init_range"] == 0 and len(network["layers"]) > 2:
             raise ScenarioError(
                 f"scenario key 'network.init_range' = 0 with hidden layers (network.layers = {network['layers']}) "
                 "and run.method = 'gradient_descent': at all-zero weights every gradient but the output biases' is "

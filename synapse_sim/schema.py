@@ -85,6 +85,13 @@ SCHEMA: dict[str, dict[str, Field]] = {
             "hidden-unit nonlinearity (leaky_relu: slope 0.1 below 0, as the NRL code)",
             choices=("tanh", "relu", "leaky_relu", "identity"),
         ),
+        "init": Field(
+            "str",
+            "uniform",
+            "initial weights: uniform in [-init_range, init_range], or xavier_normal (std sqrt(2 / (n_in + n_out)) "
+            "per layer, the NRL spec's; init_range unused); biases 0 either way",
+            choices=("uniform", "xavier_normal"),
+        ),
         "init_range": Field("float", 0.1, "initial weights uniform in [-r, r], biases 0", low=0.0, high=MAX_SCALE),
         "init_seed": Field(
             "int",

@@ -42,7 +42,7 @@ def scenario_initial_weights(scenario: Scenario, topology: Topology) -> np.ndarr
     network = scenario["network"]
     seed = network["init_seed"] if network["init_seed"] >= 0 else scenario["run"]["seed"]
     rng = generator(seed, STREAM_INIT)
-    return initial_weights(topology, rng, network["init_range"], np.dtype(network["dtype"]))
+    return initial_weights(topology, rng, network["init_range"], np.dtype(network["dtype"]), network["init"])
 
 
 @dataclass

@@ -103,8 +103,22 @@ class Topology:
         return g
 
 
-def initial_weights(topology: Topology, rng: np.random.Generator, init_range: float, dtype) -> np.ndarray:
-    """Weights uniform in ``[-init_range, init_range]``, biases zero (as the authors' code)."""
-    w = rng.uniform(-init_range, init_range, topology.n_synapses).astype(dtype)
+INITS = ("uniform", "xavier_normal")
+
+
+def initial_weights(
+    topology: Topology, rng: np.random.Generator, init_range: float, dtype, init: str = "uniform"
+) -> np.ndarray:
+    """Biases zero; weights uniform in ``[-init_range, init_range]`` (as the synaptic-RL authors' code), or
+    with ``init = "xavier_normal"`` normal with std sqrt(2 / (n_in + n_out)) per layer (Glorot & Bengio;
+    the NRL / RMHL spec's, which sets the scale by the layer's fan, so ``init_range`` is not used)."""
+    if init == "uniform":
+        w = rng.uniform(-init_range, init_range, topology.n_synapses).astype(dtype)
+    elif init == "xavier_normal":
+        sizes = np.array(topology.layer_sizes)
+        std = np.sqrt(2.0 / (sizes[:-1] + sizes[1:]))
+        w = (rng.standard_normal(topology.n_synapses) * std[topology.layer]).astype(dtype)
+    else:
+        raise ValueError(f"unknown initialisation {init!r}: expected one of {', '.join(INITS)}")
     w[topology.is_bias] = 0
     return w
