@@ -20,8 +20,6 @@ import contextlib
 import datetime
 import hashlib
 import json
-import os
-import socket
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,10 +27,11 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
+from .errors import RunError
+from .folder_lock import LOCK, FolderLock, holder_text
 from .io import atomic_write_bytes, guarded
 
 MANIFEST = "manifest.json"
-LOCK = "run.lock"
 MANIFEST_FORMAT = "synapse_sim.results"
 CHECKPOINT = "checkpoint.npz"
 SUMMARY = "summary.json"
@@ -40,10 +39,6 @@ SCENARIO = "scenario.toml"
 # every file a run may write besides its rule's own outputs (``rule.output_files``)
 RESULT_FILES = (SCENARIO, CHECKPOINT, SUMMARY, "history.npz", "rule.json", "curves.png", "figure.png", "weights.npz")
 TOML_INT_LIMIT = 2**63
-
-
-class RunError(RuntimeError):
-    """A run cannot start or continue; the message says why and what to do."""
 
 
 def note(message: str) -> None:
@@ -82,123 +77,6 @@ def npz_error(exc: Exception) -> str:
     if isinstance(exc, KeyError):
         return f"it lacks the array {exc}"
     return f"{type(exc).__name__}: {exc}"
-
-
-# ------------------------------------------------------------------------------------------- lock
-def _holder_text(holder: dict | None) -> str:
-    if not holder:
-        return "a run whose PID is unknown"
-    return f"PID {holder.get('pid')} on {holder.get('host')}, started {holder.get('started')}"
-
-
-class FolderLock:
-    """``run.lock``, held with ``flock`` while a run writes into the folder."""
-
-    def __init__(self, folder: Path):
-        self.folder = Path(folder)
-        self.path = self.folder / LOCK
-        self.fd = None
-        self.stale: dict | None = None  # the holder recorded in a lock file nobody held any more
-
-    def acquire(self) -> FolderLock:
-        try:
-            import fcntl
-        except ImportError:  # no flock (Windows): an exclusive create, with a liveness check of the PID
-            return self._acquire_exclusive()
-        for _ in range(20):
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:
-                holder = _read_holder(fd)
-                os.close(fd)
-                raise RunError(self._in_use(holder)) from None
-            try:  # the file we locked may have been unlinked by a run finishing meanwhile
-                same = os.fstat(fd).st_ino == os.stat(self.path).st_ino
-            except FileNotFoundError:
-                same = False
-            if not same:
-                os.close(fd)
-                continue
-            self.stale = _read_holder(fd)
-            self.fd = fd
-            self._write_holder()
-            return self
-        raise RunError(f"could not lock {self.path}: other processes keep replacing it")
-
-    def _acquire_exclusive(self) -> FolderLock:
-        for _ in range(20):
-            try:
-                fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
-            except FileExistsError:
-                with contextlib.suppress(OSError), open(self.path, "rb") as handle:
-                    holder = _parse_holder(handle.read())
-                if holder and _alive(holder):
-                    raise RunError(self._in_use(holder)) from None
-                self.stale = holder or {}
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(self.path)
-                continue
-            self.fd = fd
-            self._write_holder()
-            return self
-        raise RunError(f"could not lock {self.path}")
-
-    def _in_use(self, holder) -> str:
-        return (
-            f"results folder {self.folder} is in use by another run ({_holder_text(holder)}); two runs never write "
-            f"into one folder: wait for that run to finish (or stop it), or write elsewhere (--out)"
-        )
-
-    def _write_holder(self) -> None:
-        holder = {
-            "pid": os.getpid(),
-            "host": socket.gethostname(),
-            "started": datetime.datetime.now().isoformat(timespec="seconds"),
-            "command": " ".join(sys.argv)[:300],
-        }
-        os.ftruncate(self.fd, 0)
-        os.lseek(self.fd, 0, os.SEEK_SET)
-        os.write(self.fd, json.dumps(holder).encode())
-        os.fsync(self.fd)
-
-    def release(self) -> None:
-        if self.fd is None:
-            return
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(self.path)
-        os.close(self.fd)
-        self.fd = None
-
-
-def _read_holder(fd) -> dict | None:
-    try:
-        os.lseek(fd, 0, os.SEEK_SET)
-        return _parse_holder(os.read(fd, 4096))
-    except OSError:
-        return None
-
-
-def _parse_holder(raw: bytes) -> dict | None:
-    if not raw.strip():
-        return None
-    try:
-        holder = json.loads(raw)
-    except ValueError:
-        return {"pid": "?", "host": "?", "started": "?"}
-    return holder if isinstance(holder, dict) else None
-
-
-def _alive(holder: dict) -> bool:
-    if holder.get("host") != socket.gethostname():
-        return True  # another machine's run: cannot be checked, so it is not stale
-    try:
-        os.kill(int(holder["pid"]), 0)
-    except (ProcessLookupError, ValueError, TypeError, KeyError):
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 # --------------------------------------------------------------------------------------- manifest
@@ -383,7 +261,7 @@ class ResultsFolder:
         try:
             if folder.lock.stale is not None:
                 note(
-                    f"{p / LOCK} was left by a run that is no longer running ({_holder_text(folder.lock.stale)}); "
+                    f"{p / LOCK} was left by a run that is no longer running ({holder_text(folder.lock.stale)}); "
                     "it was stale and has been cleared"
                 )
             yield folder

@@ -10,11 +10,7 @@ or SIGTERM writes a checkpoint before stopping; ``run.lock`` keeps a second run 
 
 from __future__ import annotations
 
-import contextlib
 import platform
-import signal
-import sys
-import threading
 import time
 from pathlib import Path
 
@@ -22,6 +18,7 @@ import numpy as np
 
 from . import __version__
 from .folder import CHECKPOINT, RESULT_FILES, SCENARIO, SUMMARY, ResultsFolder, RunError, folder_state
+from .interrupts import Interrupted, interrupt_flag, stop_reason
 from .io import atomic_savez, atomic_write_bytes, atomic_write_json, atomic_write_text
 from .provenance import (  # noqa: F401 (RESUMABLE_CHANGES, changed_keys, check_same_run: used from here)
     RESUMABLE_CHANGES,
@@ -43,10 +40,6 @@ from .tasks import NonFiniteLossError
 STOPPED_EARLY = "stopped early"
 
 
-class Interrupted(Exception):
-    pass
-
-
 def make_engine(scenario: Scenario, engine: str | None = None, **kwargs):
     """The vectorised engine or the Mesa agent view for ``scenario``."""
     engine = engine or scenario["run"]["engine"]
@@ -64,66 +57,6 @@ def make_engine(scenario: Scenario, engine: str | None = None, **kwargs):
 def default_out_dir(scenario: Scenario, root="runs") -> Path:
     name = scenario["run"]["name"] or (Path(scenario.source).stem if scenario.source else "run")
     return Path(root) / name / f"seed{scenario['run']['seed']}"
-
-
-_MAIN: dict = {"flags": [], "previous": {}}  # the main thread's runs under way (several in lockstep)
-
-
-def _on_signal(signum, _frame):
-    flags = _MAIN["flags"]
-    for flag in flags:
-        flag["signal"] = signal.Signals(signum).name
-        flag["count"] += 1
-    count = max((flag["count"] for flag in flags), default=0)
-    if count == 2:
-        print("\nsynapse-sim: saving the checkpoint and results, please wait", file=sys.stderr, flush=True)
-    elif count > 2:
-        raise KeyboardInterrupt
-
-
-@contextlib.contextmanager
-def interrupt_flag():
-    """Turn SIGINT / SIGTERM into a flag the run loop checks after each step.
-
-    The handlers stay until the final checkpoint and results are written: a second signal
-    during that save is reported and waited out (the files are written atomically anyway);
-    a third one stops at once. Runs in lockstep (:mod:`synapse_sim.lockstep`) share the
-    handlers: a signal reaches every one of them, whichever order they end in."""
-    flag = {"signal": None, "count": 0}
-    if threading.current_thread() is not threading.main_thread():  # no handlers there, no interruption
-        yield flag
-        return
-    flags, previous = _MAIN["flags"], _MAIN["previous"]
-    if not flags:
-        previous.update({sig: signal.signal(sig, _on_signal) for sig in (signal.SIGINT, signal.SIGTERM)})
-    flags.append(flag)
-    try:
-        yield flag
-    finally:
-        flags.remove(flag)
-        if not flags:
-            for sig, old in previous.items():
-                signal.signal(sig, old)
-            previous.clear()
-
-
-_THREAD = threading.local()  # per thread: callables that may stop its runs (a study's stop event)
-
-
-@contextlib.contextmanager
-def stop_source(check):
-    """Runs of this thread also stop, with a checkpoint, once ``check()`` returns a reason (asked at
-    most once a second): a Dask task's view of its study's stop event."""
-    sources = _THREAD.__dict__.setdefault("sources", [])
-    sources.append(check)
-    try:
-        yield
-    finally:
-        sources.remove(check)
-
-
-def _stop_reason() -> str | None:
-    return next((reason for check in getattr(_THREAD, "sources", ()) if (reason := check())), None)
 
 
 def prepare(scenario: Scenario | None, folder: ResultsFolder, resume: bool, sets=()):
@@ -268,7 +201,7 @@ def _loop(scenario, engine, history: History, out_dir: Path, wall_before, progre
                     flag["signal"] = "requested"
                 if not flag["signal"] and time.monotonic() - polled >= 1:
                     polled = time.monotonic()
-                    flag["signal"] = _stop_reason()
+                    flag["signal"] = stop_reason()
                 if flag["signal"]:
                     raise Interrupted(flag["signal"])
                 if every and t % every == 0:

@@ -199,8 +199,8 @@ def _dask_task(jobs: list[Job], payload, stop_name: str) -> tuple[str, object]:
     """A Dask task: the group's runs (one BLAS thread, the study's plug-ins), stopping when the study
     does; ("done", summaries) or ("interrupted", why): an interruption is not raised in the worker
     (a ``KeyboardInterrupt`` there would end the worker, not the study)."""
+    from ..interrupts import stop_source
     from ..plugins import restore
-    from ..runner import stop_source
     from .cluster import stop_requested
 
     runner, plugins = payload
