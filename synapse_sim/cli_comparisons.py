@@ -38,7 +38,7 @@ def _compare(args) -> int:
 def _learn_rule(args) -> int:
     from pathlib import Path
 
-    from .rules.synaptic_rl.features import parse_features
+    from .rules.synaptic_rl.state_space import parse_features
     from .studies.learn_rule import Study, learn_rule
 
     try:

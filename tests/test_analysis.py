@@ -9,7 +9,7 @@ from matplotlib.figure import Figure
 from synapse_sim import Scenario, VectorEngine
 from synapse_sim.engine.topology import Topology
 from synapse_sim.model import SynapseModel
-from synapse_sim.rules.synaptic_rl.features import StateSpace
+from synapse_sim.rules.synaptic_rl.state_space import StateSpace
 from synapse_sim.studies.analysis import (
     action_entropy,
     action_mix,

@@ -11,8 +11,8 @@ from matplotlib.figure import Figure
 
 from synapse_sim import Policy, Scenario, VectorEngine
 from synapse_sim.model import SynapseModel
-from synapse_sim.rules.synaptic_rl.features import StateSpace
 from synapse_sim.rules.synaptic_rl.policy import SHIPPED_POLICY
+from synapse_sim.rules.synaptic_rl.state_space import StateSpace
 from synapse_sim.studies.analysis import (
     TIE_COLOR,
     UNVISITED_COLOR,

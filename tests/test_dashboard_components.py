@@ -39,8 +39,8 @@ from synapse_sim.dashboard.model import DashboardModel, initial_kwargs, model_pa
 from synapse_sim.dashboard.rule_controls import dashboard_rules, learned_choices
 from synapse_sim.model import SynapseModel
 from synapse_sim.rules import RULES
-from synapse_sim.rules.synaptic_rl.features import StateSpace
 from synapse_sim.rules.synaptic_rl.policy import Policy
+from synapse_sim.rules.synaptic_rl.state_space import StateSpace
 from synapse_sim.tasks import ClassificationTask
 
 STEPS = 6

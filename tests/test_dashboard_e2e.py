@@ -811,8 +811,8 @@ def test_the_raster_draws_a_scripted_action_pattern_in_every_row(playwright_driv
     the 401 rows of the newest four columns must be drawn in exactly that colour."""
     import numpy as np
 
-    from synapse_sim.rules.synaptic_rl.features import StateSpace
     from synapse_sim.rules.synaptic_rl.policy import Policy
+    from synapse_sim.rules.synaptic_rl.state_space import StateSpace
 
     check_prerequisites()
     space = StateSpace.from_spec([{"name": "last_actions", "n": 1}])

@@ -4,9 +4,9 @@ from synapse_sim.rules.synaptic_rl.features import (
     LastActions,
     LastRewards,
     PopulationContext,
-    StateSpace,
     SynapseContext,
 )
+from synapse_sim.rules.synaptic_rl.state_space import StateSpace
 
 
 def random_population(n=500, history=3, seed=0):

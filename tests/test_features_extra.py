@@ -18,13 +18,13 @@ from synapse_sim.rules.synaptic_rl.features import (
     PopulationContext,
     PostActivity,
     PreActivity,
-    StateSpace,
     Streak,
     SynapseContext,
     WeightSign,
     feature_from_spec,
 )
 from synapse_sim.rules.synaptic_rl.policy import Policy
+from synapse_sim.rules.synaptic_rl.state_space import StateSpace
 
 PAPER = [{"name": "last_actions", "n": 2}, {"name": "last_rewards", "n": 2}]
 

@@ -17,9 +17,9 @@ import re
 
 from ..locations import notmnist_sample
 from ..rules import RULES
-from ..rules.synaptic_rl.features import StateSpace, parse_features
 from ..rules.synaptic_rl.policy import PolicyFileError
 from ..rules.synaptic_rl.rule import build_policy
+from ..rules.synaptic_rl.state_space import StateSpace, parse_features
 from ..scenario import SCHEMA, SECTION_OWNER, TASK_SECTION_OWNER, Scenario, ScenarioError, read_rule_file
 from ..tasks import ClassificationTask, DecisionBoundaryTask, build_task
 from .rule_controls import CONTROL_TASK, LEARNED, SYNAPTIC_RL, dashboard_rules, rule_controls

@@ -124,7 +124,7 @@ def tabular_settings(theta: dict, features=None) -> dict:
 
 def tabular_family(features=None) -> Family:
     """The tabular family on a state space built from registered features (default: a_{t-1} x R_{t-1})."""
-    from ..rules.synaptic_rl.features import StateSpace
+    from ..rules.synaptic_rl.state_space import StateSpace
 
     features = features or TABULAR_FEATURES
     n_states = StateSpace.from_spec(features).n_states

@@ -16,7 +16,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from ..plots import ACTION_CMAP
-from ..rules.synaptic_rl.features import StateSpace
+from ..rules.synaptic_rl.state_space import StateSpace
 
 ACTION_WORDS = {-1: "decrement", 0: "keep", 1: "increment"}
 HORIZON = 100_000  # steps the step-size curves span

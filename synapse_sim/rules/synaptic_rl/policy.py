@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 
 from ...io import atomic_savez, atomic_write_json
-from .features import StateSpace, UnknownFeatureError
+from .features import UnknownFeatureError
+from .state_space import StateSpace
 
 N_ACTIONS = 3
 DECREMENT, KEEP, INCREMENT = 0, 1, 2

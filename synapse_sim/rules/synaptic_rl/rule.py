@@ -17,9 +17,9 @@ from ..base import Change, MemoryField, Pass, Rule, RuleContext
 from ..registry import register_rule
 from .averaging import average_start, fraction_for_start, iterations_for_start
 from .contexts import SynapseContext, feature_context, synapse_context
-from .features import StateSpace
 from .policy import N_ACTIONS, Policy, resolve_policy_path
 from .sections import SECTIONS
+from .state_space import StateSpace
 
 
 def reward_for(loss: float, previous_loss: float) -> int:

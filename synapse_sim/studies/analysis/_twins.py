@@ -22,9 +22,9 @@ def engine_factory(scenario, policy=None) -> Callable:
 
     if policy is None:
         return lambda: VectorEngine(scenario)
-    from ...rules.synaptic_rl.features import StateSpace
     from ...rules.synaptic_rl.policy import Policy
     from ...rules.synaptic_rl.rule import SynapticRL
+    from ...rules.synaptic_rl.state_space import StateSpace
 
     if not isinstance(policy, Policy):
         named = scenario.with_overrides({"policy.file": str(policy), "policy.mode": "static"})

@@ -9,8 +9,9 @@ from collections.abc import Sequence
 
 import networkx as nx
 
-from ...rules.synaptic_rl.features import ACTION_NAMES, StateSpace
+from ...rules.synaptic_rl.features import ACTION_NAMES
 from ...rules.synaptic_rl.policy import N_ACTIONS
+from ...rules.synaptic_rl.state_space import StateSpace
 from .automaton import TIE_COLOR, UNVISITED_COLOR, _greedy, _memory_space, automaton_step, encode_memory
 from .spacetime import ACTION_COLORS, REWARD_COLORS
 

@@ -17,8 +17,9 @@ import itertools
 import networkx as nx
 import numpy as np
 
-from ...rules.synaptic_rl.features import ACTION_NAMES, LastActions, LastRewards, StateSpace
+from ...rules.synaptic_rl.features import ACTION_NAMES, LastActions, LastRewards
 from ...rules.synaptic_rl.policy import N_ACTIONS, Policy
+from ...rules.synaptic_rl.state_space import StateSpace
 
 __all__ = [
     "TIE_COLOR",

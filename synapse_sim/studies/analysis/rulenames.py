@@ -8,8 +8,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ...rules.synaptic_rl.features import StateSpace
 from ...rules.synaptic_rl.policy import N_ACTIONS, Policy
+from ...rules.synaptic_rl.state_space import StateSpace
 from .automaton import _greedy, _q_table, maximal_actions, reachable_states, visited_mask
 
 __all__ = [
