@@ -9,6 +9,7 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+from dashboard_harness import check_prerequisites, chromium_page, dashboard_server  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
 from synapse_sim import Scenario  # noqa: E402
@@ -157,3 +158,27 @@ def golden_cache(request, tmp_path_factory) -> Path:
     pytest's cache, shared by the xdist workers and kept between runs, else a temporary folder."""
     cache = getattr(request.config, "cache", None)
     return cache.mkdir("golden-replays") if cache is not None else tmp_path_factory.mktemp("golden-replays")
+
+
+# the dashboard end-to-end tests' server and browser (tests/dashboard_harness.py), one per test module
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    check_prerequisites()
+    log_path = tmp_path_factory.mktemp("dashboard") / "server.log"
+    with dashboard_server([], log_path) as url:
+        yield url, log_path
+
+
+@pytest.fixture(scope="module")
+def playwright_driver():
+    check_prerequisites()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        yield p
+
+
+@pytest.fixture(scope="module")
+def browser(server, playwright_driver, tmp_path_factory):
+    with chromium_page(playwright_driver, server[0], tmp_path_factory.mktemp("chromium-profile")) as opened:
+        yield opened

@@ -1,208 +1,35 @@
-"""End to end: the dashboard server, offline, in headless Chromium.
+"""End to end: the dashboard server, offline, in headless Chromium (harness: ``dashboard_harness.py``).
 
-Starts ``python -m synapse_sim.dashboard.server`` on a free loopback port with the CDN
-pointed at an unreachable address (so a missing front-end file fails instead of being
-fetched), opens the page in Debian's Chromium driven by Playwright, steps the model and
-plays it, and checks that the views follow; then switches the learning rule to SPSA with the
-rule select and Reset, and checks that the views show SPSA; then to Q-AGREL on the digits task, whose
-trials table and feedback pathway show after a step. A second server opens a results folder
-of a short notMNIST 784-10 run: the page shows the run's recorded curves, fast-forwards 1,000 steps
-in the vectorised backend, takes one agent step, and its state digests equal a vectorised run's
-straight to that step. Outside CI it skips when Chromium, Playwright or the front-end assets are
-missing (and the notMNIST test when the data sample is); under CI=true it fails instead.
+Opens the page, steps the model and plays it, and checks that the views follow; then switches the
+learning rule to SPSA with the rule select and Reset, and checks that the views show SPSA; then to
+Q-AGREL on the digits task, whose trials table and feedback pathway show after a step; a control
+scenario's episodes, a plug-in feature, bad input refused, a reload keeping the run, and a scripted
+action pattern in every raster row. Run folders: ``test_dashboard_e2e_runs.py``.
 
 SYNAPSE_SIM_SCREENSHOT=PATH also saves a mid-run screenshot there (docs/dashboard.png).
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
-import shutil
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
-from pathlib import Path
-from urllib.parse import urlsplit
 
-import pytest
+from dashboard_harness import (
+    assert_only_loopback,
+    check_prerequisites,
+    choose,
+    chromium_page,
+    click_until,
+    dashboard_server,
+    press,
+    step_number,
+    type_into,
+    wait_for,
+)
 
 from synapse_sim.dashboard import rule_views, views
 from synapse_sim.dashboard.model import DashboardModel
-
-CHROMIUM = os.environ.get("SYNAPSE_SIM_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
-UNREACHABLE_CDN = "http://127.0.0.1:9/npm/"  # the discard port: nothing answers
-
-
-def require(condition: bool, reason: str) -> None:
-    if condition:
-        return
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(
-            f"{reason} (CI=true: the end-to-end dashboard test must run; run scripts/setup_dashboard.sh --test)"
-        )
-    pytest.skip(reason)
-
-
-def check_prerequisites() -> None:
-    require(
-        Path(CHROMIUM).is_file() or shutil.which(CHROMIUM) is not None,
-        f"Chromium not found at {CHROMIUM} (scripts/setup_dashboard.sh --test installs Debian's chromium)",
-    )
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        require(False, "the Python package playwright is not installed (pip install playwright; no browser download)")
-    from synapse_sim.dashboard.assets import cache_dir, missing, pinned_assets
-
-    absent = [a.spec for a in missing(pinned_assets(), cache_dir())]
-    require(
-        not absent, f"solara's front end is not in the local cache ({', '.join(absent)}): scripts/setup_dashboard.sh"
-    )
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextlib.contextmanager
-def dashboard_server(arguments: list[str], log_path: Path, cwd: Path | None = None):
-    """``python -m synapse_sim.dashboard.server ARGUMENTS`` on a free loopback port, offline; yields its URL."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "SOLARA_ASSETS_CDN": UNREACHABLE_CDN,
-        "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False",
-        "PYTHONUNBUFFERED": "1",
-    }
-    env.pop("SYNAPSE_SIM_DASHBOARD_SCENARIO", None)
-    env.pop("SYNAPSE_SIM_DASHBOARD_RUN", None)
-    with open(log_path, "w") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "synapse_sim.dashboard.server", *arguments, "--port", str(port)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=env,
-            cwd=cwd,
-        )
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.time() + 45
-    try:
-        while True:
-            try:
-                with urllib.request.urlopen(url + "readyz", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.time() > deadline:
-                pytest.fail(f"dashboard server did not start (exit {proc.poll()}):\n{log_path.read_text()[-3000:]}")
-            time.sleep(0.2)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    check_prerequisites()
-    log_path = tmp_path_factory.mktemp("dashboard") / "server.log"
-    with dashboard_server([], log_path) as url:
-        yield url, log_path
-
-
-@pytest.fixture(scope="module")
-def playwright_driver():
-    check_prerequisites()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        yield p
-
-
-@contextlib.contextmanager
-def chromium_page(driver, url: str, profile: Path, ready: str = ".synsim-status"):
-    """A page of headless Chromium on ``url`` once ``ready`` shows; yields (page, every URL it requested)."""
-    context = driver.chromium.launch_persistent_context(
-        str(profile),
-        executable_path=CHROMIUM,
-        headless=True,
-        args=CHROMIUM_ARGS,
-        viewport={"width": 1600, "height": 1420},
-    )
-    try:
-        requests: list[str] = []
-        context.on("request", lambda request: requests.append(request.url))
-        page = context.new_page()
-        page.goto(url)
-        page.wait_for_selector(ready, timeout=45_000)
-        yield page, requests
-    finally:
-        context.close()
-
-
-@pytest.fixture(scope="module")
-def browser(server, playwright_driver, tmp_path_factory):
-    with chromium_page(playwright_driver, server[0], tmp_path_factory.mktemp("chromium-profile")) as opened:
-        yield opened
-
-
-def step_number(page) -> int:
-    return int(page.locator(".synsim-step").first.inner_text())
-
-
-def wait_for(predicate, timeout: float = 20.0, what: str = "condition"):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def press(page, label: str, becomes: str, attempts: int = 3):
-    """Click the button ``label`` until a button ``becomes`` shows.
-
-    A click that lands while Solara re-renders the controls can be dropped (seen under CI load),
-    so the click is repeated, never twice once the new label is there.
-    """
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
-
-    target = page.get_by_role("button", name=becomes, exact=True)
-    for _ in range(attempts):
-        if target.count():
-            return
-        try:
-            page.get_by_role("button", name=label, exact=True).click(timeout=10_000)
-            target.wait_for(timeout=10_000)
-            return
-        except PlaywrightTimeout:
-            continue
-    page_text = page.evaluate("() => document.body.innerText.slice(0, 2000)")
-    raise AssertionError(
-        f"the {label!r} button did not turn into {becomes!r} after {attempts} clicks; page:\n{page_text}"
-    )
 
 
 def raster_digest(page) -> str:
@@ -225,19 +52,6 @@ def raster_digest(page) -> str:
 
 def curves_markup(page) -> str:
     return page.locator("svg.synsim-curves").first.inner_html()
-
-
-def assert_only_loopback(requests: list[str], log_path: Path) -> None:
-    outside = []
-    for url in requests:
-        parts = urlsplit(url)
-        if parts.scheme in ("data", "blob", "about"):
-            continue
-        if parts.hostname not in LOCAL_HOSTS:
-            outside.append(url)
-    assert not outside, f"the page requested non-loopback URLs: {outside[:10]}"
-    log = log_path.read_text()
-    assert "Could not load URL" not in log, f"the server tried to fetch front-end files from the CDN:\n{log[-2000:]}"
 
 
 def test_dashboard_renders_offline_steps_and_plays(browser, server, tmp_path):
@@ -376,31 +190,6 @@ def check_raster(page):
     wait_for(lambda: page.locator(".synsim-synapse[data-sid='5']").count() == 1, what="synapse 5 in the inspector")
 
 
-def choose(page, label_start: str, item: str, attempts: int = 3) -> None:
-    """Pick ``item`` in the sidebar's select whose label starts with ``label_start`` (a Vuetify v-select).
-
-    The menu opens on a click; a click that lands while Solara re-renders the sidebar can be dropped,
-    so opening and picking are repeated until the select shows the item.
-    """
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
-
-    select = page.locator(".v-select").filter(has=page.locator("label", has_text=label_start)).first
-    chosen = select.locator(".v-select__selection")
-    for _ in range(attempts):
-        if chosen.count() and chosen.first.inner_text().strip() == item:
-            return
-        try:
-            select.locator(".v-input__slot").click(timeout=10_000)
-            menu = page.locator(".menuable__content__active .v-list-item").filter(has_text=item)
-            menu.first.click(timeout=10_000)
-            wait_for(lambda: chosen.first.inner_text().strip() == item, timeout=10, what=f"{item} to be chosen")
-            return
-        except (PlaywrightTimeout, AssertionError):
-            page.keyboard.press("Escape")
-            continue
-    raise AssertionError(f"could not choose {item!r} in the select {label_start!r}")
-
-
 def test_rule_select_switches_the_page_to_spsa(browser, server):
     """The rule select + Reset rebuild the model under SPSA; the inspector then shows its perturbation."""
     page, requests = browser
@@ -432,13 +221,6 @@ GREEN_PIXELS = """() => {
     for (let i = 0; i < d.length; i += 4) if (d[i + 1] > d[i] + 60 && d[i + 1] > d[i + 2] + 40) n++;
     return n;
 }"""
-
-
-def type_into(page, label: str, text: str) -> None:
-    """Type into the text field ``label`` and leave it (Solara applies a typed value on leaving the field)."""
-    field = page.get_by_label(label, exact=True)
-    field.fill(text)
-    field.press("Tab")
 
 
 def test_qagrel_on_digits_shows_the_trials_and_a_trials_feedback_pathway(browser, server):
@@ -481,139 +263,6 @@ def test_qagrel_on_digits_shows_the_trials_and_a_trials_feedback_pathway(browser
     except Exception as exc:
         raise AssertionError(f"{exc}\n--- server log (tail) ---\n{log_path.read_text()[-3000:]}") from exc
     assert_only_loopback(requests, log_path)
-
-
-# --- a results folder: recorded curves, fast-forward, one agent step -----------------------------------------------
-RUN_ITERATIONS, FAST_FORWARD = 300, 1000
-REFERENCE = """
-import sys
-from synapse_sim import Scenario, VectorEngine
-from synapse_sim.dashboard.run_folder import state_digest, weights_digest
-engine = VectorEngine(Scenario.load(sys.argv[1]))
-engine.run(int(sys.argv[2]))
-print(weights_digest(engine.population.weights), state_digest(engine.checkpoint()))
-"""
-
-
-@pytest.fixture(scope="module")
-def ocr_run(notmnist_path, tmp_path_factory):
-    """A 300-step synaptic-RL run of a 784-10 network on the notMNIST sample (about 2 s)."""
-    from synapse_sim import Scenario
-    from synapse_sim.runner import run
-
-    check_prerequisites()
-    scenario = Scenario.load("notmnist_0hu").with_overrides(
-        {
-            "task.data": str(notmnist_path),
-            "task.batch_size": 500,
-            "task.batch_interval": 500,
-            "run.iterations": RUN_ITERATIONS,
-            "run.validate_every": 100,
-            "run.checkpoint_every": 0,
-        }
-    )
-    folder = tmp_path_factory.mktemp("runs") / "notmnist_784_10"
-    run(scenario, folder, progress=False)
-    return folder
-
-
-@pytest.fixture(scope="module")
-def run_page(ocr_run, playwright_driver, tmp_path_factory):
-    log_path = tmp_path_factory.mktemp("dashboard-run") / "server.log"
-    with dashboard_server([str(ocr_run)], log_path) as url:
-        with chromium_page(playwright_driver, url, tmp_path_factory.mktemp("chromium-run"), ".synsim-run") as opened:
-            yield (*opened, log_path)
-
-
-def run_attribute(page, name: str) -> str:
-    return page.locator(".synsim-run").first.get_attribute(name) or ""
-
-
-def click_until(page, label: str, done, what: str, attempts: int = 3, wait: float = 20.0) -> None:
-    """Click the button ``label`` until ``done()``; a click dropped during a re-render is repeated
-    (never once ``done()`` holds: a second fast-forward would run 1,000 more steps)."""
-    for _ in range(attempts):
-        if done():
-            return
-        page.get_by_role("button", name=label, exact=True).click(timeout=10_000)
-        try:
-            wait_for(done, timeout=wait, what=what)
-            return
-        except AssertionError:
-            continue
-    raise AssertionError(f"clicking {label!r} did not lead to {what}")
-
-
-def test_dashboard_opens_a_notmnist_run_folder_fast_forwards_and_steps(run_page, ocr_run):
-    page, requests, log_path = run_page
-    try:
-        check_run_page(page, ocr_run)
-    except Exception as exc:
-        raise AssertionError(f"{exc}\n--- server log (tail) ---\n{log_path.read_text()[-3000:]}") from exc
-    assert_only_loopback(requests, log_path)
-
-
-def check_run_page(page, folder: Path):
-    # opened at the run's last checkpoint, its recorded history in the curves
-    wait_for(lambda: run_attribute(page, "data-step") == str(RUN_ITERATIONS), what="the checkpoint's step")
-    wait_for(lambda: step_number(page) == RUN_ITERATIONS, what="the step counter")
-    assert run_attribute(page, "data-folder") == str(folder.resolve())
-    assert f"from its checkpoint at step {RUN_ITERATIONS}" in page.locator(".synsim-run").first.inner_text()
-    # the curves are other widgets than the run's; the browser may apply them a moment later
-    source = page.locator(".synsim-curves-source").first
-    wait_for(lambda: source.get_attribute("data-run-steps") == str(RUN_ITERATIONS), what="the curves' source")
-    assert f"1-{RUN_ITERATIONS}: the run" in source.inner_text()
-    curves = page.locator("svg.synsim-curves").first
-    wait_for(lambda: curves.get_attribute("data-steps") == f"1-{RUN_ITERATIONS}", what="the run's curves")
-    assert curves.locator("polyline").count() == 6 and curves.locator("rect.synsim-band").count() == 4
-    assert curves.locator("circle.synsim-dot").count() == 3  # held-out accuracy at steps 100, 200, 300
-
-    # a named tab, sliders that show their values
-    tabs = [t.strip() for t in page.locator(".v-tab").all_text_contents()]
-    assert tabs == ["agent view"], tabs
-    heads = " | ".join(page.locator(".synsim-slider-head").all_inner_texts())
-    for text in ("synaptic_rl: epsilon (exploration): 0.10", "synaptic_rl: gamma (discount): 0.90", "(ms): 10"):
-        assert text in heads, heads
-
-    # fast-forward 1,000 steps in the vectorised backend, then one agent step
-    steps_box = page.get_by_label("fast-forward steps (vectorised backend)")
-    assert steps_box.input_value() == str(FAST_FORWARD)
-    forwarded = str(RUN_ITERATIONS + FAST_FORWARD)
-    started = time.time()
-    click_until(
-        page,
-        "Fast-forward",
-        lambda: run_attribute(page, "data-step") == forwarded or page.locator(".synsim-ff-progress").count() > 0,
-        "the fast-forward to start",
-    )
-    wait_for(lambda: run_attribute(page, "data-step") == forwarded, timeout=180, what=f"step {forwarded}")
-    print(
-        f"\nfast-forward of {FAST_FORWARD} steps (784-10, batch 500): in the page after {time.time() - started:.1f} s"
-    )
-    # the step counter is another widget; the browser may apply its update a moment later
-    wait_for(lambda: step_number(page) == RUN_ITERATIONS + FAST_FORWARD, what="the step counter")
-    final = str(RUN_ITERATIONS + FAST_FORWARD + 1)
-    click_until(page, "Step", lambda: run_attribute(page, "data-step") == final, f"step {final}")
-    wait_for(
-        lambda: page.locator(".synsim-curves-source").first.get_attribute("data-agent-steps") == "1", what="curves"
-    )
-    source = page.locator(".synsim-curves-source").first
-    assert source.get_attribute("data-fast-forward-steps") == str(FAST_FORWARD)
-    assert source.get_attribute("data-last-step") == final
-
-    # the agents' state equals a vectorised run straight to the same step (same BLAS settings as the server)
-    from synapse_sim.dashboard.server import server_environment
-
-    reference = subprocess.run(
-        [sys.executable, "-c", REFERENCE, str(folder / "scenario.toml"), final],
-        capture_output=True,
-        text=True,
-        env=server_environment(),
-        check=True,
-    ).stdout.split()
-    assert run_attribute(page, "data-weights-sha256") == reference[0]
-    assert run_attribute(page, "data-state-sha256") == reference[1]
-    assert reference[0][:16] in page.locator(".synsim-run").first.inner_text()
 
 
 # --- a plug-in feature from the user's folder --------------------------------------------------------------------
@@ -740,66 +389,6 @@ def test_the_page_shows_every_value_refuses_bad_input_runs_notmnist_and_keeps_it
             wait_for(lambda: problems.count() == 0, what="no problem (the sidebar redraws after the status line)")
             step.click()
             wait_for(lambda: step_number(page) == 1, timeout=60, what="a notMNIST step")
-        except Exception as exc:
-            raise AssertionError(f"{exc}\n--- server log (tail) ---\n{log_path.read_text()[-3000:]}") from exc
-    assert_only_loopback(requests, log_path)
-
-
-def test_the_runs_page_overlays_three_run_folders_exports_their_values_and_follows_a_growing_run(
-    playwright_driver, tmp_path
-):
-    """`dashboard RUN RUN RUN`: three labelled curves per panel, a table row per run, the CSV holds each
-    run's recorded values, and a run that writes more is read again."""
-    import csv as csv_module
-
-    import numpy as np
-
-    from synapse_sim import Scenario
-    from synapse_sim.runner import run
-
-    check_prerequisites()
-    base = Scenario().with_overrides({"layers": [2, 6, 1], "n_points": 100, "iterations": 40})
-    folders = []
-    for seed in (0, 1, 2):
-        folders.append(tmp_path / f"seed{seed}")
-        run(base.with_overrides({"run.seed": seed}), folders[-1], progress=False)
-    log_path = tmp_path / "server.log"
-    with (
-        dashboard_server([str(f) for f in folders], log_path) as url,
-        chromium_page(playwright_driver, url, tmp_path / "profile", ready="svg.synsim-overlay") as (page, requests),
-    ):
-        try:
-            overlay = page.locator("svg.synsim-overlay")
-            assert overlay.get_attribute("data-runs") == "3"
-            for panel in ("held-out accuracy", "loss", "reward", "keep"):
-                curves = overlay.locator(f"g.synsim-panel[data-title='{panel}'] polyline.synsim-run-curve")
-                assert curves.count() == 3, panel
-            labels = [overlay.locator("g.synsim-run-label").nth(k).get_attribute("data-run") for k in range(3)]
-            assert labels == ["seed0", "seed1", "seed2"]
-            table_rows = page.locator("table.synsim-runs-table tr[data-run]")
-            wait_for(lambda: table_rows.count() == 3, what="a table row per run")
-            assert "run.seed" in page.locator("table.synsim-runs-table").inner_text()
-            with page.expect_download() as download:
-                page.get_by_text("CSV of the curves").click()
-            rows = list(csv_module.DictReader(open(download.value.path())))
-            for folder in folders:
-                history = np.load(folder / "history.npz")
-                mine = [r for r in rows if r["run"] == folder.name]
-                assert [float(r["loss"]) for r in mine] == history["loss"].tolist()
-                assert [int(r["step"]) for r in mine] == history["step"].tolist()
-            with page.expect_download() as picture:
-                page.get_by_text("PNG of the overlay").click()
-            assert open(picture.value.path(), "rb").read(8) == b"\x89PNG\r\n\x1a\n"
-            before = page.locator(".synsim-runs-source").get_attribute("data-version")
-            run(None, folders[0], resume=True, sets=["run.iterations=80"], progress=False)  # the run writes more
-            wait_for(
-                lambda: page.locator(".synsim-runs-source").get_attribute("data-version") != before,
-                what="the page to read the grown run",
-            )
-            wait_for(
-                lambda: "80" in page.locator("table.synsim-runs-table tr[data-run='seed0']").inner_text(),
-                what="the grown run's steps",
-            )
         except Exception as exc:
             raise AssertionError(f"{exc}\n--- server log (tail) ---\n{log_path.read_text()[-3000:]}") from exc
     assert_only_loopback(requests, log_path)
