@@ -135,6 +135,31 @@ def write_plugin_folder(folder: Path) -> Path:
     return folder / "drift.toml"
 
 
+STEPS = 6  # the dashboard tests' models are stepped this often before a view is checked
+
+
+def stepped(model, n=STEPS):
+    for _ in range(n):
+        model.step()
+    return model
+
+
+def html_of(rc) -> str:
+    """The HTML of every Solara HTML widget in a render context, joined."""
+    import solara
+
+    return "".join(w.unsafe_innerHTML or "" for w in rc.find(solara.widgets.HTML).widgets)
+
+
+def decode(png_bytes: bytes) -> np.ndarray:
+    """A PNG's pixels as an RGB array."""
+    import io
+
+    from PIL import Image
+
+    return np.asarray(Image.open(io.BytesIO(png_bytes)).convert("RGB"))
+
+
 def render_all(model, sid: int = 5):
     """Every dashboard view of ``model`` rendered in one Solara column, synapse ``sid`` inspected."""
     import solara
