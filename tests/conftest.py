@@ -160,6 +160,23 @@ def decode(png_bytes: bytes) -> np.ndarray:
     return np.asarray(Image.open(io.BytesIO(png_bytes)).convert("RGB"))
 
 
+def render_page(*args, **kwargs):
+    """The dashboard page (``synapse_sim.app.make_page(*args, **kwargs)``) rendered inside an AppLayout, as
+    solara-server shows every page (which shows SolaraViz's sidebar); returns the render context."""
+    import solara
+
+    from synapse_sim.app import make_page
+
+    page = make_page(*args, **kwargs)
+
+    @solara.component
+    def App():
+        with solara.AppLayout():
+            page()
+
+    return solara.render(App(), handle_error=False)[1]
+
+
 def render_all(model, sid: int = 5):
     """Every dashboard view of ``model`` rendered in one Solara column, synapse ``sid`` inspected."""
     import solara

@@ -15,7 +15,7 @@ import ipywidgets
 import numpy as np
 import pytest
 import solara
-from conftest import render_all, small_scenario
+from conftest import html_of, render_all, render_page, small_scenario
 
 from synapse_sim.dashboard import views
 from synapse_sim.dashboard.components import CurvesView, TaskView
@@ -57,10 +57,6 @@ def model(request):
     if request.param == "spiking_gridworld":
         return control_model(Scenario.load("scenarios/gridworld_spiking.toml"), hidden="6", steps=2)
     return control_model(cartpole(request.param))
-
-
-def html_of(rc) -> str:
-    return "".join(w.unsafe_innerHTML or "" for w in rc.find(solara.widgets.HTML).widgets)
 
 
 def images(rc, css_class: str) -> list[ipywidgets.Image]:
@@ -250,16 +246,7 @@ def test_a_fast_forward_keeps_its_last_episode_and_returns():
 
 
 def test_the_page_steps_a_control_scenario():
-    from synapse_sim.app import make_page
-
-    page = make_page(cartpole("nrl"))
-
-    @solara.component
-    def App():
-        with solara.AppLayout():
-            page()
-
-    _, rc = solara.render(App(), handle_error=False)
+    rc = render_page(cartpole("nrl"))
     assert "no episode yet" in html_of(rc)
     (rule,) = [w for w in rc.find(v.Select).widgets if w.label.startswith("learning rule")]
     assert rule.items == dashboard_rules("control") + learned_choices("control") and rule.v_model == "nrl"

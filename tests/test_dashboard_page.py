@@ -13,7 +13,7 @@ import tarfile
 import ipyvuetify as v
 import pytest
 import solara
-from conftest import html_of, random_classification_task, small_scenario, stepped
+from conftest import html_of, random_classification_task, render_page, small_scenario, stepped
 from mesa.experimental.scenarios import Scenario as MesaScenario
 
 from synapse_sim.dashboard import assets, server, views
@@ -70,16 +70,7 @@ def test_rule_controls_become_that_rules_scenario_keys():
 
 
 def test_page_switches_the_rule_with_reset():
-    from synapse_sim.app import make_page
-
-    page = make_page(small_scenario())
-
-    @solara.component
-    def App():
-        with solara.AppLayout():
-            page()
-
-    _, rc = solara.render(App(), handle_error=False)
+    rc = render_page(small_scenario())
     assert 'data-rule="synaptic_rl"' in html_of(rc)
     (rule,) = [w for w in rc.find(v.Select).widgets if w.label.startswith("learning rule")]
     assert rule.items == dashboard_rules() + learned_choices()
@@ -101,16 +92,7 @@ def test_page_switches_the_rule_with_reset():
 
 # --- the page on SolaraViz: step, reset, controls -----------------------------------------------------------------
 def test_page_steps_and_resets_with_the_controls():
-    from synapse_sim.app import make_page
-
-    page = make_page(small_scenario())
-
-    @solara.component
-    def App():  # solara-server puts every page in an AppLayout, which shows SolaraViz's sidebar
-        with solara.AppLayout():
-            page()
-
-    _, rc = solara.render(App(), handle_error=False)
+    rc = render_page(small_scenario())
     assert 'data-step="0"' in html_of(rc)
     rc.find(v.Btn, children=["Step"]).widget.click()
     rc.find(v.Btn, children=["Step"]).widget.click()

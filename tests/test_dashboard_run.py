@@ -15,8 +15,7 @@ import time
 import ipyvuetify as v
 import numpy as np
 import pytest
-import solara
-from conftest import small_scenario
+from conftest import html_of, render_page, small_scenario
 
 from synapse_sim import Scenario, VectorEngine
 from synapse_sim.dashboard import server, views
@@ -259,23 +258,6 @@ def test_rule_controls_come_from_the_registry():
 
 
 # --- the page: tab name, slider values, run panel, fast-forward button ---------------------------------------------
-def render_page(**kwargs):
-    from synapse_sim.app import make_page
-
-    page = make_page(**kwargs)
-
-    @solara.component
-    def App():
-        with solara.AppLayout():
-            page()
-
-    return solara.render(App(), handle_error=False)[1]
-
-
-def html_of(rc) -> str:
-    return "".join(w.unsafe_innerHTML or "" for w in rc.find(solara.widgets.HTML).widgets)
-
-
 def test_page_names_its_tab_and_shows_slider_values(folder):
     rc = render_page(scenario=small_scenario())
     tabs = [w.children[0] for w in rc.find(v.Tab).widgets]

@@ -13,16 +13,12 @@ import ipyvuetify as v
 import numpy as np
 import pytest
 import solara
-from conftest import random_classification_task, small_scenario
+from conftest import html_of, random_classification_task, render_page, small_scenario
 
 from synapse_sim.dashboard import rule_views, views
 from synapse_sim.dashboard.components import NetworkView, NetworkWidget, PolicyView
 from synapse_sim.dashboard.model import DashboardModel
 from synapse_sim.tasks.base import mlp_forward_columns
-
-
-def html_of(rc) -> str:
-    return "".join(w.unsafe_innerHTML or "" for w in rc.find(solara.widgets.HTML).widgets)
 
 
 def stepped(model, n: int):
@@ -239,16 +235,7 @@ def test_inspector_shows_whether_a_synaptic_rl_synapse_explored():
 
 
 def test_page_switches_to_qagrel_and_the_trial_control_moves_the_pathway():
-    from synapse_sim.app import make_page
-
-    page = make_page(small_scenario())
-
-    @solara.component
-    def App():
-        with solara.AppLayout():
-            page()
-
-    _, rc = solara.render(App(), handle_error=False)
+    rc = render_page(small_scenario())
     (task,) = [w for w in rc.find(v.Select).widgets if w.label == "task"]
     task.v_model = "digits"
     hidden = rc.find(v.TextField, label="hidden layers (e.g. 100 or 32, 16; empty: none)").widget
