@@ -6,9 +6,6 @@ import json
 import os
 import shutil
 import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -107,62 +104,6 @@ def test_a_process_killed_between_a_file_and_the_manifest_still_resumes(tmp_path
     (tmp_path / "a" / "checkpoint.npz").write_bytes(newer)  # the kill came right after this write
     summary = run(None, tmp_path / "a", resume=True, progress=False)
     assert summary["final_loss"] == run(scenario, tmp_path / "ref", progress=False)["final_loss"]
-
-
-# ---------------------------------------------------------------------------------- 2: the lock
-def _cli(*args):
-    return [sys.executable, "-m", "synapse_sim", *map(str, args)]
-
-
-def test_a_second_run_is_refused_and_a_stale_lock_is_reported_and_cleared(tmp_path):
-    """Real processes: the second run into a folder is refused with the first one's PID; after kill -9
-    of the first, a new run reports the stale lock, clears it, and resumes the run (from step 0: it
-    had no checkpoint) exactly."""
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    out = tmp_path / "r"
-    common = ["--set", "network.layers=[2, 30, 1]", "--set", "run.checkpoint_every=0", "--quiet"]
-    first = subprocess.Popen(_cli("run", ADAPTIVE, "--iterations", 10**7, "--out", out, *common), env=env)
-    try:
-        deadline = time.time() + 60
-        while not (out / "manifest.json").exists() and time.time() < deadline:
-            time.sleep(0.05)
-        assert (out / "run.lock").exists()
-        for args in (("run", ADAPTIVE, "--out", out, *common), ("run", "--resume", out, "--quiet")):
-            second = subprocess.run(_cli(*args), check=False, env=env, capture_output=True, text=True, timeout=120)
-            assert second.returncode != 0
-            assert f"is in use by another run (PID {first.pid}" in second.stderr, second.stderr
-            assert "Traceback" not in second.stderr
-        assert first.poll() is None, "the refused run must not disturb the first"
-    finally:
-        first.send_signal(signal.SIGKILL)
-        first.wait(timeout=60)
-    assert (out / "run.lock").exists() and not (out / "checkpoint.npz").exists()
-    third = subprocess.run(
-        _cli("run", "--resume", out, "--set", "run.iterations=30", "--quiet"),
-        check=False,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert third.returncode == 0, third.stderr
-    assert f"PID {first.pid}" in third.stderr and "stale and has been cleared" in third.stderr
-    assert not (out / "run.lock").exists()
-    reference = run(
-        Scenario.load(ADAPTIVE).with_overrides({"network.layers": [2, 30, 1], "run.iterations": 30}),
-        tmp_path / "reference",
-        progress=False,
-    )
-    assert json.loads((out / "summary.json").read_text())["final_loss"] == reference["final_loss"]
-
-
-def test_a_lock_held_in_this_process_refuses_a_second_writer(tmp_path):
-    from synapse_sim.folder import ResultsFolder
-
-    with ResultsFolder.owned(tmp_path / "r", create=True):
-        with pytest.raises(RunError, match=rf"in use by another run \(PID {os.getpid()}"):
-            run(small_scenario(iterations=5), tmp_path / "r", progress=False)
-    assert not (tmp_path / "r").exists(), "an empty folder made for a refused run is removed"
 
 
 # ---------------------------------------------------------------------- 3: the averaged table
@@ -463,56 +404,3 @@ def test_a_second_ctrl_c_during_the_final_save_is_waited_out(tmp_path, monkeypat
     assert "saving the checkpoint and results, please wait" in capsys.readouterr().err
     assert json.loads((tmp_path / "r" / "summary.json").read_text())["steps"] == 15
     assert not (tmp_path / "r" / "run.lock").exists()
-
-
-# ------------------------------------------------------------------------------ 9: BLAS threads
-def test_resume_uses_the_blas_thread_count_the_run_recorded(tmp_path, monkeypatch):
-    from threadpoolctl import threadpool_info, threadpool_limits
-
-    from synapse_sim import runner
-
-    out = tmp_path / "r"
-    with threadpool_limits(1, user_api="blas"):
-        run(small_scenario(iterations=40), out, progress=False, interrupt_at=20)
-    assert json.loads((out / "manifest.json").read_text())["blas_threads"] == 1
-    seen = set()
-    original = runner.History.record
-
-    def record(self, result, n):
-        seen.update(i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas")
-        original(self, result, n)
-
-    monkeypatch.setattr(runner.History, "record", record)
-    with threadpool_limits(2, user_api="blas"):
-        summary = run(None, out, resume=True, progress=False)
-    assert seen == {1} and summary["blas_threads"] == 1
-
-
-def test_the_platform_is_recorded_and_a_resume_on_another_kind_of_machine_says_so(tmp_path, capsys):
-    from synapse_sim.provenance import compute_platform
-
-    out = tmp_path / "r"
-    run(small_scenario(iterations=40), out, progress=False, interrupt_at=20)
-    manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["platform"]["simd"] == compute_platform()["simd"] and manifest["platform"]["blas_kernel"]
-    capsys.readouterr()
-    run(small_scenario(iterations=30), tmp_path / "same", progress=False, interrupt_at=10)
-    run(None, tmp_path / "same", resume=True, progress=False)
-    assert "another kind of machine" not in capsys.readouterr().err
-    manifest["platform"] = dict(manifest["platform"], blas_kernel="SkylakeX", simd="X86_V4")
-    (out / "manifest.json").write_text(json.dumps(manifest))
-    summary = run(None, out, resume=True, progress=False)
-    err = capsys.readouterr().err
-    assert "started on another kind of machine" in err and "blas_kernel SkylakeX" in err, err
-    assert summary["steps"] == 40 and summary["platform"]["blas_kernel"] == "SkylakeX"
-
-
-def test_a_scenario_key_only_one_version_knows_counts_as_changed_not_as_a_crash():
-    from types import SimpleNamespace
-
-    from synapse_sim.provenance import changed_keys
-
-    saved = SimpleNamespace(data={"nrl": {"eta": 0.1, "noisy_passes": 0}, "run": {"seed": 1}})
-    older = SimpleNamespace(data={"nrl": {"eta": 0.1}, "run": {"seed": 1}})
-    assert changed_keys(saved, older) == {"nrl.noisy_passes"} == changed_keys(older, saved)
-    assert changed_keys(saved, saved) == set()
