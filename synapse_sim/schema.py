@@ -46,6 +46,7 @@ class Field:
         return float(min(max(value, low), high))
 
 
+INITS = ("uniform", "xavier_normal")  # network.init: how the initial weights are drawn
 MAX_SCALE = 1e6  # extent and weight ranges: larger ones overflow the uniform draws or float32 sums
 INT_LIMIT = 2**63  # TOML's integers are 64-bit: a scenario file cannot hold a larger one
 MAX_SEED = INT_LIMIT - 1
@@ -90,7 +91,7 @@ SCHEMA: dict[str, dict[str, Field]] = {
             "uniform",
             "initial weights: uniform in [-init_range, init_range], or xavier_normal (std sqrt(2 / (n_in + n_out)) "
             "per layer, the NRL spec's; init_range unused); biases 0 either way",
-            choices=("uniform", "xavier_normal"),
+            choices=INITS,
         ),
         "init_range": Field("float", 0.1, "initial weights uniform in [-r, r], biases 0", low=0.0, high=MAX_SCALE),
         "init_seed": Field(

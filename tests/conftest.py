@@ -61,6 +61,12 @@ def scenario_small():
     return small_scenario()
 
 
+@pytest.fixture
+def user_home(tmp_path, monkeypatch):
+    """``SYNAPSE_SIM_HOME`` in the test's own folder, so installed policies and rules never reach the real one."""
+    monkeypatch.setenv("SYNAPSE_SIM_HOME", str(tmp_path / "home"))
+
+
 @pytest.fixture(scope="session")
 def notmnist_path() -> Path:
     """The shared notMNIST sample: ``$SYNAPSE_SIM_NOTMNIST`` or ``../shared/data/notmnist`` beside the repository.

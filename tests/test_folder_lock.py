@@ -19,9 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 ADAPTIVE = str(ROOT / "scenarios" / "decision_boundary_adaptive.toml")
 
 
-@pytest.fixture(autouse=True)
-def user_home(tmp_path, monkeypatch):
-    monkeypatch.setenv("SYNAPSE_SIM_HOME", str(tmp_path / "home"))
+pytestmark = pytest.mark.usefixtures("user_home")  # a user folder of its own per test
 
 
 # ---------------------------------------------------------------------------------- the lock

@@ -8,10 +8,7 @@ from conftest import small_scenario
 
 from synapse_sim.runner import run
 
-
-@pytest.fixture(autouse=True)
-def user_home(tmp_path, monkeypatch):
-    monkeypatch.setenv("SYNAPSE_SIM_HOME", str(tmp_path / "home"))
+pytestmark = pytest.mark.usefixtures("user_home")  # a user folder of its own per test
 
 
 # ------------------------------------------------------------------------------ BLAS threads and the platform

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 import networkx as nx
 import numpy as np
 
+from ..schema import INITS
+
 
 @dataclass(frozen=True)
 class Topology:
@@ -101,9 +103,6 @@ class Topology:
         for sid in range(self.n_synapses):
             g.add_edge(self.pre_neuron(sid), self.post_neuron(sid), sid=sid)
         return g
-
-
-INITS = ("uniform", "xavier_normal")
 
 
 def initial_weights(
